@@ -1,0 +1,32 @@
+"""etcd3py: a Python client for etcd v3 that mirrors clientv3, the official Go client.
+
+Example::
+
+    from etcd3py import Client
+
+    with Client(endpoints=["127.0.0.1:2379"]) as client:
+        client.put("/k", "v")
+        assert client.get("/k").kvs[0].value == b"v"
+
+Errors live in :mod:`etcd3py.errors`.
+"""
+
+from __future__ import annotations
+
+from etcd3py.client import Client
+from etcd3py.compare import Compare
+from etcd3py.config import TLSConfig
+from etcd3py.context import Context
+from etcd3py.models import EventType, SortOrder, SortTarget
+from etcd3py.op import Op
+
+__all__ = [
+    "Client",
+    "Compare",
+    "Context",
+    "EventType",
+    "Op",
+    "SortOrder",
+    "SortTarget",
+    "TLSConfig",
+]

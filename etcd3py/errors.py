@@ -9,7 +9,7 @@ clientv3's ``rpctypes``)::
     │   ├── EmptyKeyError  KeyNotFoundError  ValueProvidedError  LeaseProvidedError
     │   ├── TooManyOpsError  DuplicateKeyError  RequestTooLargeError  MemberBadURLsError
     │   ├── UserEmptyError  RoleEmptyError  AuthFailedError  PermissionNotGivenError
-    │   └── InvalidAuthMgmtError  WrongDowngradeVersionFormatError  InvalidDowngradeTargetVersionError
+    │   └── InvalidAuthMgmtError  WrongDowngradeVersionFormatError ...
     ├── OutOfRangeError                        OUT_OF_RANGE
     │   └── CompactedError  FutureRevisionError  LeaseTTLTooLargeError
     ├── ResourceExhaustedError                 RESOURCE_EXHAUSTED
@@ -17,19 +17,20 @@ clientv3's ``rpctypes``)::
     ├── NotFoundError                          NOT_FOUND
     │   └── LeaseNotFoundError  MemberNotFoundError
     ├── FailedPreconditionError                FAILED_PRECONDITION
-    │   └── LeaseExistError  MemberExistError  PeerURLExistError  NotLeaderError  UserNotFoundError ...
+    │   └── LeaseExistError  MemberExistError  PeerURLExistError  NotLeaderError ...
     ├── PermissionDeniedError                  PERMISSION_DENIED
     ├── UnauthenticatedError                   UNAUTHENTICATED
     │   └── InvalidAuthTokenError
     ├── UnavailableError                       UNAVAILABLE
-    │   └── NoLeaderError  LeaderChangedError  NotCapableError  StoppedError  RequestTimedOutError ...
+    │   └── NoLeaderError  LeaderChangedError  NotCapableError  StoppedError ...
     ├── DeadlineExceededError (TimeoutError)   DEADLINE_EXCEEDED
     ├── CanceledError                          CANCELLED
     │   └── WatchCanceledError
     ├── DataLossError                          DATA_LOSS
     │   └── CorruptError
     ├── AlreadyExistsError  AbortedError  UnimplementedError  InternalError  UnknownError
-    └── ClientClosedError                      the client was closed (no gRPC status)
+    ├── ClientClosedError                      the client was closed (no gRPC status)
+    └── ForkedClientError                      a client used in a child after os.fork()
 
 Each class declares its gRPC code and, for a leaf, etcd's exact message; defining the class
 registers it. :func:`from_rpc_error` looks a failure up by message first, then by code, and
@@ -64,6 +65,7 @@ __all__ = [
     "EmptyKeyError",
     "EtcdError",
     "FailedPreconditionError",
+    "ForkedClientError",
     "FutureRevisionError",
     "InternalError",
     "InvalidArgumentError",
@@ -174,9 +176,9 @@ def from_rpc_error(exc: grpc.RpcError) -> EtcdError:
     code = code_fn() if callable(code_fn) else grpc.StatusCode.UNKNOWN
     details = (details_fn() if callable(details_fn) else None) or str(exc)
     cls = _BY_MESSAGE.get(details)
-    if cls is None and code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        if any(marker in details.lower() for marker in _GRPC_SIZE_REFUSALS):
-            cls = RequestTooLargeError
+    size_refusal = any(marker in details.lower() for marker in _GRPC_SIZE_REFUSALS)
+    if cls is None and code == grpc.StatusCode.RESOURCE_EXHAUSTED and size_refusal:
+        cls = RequestTooLargeError
     if cls is None:
         cls = _BY_CODE.get(code, EtcdError)
     return cls(details, code=code)
@@ -220,7 +222,7 @@ class FailedPreconditionError(EtcdError):
 
 
 class PermissionDeniedError(EtcdError):
-    """The authenticated user may not do this (``PERMISSION_DENIED``, etcd's "permission denied")."""
+    """The user may not do this (``PERMISSION_DENIED``; etcd's "permission denied")."""
 
     grpc_code = grpc.StatusCode.PERMISSION_DENIED
 
@@ -287,6 +289,13 @@ class UnknownError(EtcdError):
 
 class ClientClosedError(EtcdError):
     """The client (or the watch or keep-alive) was used after ``close()``."""
+
+
+class ForkedClientError(EtcdError):
+    """A client made before ``os.fork()`` was used in the child process.
+
+    gRPC channels do not survive a fork: create clients after forking (in each worker).
+    """
 
 
 # ---- leaves: etcd's server errors (rpctypes/error.go), by exact message ---------------------

@@ -56,11 +56,16 @@ def generate(dest: Path) -> None:
     plugin_dir = python.parent
     subprocess.run(
         [
-            str(python), "-m", "grpc_tools.protoc", f"-I{PROTOS}",
+            str(python),
+            "-m",
+            "grpc_tools.protoc",
+            f"-I{PROTOS}",
             f"--plugin=protoc-gen-mypy={plugin_dir / 'protoc-gen-mypy'}",
             f"--plugin=protoc-gen-mypy_grpc={plugin_dir / 'protoc-gen-mypy_grpc'}",
-            f"--python_out={dest}", f"--grpc_python_out={dest}",
-            f"--mypy_out={dest}", f"--mypy_grpc_out={dest}",
+            f"--python_out={dest}",
+            f"--grpc_python_out={dest}",
+            f"--mypy_out={dest}",
+            f"--mypy_grpc_out={dest}",
             *protos,
         ],
         check=True,
@@ -71,14 +76,20 @@ def generate(dest: Path) -> None:
             continue
         text = _IMPORT.sub(r"\1 etcd3py._gen.\2", path.read_text())
         path.write_text(text)
-    (dest / "__init__.py").write_text('"""Generated etcd v3 API stubs: import them through etcd3py._pb."""\n')
+    (dest / "__init__.py").write_text(
+        '"""Generated etcd v3 API stubs: import them through etcd3py._pb."""\n'
+    )
     for package in PROTO_PACKAGES:
         (dest / package / "__init__.py").write_text("")
 
 
 def _same_tree(a: Path, b: Path) -> bool:
-    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    files_a = sorted(
+        p.relative_to(a) for p in a.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    )
+    files_b = sorted(
+        p.relative_to(b) for p in b.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    )
     if files_a != files_b:
         return False
     return all(filecmp.cmp(a / f, b / f, shallow=False) for f in files_a)

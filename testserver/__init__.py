@@ -1,0 +1,16 @@
+"""A pure-Python reference etcd 3.5.1 server (single member) for tests, examples and demos.
+
+    >>> from testserver import Server
+    >>> with Server() as srv:          # doctest: +SKIP
+    ...     srv.endpoint               # "127.0.0.1:PORT"
+
+It serves the etcd v3 gRPC API on loopback with etcd's responses, revisions, error codes and
+messages, and offers fault injection: :meth:`Server.drop_streams`, :meth:`Server.restart`,
+:meth:`Server.set_delay`.
+"""
+
+from __future__ import annotations
+
+from testserver.server import Server
+
+__all__ = ["Server"]

@@ -1,0 +1,125 @@
+"""Which failed call may be repeated, and the tenacity policy that repeats it.
+
+Mirrors clientv3 ``retry.go``: a read-only ("repeatable") RPC is retried on any
+``UNAVAILABLE`` (``isSafeRetryImmutableRPC``); a mutating one (put, delete, txn, compact...)
+only when the failure shows the request never left the client (``isSafeRetryMutableRPC``:
+no connection was ever made), never once the server may have applied it. Every retry waits
+an exponential backoff with jitter and stops at the call's deadline. No gRPC calls here: the
+transport passes the attempt in.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import tenacity
+
+from etcd3py.config import RetryPolicy
+from etcd3py.errors import EtcdError, UnavailableError
+
+_T = TypeVar("_T")
+
+# gRPC's and etcd's wording for "no connection was ever established": the request never left.
+_NOT_SENT_MARKERS = (
+    "failed to connect to all addresses",
+    "connection refused",
+    "failed to connect",
+    "there is no address available",
+    "there is no connection available",
+    "dns resolution failed",
+    "name resolution failure",
+)
+
+
+def is_safe_retry_immutable(exc: BaseException) -> bool:
+    """Whether a failed read-only call may be retried: any ``UNAVAILABLE`` failure.
+
+    Args:
+        exc: the error the attempt raised.
+
+    Returns:
+        ``True`` to retry.
+    """
+    return isinstance(exc, UnavailableError)
+
+
+def is_safe_retry_mutable(exc: BaseException) -> bool:
+    """Whether a failed mutating call may be retried: only if it was never sent.
+
+    Args:
+        exc: the error the attempt raised.
+
+    Returns:
+        ``True`` when the failure is ``UNAVAILABLE`` before a connection was made.
+    """
+    if not isinstance(exc, UnavailableError) or exc.etcd_message is not None:
+        return False  # an etcd leaf (no leader, timed out...) was answered by a server
+    details = exc.details.lower()
+    return any(marker in details for marker in _NOT_SENT_MARKERS)
+
+
+class _StopAt(tenacity.stop.stop_base):
+    """Stop when the next wait would end past the deadline."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        upcoming = retry_state.upcoming_sleep or 0.0
+        return time.monotonic() + upcoming >= self.limit
+
+
+def retrying(policy: RetryPolicy, *, repeatable: bool, deadline: float | None) -> tenacity.Retrying:
+    """Build the tenacity retrier for one call.
+
+    Args:
+        policy: the client's retry policy.
+        repeatable: whether the RPC is read-only (see the module docstring).
+        deadline: the call's ``time.monotonic()`` deadline, or ``None`` for the policy's
+            ``max_elapsed``.
+
+    Returns:
+        A ``Retrying`` that re-raises the last error when it gives up.
+    """
+    limit = deadline if deadline is not None else time.monotonic() + policy.max_elapsed
+    predicate = is_safe_retry_immutable if repeatable else is_safe_retry_mutable
+
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_exception(predicate),
+        stop=tenacity.stop_after_attempt(policy.max_attempts) | _StopAt(limit),
+        # wait_exponential + wait_random rather than wait_exponential_jitter, whose
+        # arguments were renamed between tenacity 8 and 9.
+        wait=tenacity.wait_exponential(multiplier=policy.initial_backoff, max=policy.max_backoff)
+        + tenacity.wait_random(0, policy.jitter),
+        reraise=True,
+    )
+
+
+def call_with_retry(
+    policy: RetryPolicy,
+    attempt: Callable[[float | None], _T],
+    *,
+    repeatable: bool,
+    deadline: float | None,
+) -> _T:
+    """Run ``attempt(remaining_seconds)`` until it succeeds or the policy gives up.
+
+    Args:
+        policy: the client's retry policy.
+        attempt: one try; receives the seconds left before ``deadline`` (``None``: no limit).
+        repeatable: whether the RPC is read-only.
+        deadline: the ``time.monotonic()`` deadline of the whole call, or ``None``.
+
+    Returns:
+        What the successful attempt returned.
+
+    Raises:
+        EtcdError: the last attempt's error, when it may not be retried or time ran out.
+    """
+    for try_ in retrying(policy, repeatable=repeatable, deadline=deadline):
+        with try_:
+            remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            return attempt(remaining)
+    raise EtcdError("retry loop ended without a result")  # unreachable: reraise=True

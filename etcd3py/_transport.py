@@ -1,0 +1,352 @@
+"""The one place an RPC is issued: the channel, endpoints, credentials, token and error mapping.
+
+Owns the client's single gRPC channel over every endpoint (an ``ipv4:``/``ipv6:``
+multi-address target, host names resolved at dial time, ``round_robin`` or ``pick_first``),
+keepalive and message-size options, TLS credentials, the wait for a first connection
+(``dial_timeout``), the auth token (sent as metadata ``token``, fetched again once when the
+server says it is invalid), fork and close checks, and the mapping of every
+``grpc.RpcError`` to :mod:`etcd3py.errors` (``raise ... from``). Which failures are retried
+is decided in :mod:`etcd3py._retry`; the concerns (kv, cluster...) only build requests.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import grpc
+
+from etcd3py import _pb
+from etcd3py._retry import call_with_retry
+from etcd3py.config import Config, Endpoint, parse_endpoint
+from etcd3py.context import Context
+from etcd3py.errors import (
+    ArgumentTypeError,
+    CanceledError,
+    ClientClosedError,
+    ForkedClientError,
+    InvalidArgumentError,
+    InvalidAuthTokenError,
+    UnavailableError,
+    from_rpc_error,
+)
+
+_log = logging.getLogger(__name__)
+
+_Req = TypeVar("_Req")
+_Resp = TypeVar("_Resp")
+
+# gRPC core reconnects after 1 s then backs off to 120 s; a restarted etcd member should be
+# found again within a couple of seconds, as clientv3's dialer does.
+_RECONNECT_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+]
+
+
+def _resolve(endpoint: Endpoint) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(endpoint.host)]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UnavailableError(f"cannot resolve endpoint {endpoint.address}: {exc}") from exc
+    found = [ipaddress.ip_address(info[4][0]) for info in infos]
+    return list(dict.fromkeys(found))
+
+
+def build_target(endpoints: tuple[Endpoint, ...]) -> str:
+    """Return one gRPC target naming every address of every endpoint.
+
+    IPv4 addresses go in an ``ipv4:`` target; if there are none, IPv6 ones in an ``ipv6:``
+    target (gRPC cannot mix the two in one static target).
+
+    Args:
+        endpoints: the client's endpoints.
+
+    Returns:
+        The target string.
+
+    Raises:
+        UnavailableError: a host name cannot be resolved.
+    """
+    v4: list[str] = []
+    v6: list[str] = []
+    for endpoint in endpoints:
+        for ip in _resolve(endpoint):
+            if ip.version == 4:
+                v4.append(f"{ip}:{endpoint.port}")
+            else:
+                v6.append(f"[{ip}]:{endpoint.port}")
+    if v4:
+        if v6:
+            _log.warning("etcd3py: using the IPv4 addresses only; dropped %s", v6)
+        return "ipv4:" + ",".join(dict.fromkeys(v4))
+    return "ipv6:" + ",".join(dict.fromkeys(v6))
+
+
+def _credentials(config: Config) -> grpc.ChannelCredentials | None:
+    if not config.secure:
+        return None
+    ca, key, cert = config.tls.load() if config.tls is not None else (None, None, None)
+    return grpc.ssl_channel_credentials(
+        root_certificates=ca, private_key=key, certificate_chain=cert
+    )
+
+
+def _options(
+    config: Config, endpoints: tuple[Endpoint, ...], lb_policy: str
+) -> list[tuple[str, str | int]]:
+    options: list[tuple[str, str | int]] = [
+        ("grpc.max_send_message_length", config.max_call_send_msg_size),
+        ("grpc.max_receive_message_length", config.max_call_recv_msg_size),
+        ("grpc.lb_policy_name", lb_policy),
+        ("grpc.default_authority", endpoints[0].address),
+        *_RECONNECT_OPTIONS,
+    ]
+    keepalive = config.keepalive
+    if keepalive.time is not None:
+        options += [
+            ("grpc.keepalive_time_ms", int(keepalive.time * 1000)),
+            ("grpc.keepalive_timeout_ms", int(keepalive.timeout * 1000)),
+            ("grpc.keepalive_permit_without_calls", int(keepalive.permit_without_calls)),
+            ("grpc.http2.max_pings_without_data", 0),
+        ]
+    if config.tls is not None and config.tls.server_name:
+        options.append(("grpc.ssl_target_name_override", config.tls.server_name))
+    return options
+
+
+def open_channel(config: Config, endpoints: tuple[Endpoint, ...], lb_policy: str) -> grpc.Channel:
+    """Open a channel to ``endpoints`` with the settings of ``config`` (not yet connected).
+
+    Args:
+        config: the client settings (credentials, sizes, keepalive).
+        endpoints: where to connect.
+        lb_policy: the gRPC load-balancing policy name.
+
+    Returns:
+        The channel.
+    """
+    target = build_target(endpoints)
+    options = _options(config, endpoints, lb_policy)
+    creds = _credentials(config)
+    if creds is None:
+        return grpc.insecure_channel(target, options=options)
+    return grpc.secure_channel(target, creds, options=options)
+
+
+def check_timeout(timeout: object) -> None:
+    """Refuse a ``timeout=`` that is not ``None`` or a non-negative number.
+
+    Args:
+        timeout: the argument.
+
+    Raises:
+        ArgumentTypeError: not a number.
+        InvalidArgumentError: negative.
+    """
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise ArgumentTypeError(
+            f"timeout must be a number of seconds, not {type(timeout).__name__}"
+        )
+    if timeout < 0:
+        raise InvalidArgumentError(f"timeout must not be negative, got {timeout}")
+
+
+class Transport:
+    """The client's connection: one channel, the stubs, and :meth:`call` for every unary RPC.
+
+    Thread-safe: calls may run from any thread; ``close()`` may too.
+    """
+
+    def __init__(self, config: Config) -> None:
+        """Open the channel, wait up to ``dial_timeout`` for it, and authenticate if asked.
+
+        Args:
+            config: the client settings.
+
+        Raises:
+            UnavailableError: no endpoint answered within ``dial_timeout``.
+            AuthFailedError: the username or password is wrong.
+        """
+        self.config = config
+        self._pid = os.getpid()
+        self._lock = threading.Lock()  # guards _closed and _token
+        self._closed = False
+        self._token: str | None = None
+        self.channel = open_channel(config, config.endpoints, config.lb_policy)
+        self.kv = _pb.rpc_grpc.KVStub(self.channel)
+        self.cluster = _pb.rpc_grpc.ClusterStub(self.channel)
+        self.maintenance = _pb.rpc_grpc.MaintenanceStub(self.channel)
+        self.auth = _pb.rpc_grpc.AuthStub(self.channel)
+        try:
+            if config.dial_timeout:
+                self._wait_ready(config.dial_timeout)
+            if config.username is not None:
+                self._authenticate()
+        except BaseException:
+            self.channel.close()
+            raise
+
+    def _wait_ready(self, dial_timeout: float) -> None:
+        try:
+            grpc.channel_ready_future(self.channel).result(timeout=dial_timeout)
+        except grpc.FutureTimeoutError:
+            addresses = ", ".join(e.address for e in self.config.endpoints)
+            raise UnavailableError(
+                f"etcd3py: no endpoint answered within dial_timeout={dial_timeout}s "
+                f"(endpoints: {addresses})"
+            ) from None
+
+    def _authenticate(self) -> None:
+        request = _pb.rpc.AuthenticateRequest(
+            name=self.config.username or "", password=self.config.password or ""
+        )
+        with self._lock:
+            self._token = None
+        response = self.call(self.auth.Authenticate, request, repeatable=True)
+        with self._lock:
+            self._token = response.token
+
+    def check_usable(self) -> None:
+        """Raise if the client was closed or is used after a fork.
+
+        Raises:
+            ForkedClientError: called in a child process of the one that made the client.
+            ClientClosedError: the client was closed.
+        """
+        if os.getpid() != self._pid:
+            raise ForkedClientError(
+                "etcd3py: this client was created before os.fork() and cannot be used in the "
+                "child process; create clients after forking"
+            )
+        if self._closed:
+            raise ClientClosedError("etcd3py: the client is closed")
+
+    def metadata(self, ctx: Context | None = None) -> tuple[tuple[str, str], ...]:
+        """Return the metadata for a call: the context's pairs and the auth token.
+
+        Args:
+            ctx: the call's context, if any.
+
+        Returns:
+            The metadata pairs.
+        """
+        pairs = ctx.metadata if ctx is not None else ()
+        token = self._token
+        return (*pairs, ("token", token)) if token else pairs
+
+    def call(
+        self,
+        method: grpc.UnaryUnaryMultiCallable[_Req, _Resp],
+        request: _Req,
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+        repeatable: bool = False,
+    ) -> _Resp:
+        """Issue one unary RPC with retries, the deadline, metadata and error mapping.
+
+        Args:
+            method: the stub method (e.g. ``transport.kv.Range``).
+            request: the request message.
+            timeout: seconds for the whole call, retries included (``None``: no limit).
+            ctx: a context whose deadline, metadata and cancellation apply.
+            repeatable: whether the RPC is read-only (see :mod:`etcd3py._retry`).
+
+        Returns:
+            The response message.
+
+        Raises:
+            EtcdError: the mapped failure (``DeadlineExceededError`` past the timeout).
+        """
+        self.check_usable()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if ctx is not None and ctx.deadline is not None:
+            deadline = ctx.deadline if deadline is None else min(deadline, ctx.deadline)
+
+        def attempt(remaining: float | None) -> _Resp:
+            return self._invoke(method, request, remaining, ctx)
+
+        policy = self.config.retry
+        try:
+            return call_with_retry(policy, attempt, repeatable=repeatable, deadline=deadline)
+        except InvalidAuthTokenError:
+            if self.config.username is None or method is self.auth.Authenticate:
+                raise
+            self._authenticate()  # clientv3: refresh the token once, then try again
+            return call_with_retry(policy, attempt, repeatable=repeatable, deadline=deadline)
+
+    def _invoke(
+        self,
+        method: grpc.UnaryUnaryMultiCallable[_Req, _Resp],
+        request: _Req,
+        timeout: float | None,
+        ctx: Context | None,
+    ) -> _Resp:
+        self.check_usable()
+        metadata = self.metadata(ctx)
+        if ctx is None or ctx is Context._background:
+            try:
+                return method(request, timeout=timeout, metadata=metadata)
+            except grpc.RpcError as exc:
+                raise from_rpc_error(exc) from exc
+        err = ctx.err()
+        if err is not None:
+            raise err
+        future = method.future(request, timeout=timeout, metadata=metadata)
+        unregister = ctx.add_done_callback(future.cancel)
+        try:
+            return future.result()
+        except grpc.FutureCancelledError:
+            raise ctx.err() or CanceledError("etcd3py: the call was cancelled") from None
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from exc
+        finally:
+            unregister()
+
+    @contextmanager
+    def endpoint_channel(self, endpoint: str) -> Iterator[grpc.Channel]:
+        """Open a channel to one endpoint (same credentials), closed on exit.
+
+        For the RPCs clientv3 sends to a named member (status, defragment, hash...).
+
+        Args:
+            endpoint: ``host:port`` or a URL form of it.
+
+        Yields:
+            The channel.
+        """
+        self.check_usable()
+        channel = open_channel(self.config, (parse_endpoint(endpoint),), "pick_first")
+        try:
+            yield channel
+        finally:
+            channel.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def close(self) -> None:
+        """Close the channel; idempotent. In a forked child only marks the client closed."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if os.getpid() == self._pid:
+            self.channel.close()

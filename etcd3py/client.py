@@ -1,0 +1,276 @@
+"""The :class:`Client`: settings, the connection, the six concern attributes, and forwarding.
+
+Owns the client's lifecycle (construction dials and waits up to ``dial_timeout``; ``close()``
+is idempotent; use after close or after ``os.fork()`` raises) and the forwarding methods
+``client.put`` -> ``client.kv.put`` and so on, looked up on each call so that replacing
+``client.kv`` (e.g. with a namespace KV) changes what ``client.put`` does, as in clientv3.
+Every RPC goes through :mod:`etcd3py._transport`.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import NoReturn
+
+from typing_extensions import Self, Unpack
+
+from etcd3py._keys import KeyLike
+from etcd3py._responses import (
+    CompactResponse,
+    DeleteResponse,
+    GetResponse,
+    OpResponse,
+    PutResponse,
+)
+from etcd3py._transport import Transport
+from etcd3py.cluster import Cluster, MemberListResponse
+from etcd3py.config import (
+    DEFAULT_MAX_CALL_RECV_MSG_SIZE,
+    DEFAULT_MAX_CALL_SEND_MSG_SIZE,
+    Config,
+    KeepaliveConfig,
+    RetryPolicy,
+    TLSConfig,
+    parse_endpoints,
+)
+from etcd3py.kv import KV, GrpcKV
+from etcd3py.maintenance import Maintenance, StatusResponse
+from etcd3py.op import DeleteOptions, GetOptions, Op, PutOptions
+from etcd3py.txn import Txn
+
+__all__ = ["Client"]
+
+
+class _NotYetAvailable:
+    """Stands in for a concern that a later issue brings: any use says so, loudly."""
+
+    def __init__(self, concern: str, issue: str) -> None:
+        self._concern = concern
+        self._issue = issue
+
+    def __getattr__(self, name: str) -> NoReturn:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise NotImplementedError(
+            f"etcd3py: {self._concern}.{name} is not implemented yet "
+            f"({self._concern} arrives with the {self._issue} issue)"
+        )
+
+    def __repr__(self) -> str:
+        return f"<{self._concern}: arrives with the {self._issue} issue>"
+
+
+class Client:
+    """A client of one etcd cluster, mirroring clientv3's ``Client``.
+
+    Example::
+
+        with Client(endpoints=["127.0.0.1:2379"]) as client:
+            client.put("/greeting", "hello")
+            print(client.get("/greeting").kvs[0].value)
+
+    Attributes:
+        kv: the KV concern (replaceable: ``client.put`` calls ``client.kv.put``).
+        watcher: the Watch concern (arrives with the watch issue).
+        lease: the Lease concern (arrives with the lease issue).
+        cluster: the Cluster concern.
+        maintenance: the Maintenance concern.
+        auth: the Auth concern (arrives with the auth issue).
+        config: the settings the client was built with.
+
+    Threading: every method may be called from any thread. Create clients after
+    ``os.fork()``: a client made before it raises ``ForkedClientError`` in the child.
+    """
+
+    def __init__(
+        self,
+        endpoints: str | list[str] | tuple[str, ...] = ("127.0.0.1:2379",),
+        *,
+        dial_timeout: float | None = 3.0,
+        tls: TLSConfig | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        keepalive: KeepaliveConfig | None = None,
+        retry: RetryPolicy | None = None,
+        max_call_send_msg_size: int = DEFAULT_MAX_CALL_SEND_MSG_SIZE,
+        max_call_recv_msg_size: int = DEFAULT_MAX_CALL_RECV_MSG_SIZE,
+        lb_policy: str = "round_robin",
+    ) -> None:
+        """Connect to the cluster.
+
+        Args:
+            endpoints: ``"host:port"`` (or ``http://``/``https://`` URLs), one or a list.
+            dial_timeout: seconds to wait for a first connection (``None`` or 0: don't wait).
+            tls: TLS settings; ``https://`` endpoints use TLS with the system roots without it.
+            username: authenticate as this user (with ``password``).
+            password: the user's password.
+            keepalive: keepalive ping settings (default: :class:`KeepaliveConfig`).
+            retry: the retry policy (default: :class:`RetryPolicy`).
+            max_call_send_msg_size: the largest request, in bytes (2 MiB as clientv3).
+            max_call_recv_msg_size: the largest response, in bytes.
+            lb_policy: ``"round_robin"`` or ``"pick_first"``.
+
+        Raises:
+            UnavailableError: no endpoint answered within ``dial_timeout``.
+            AuthFailedError: wrong username or password.
+            InvalidArgumentError: bad settings (an endpoint, TLS, lb_policy...).
+        """
+        config = Config(
+            endpoints=parse_endpoints(endpoints),
+            dial_timeout=dial_timeout,
+            tls=tls,
+            username=username,
+            password=password,
+            keepalive=keepalive or KeepaliveConfig(),
+            retry=retry or RetryPolicy(),
+            max_call_send_msg_size=max_call_send_msg_size,
+            max_call_recv_msg_size=max_call_recv_msg_size,
+            lb_policy=lb_policy,  # type: ignore[arg-type]
+        )
+        self.config = config
+        self._transport = Transport(config)
+        self.kv: KV = GrpcKV(self._transport)
+        self.cluster = Cluster(self._transport)
+        self.maintenance = Maintenance(self._transport)
+        self.watcher: object = _NotYetAvailable("watcher", "watch")
+        self.lease: object = _NotYetAvailable("lease", "lease")
+        self.auth: object = _NotYetAvailable("auth", "auth")
+
+    # ---- lifecycle ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the client: its channel and every call on it end. Idempotent."""
+        self._transport.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._transport.closed
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"Client({[e.address for e in self.config.endpoints]!r}, {state})"
+
+    # ---- KV --------------------------------------------------------------------------------
+
+    def get(
+        self, key: KeyLike, *, timeout: float | None = None, **opts: Unpack[GetOptions]
+    ) -> GetResponse:
+        """Read a key or a range: ``client.kv.get``; see :meth:`etcd3py.kv.KV.get`.
+
+        Args:
+            key: the key, or the start of the range.
+            timeout: seconds for the call.
+            **opts: see :class:`~etcd3py.op.GetOptions`.
+
+        Returns:
+            The key-values read.
+        """
+        return self.kv.get(key, timeout=timeout, **opts)
+
+    def put(
+        self,
+        key: KeyLike,
+        value: KeyLike,
+        *,
+        timeout: float | None = None,
+        **opts: Unpack[PutOptions],
+    ) -> PutResponse:
+        """Write a key: ``client.kv.put``; see :meth:`etcd3py.kv.KV.put`.
+
+        Args:
+            key: the key.
+            value: the value.
+            timeout: seconds for the call.
+            **opts: see :class:`~etcd3py.op.PutOptions`.
+
+        Returns:
+            The response.
+        """
+        return self.kv.put(key, value, timeout=timeout, **opts)
+
+    def delete(
+        self, key: KeyLike, *, timeout: float | None = None, **opts: Unpack[DeleteOptions]
+    ) -> DeleteResponse:
+        """Delete a key or a range: ``client.kv.delete``; see :meth:`etcd3py.kv.KV.delete`.
+
+        Args:
+            key: the key, or the start of the range.
+            timeout: seconds for the call.
+            **opts: see :class:`~etcd3py.op.DeleteOptions`.
+
+        Returns:
+            The response.
+        """
+        return self.kv.delete(key, timeout=timeout, **opts)
+
+    def compact(
+        self, rev: int, *, physical: bool = False, timeout: float | None = None
+    ) -> CompactResponse:
+        """Compact the history up to ``rev``: ``client.kv.compact``.
+
+        Args:
+            rev: the revision.
+            physical: wait until the backend applied it.
+            timeout: seconds for the call.
+
+        Returns:
+            The response.
+        """
+        return self.kv.compact(rev, physical=physical, timeout=timeout)
+
+    def txn(self) -> Txn:
+        """Start a transaction: ``client.kv.txn()``.
+
+        Returns:
+            A new transaction builder.
+        """
+        return self.kv.txn()
+
+    def do(self, op: Op, *, timeout: float | None = None) -> OpResponse:
+        """Run one op: ``client.kv.do``.
+
+        Args:
+            op: the op.
+            timeout: seconds for the call.
+
+        Returns:
+            The op's typed response.
+        """
+        return self.kv.do(op, timeout=timeout)
+
+    # ---- cluster and maintenance -----------------------------------------------------------
+
+    def member_list(self, *, timeout: float | None = None) -> MemberListResponse:
+        """List the cluster's members: ``client.cluster.member_list``.
+
+        Args:
+            timeout: seconds for the call.
+
+        Returns:
+            The members.
+        """
+        return self.cluster.member_list(timeout=timeout)
+
+    def status(self, endpoint: str, *, timeout: float | None = None) -> StatusResponse:
+        """Ask one member for its status: ``client.maintenance.status``.
+
+        Args:
+            endpoint: ``host:port`` of the member.
+            timeout: seconds for the call.
+
+        Returns:
+            The member's status.
+        """
+        return self.maintenance.status(endpoint, timeout=timeout)

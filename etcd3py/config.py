@@ -1,0 +1,236 @@
+"""Client settings as frozen dataclasses, and the parsing of endpoints.
+
+Owns :class:`Config` and its parts (:class:`TLSConfig`, :class:`KeepaliveConfig`,
+:class:`RetryPolicy`) with clientv3's defaults, and :func:`parse_endpoint` for the
+``host:port``, ``http://host:port`` and ``https://host:port`` forms etcdctl accepts. No I/O
+except :meth:`TLSConfig.load`, which reads the PEM files it names.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from etcd3py.errors import ArgumentTypeError, InvalidArgumentError
+
+__all__ = [
+    "Config",
+    "Endpoint",
+    "KeepaliveConfig",
+    "RetryPolicy",
+    "TLSConfig",
+    "parse_endpoint",
+    "parse_endpoints",
+]
+
+#: clientv3's ``defaultMaxCallSendMsgSize``: 2 MiB.
+DEFAULT_MAX_CALL_SEND_MSG_SIZE = 2 * 1024 * 1024
+#: clientv3's ``defaultMaxCallRecvMsgSize``: ``math.MaxInt32``.
+DEFAULT_MAX_CALL_RECV_MSG_SIZE = 2**31 - 1
+
+PemSource = str | os.PathLike[str] | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TLSConfig:
+    """TLS (and mutual TLS) settings; each PEM item is a file path or the PEM bytes.
+
+    Attributes:
+        ca: the CA certificates to trust; ``None`` trusts the system roots.
+        cert: the client certificate, for mutual TLS.
+        key: the client certificate's private key, for mutual TLS.
+        server_name: the name expected in the server certificate (default: the endpoint host).
+    """
+
+    ca: PemSource | None = None
+    cert: PemSource | None = None
+    key: PemSource | None = None
+    server_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.cert is None) != (self.key is None):
+            raise InvalidArgumentError("TLSConfig needs both cert and key, or neither")
+
+    def load(self) -> tuple[bytes | None, bytes | None, bytes | None]:
+        """Return the (ca, key, cert) PEM bytes, reading the items given as paths.
+
+        Returns:
+            The PEM contents, ``None`` for items not set.
+
+        Raises:
+            OSError: a named file cannot be read.
+        """
+        return _pem(self.ca), _pem(self.key), _pem(self.cert)
+
+
+def _pem(source: PemSource | None) -> bytes | None:
+    if source is None or isinstance(source, bytes):
+        return source
+    return Path(source).read_bytes()
+
+
+@dataclass(frozen=True, slots=True)
+class KeepaliveConfig:
+    """HTTP/2 keepalive pings on the client's connections.
+
+    etcd refuses pings more frequent than ``--grpc-keepalive-min-time`` (5 s by default) and
+    pings without an open call, so keep ``time >= 5`` and ``permit_without_calls=False``
+    unless the server is configured otherwise.
+
+    Attributes:
+        time: seconds between pings on an idle connection; ``None`` disables pings.
+        timeout: seconds to wait for a ping's answer before the connection is closed.
+        permit_without_calls: ping even when no call is open.
+    """
+
+    time: float | None = 30.0
+    timeout: float = 10.0
+    permit_without_calls: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How calls are retried (clientv3 ``retry.go``; which calls may be is in ``_retry``).
+
+    Attributes:
+        max_attempts: the most attempts per call, the first included (1 disables retries).
+        initial_backoff: seconds to wait before the first retry; doubled each retry.
+        max_backoff: the longest wait between two attempts, in seconds.
+        jitter: at most this many seconds of random delay added to each wait.
+        max_elapsed: the longest a call with no ``timeout=`` keeps retrying, in seconds.
+    """
+
+    max_attempts: int = 10
+    initial_backoff: float = 0.025
+    max_backoff: float = 1.0
+    jitter: float = 0.1
+    max_elapsed: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise InvalidArgumentError("RetryPolicy.max_attempts must be at least 1")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One etcd client URL, parsed.
+
+    Attributes:
+        host: the host name or IP address (IPv6 without brackets).
+        port: the port.
+        secure: ``True`` for ``https://``, ``False`` for ``http://``, ``None`` with no scheme.
+    """
+
+    host: str
+    port: int
+    secure: bool | None = None
+
+    @property
+    def address(self) -> str:
+        """``host:port`` (IPv6 hosts in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def parse_endpoint(text: str) -> Endpoint:
+    """Parse ``host:port``, ``http://host:port`` or ``https://host:port`` (port default 2379).
+
+    Args:
+        text: the endpoint as etcdctl takes it; IPv6 hosts in brackets.
+
+    Returns:
+        The parsed endpoint.
+
+    Raises:
+        ArgumentTypeError: ``text`` is not a ``str``.
+        InvalidArgumentError: an unknown scheme, a path, or a bad port.
+    """
+    if not isinstance(text, str):
+        raise ArgumentTypeError(f"an endpoint must be a str, not {type(text).__name__}")
+    rest, secure = text.strip(), None
+    if "://" in rest:
+        scheme, rest = rest.split("://", 1)
+        if scheme not in ("http", "https"):
+            raise InvalidArgumentError(f"unsupported endpoint scheme {scheme!r} in {text!r}")
+        secure = scheme == "https"
+    rest = rest.rstrip("/")
+    if "/" in rest or not rest:
+        raise InvalidArgumentError(f"bad endpoint {text!r}: expected host:port")
+    if rest.startswith("["):
+        host, _, tail = rest[1:].partition("]")
+        port_text = tail[1:] if tail.startswith(":") else ""
+    elif rest.count(":") == 1:
+        host, port_text = rest.split(":")
+    else:
+        host, port_text = rest, ""
+    try:
+        port = int(port_text) if port_text else 2379
+    except ValueError:
+        raise InvalidArgumentError(f"bad port in endpoint {text!r}") from None
+    if not host or not 0 < port < 65536:
+        raise InvalidArgumentError(f"bad endpoint {text!r}: expected host:port")
+    return Endpoint(host, port, secure)
+
+
+def parse_endpoints(endpoints: str | list[str] | tuple[str, ...]) -> tuple[Endpoint, ...]:
+    """Parse one endpoint or a list of them; all must agree on TLS when a scheme is given.
+
+    Args:
+        endpoints: a single endpoint string or a sequence of them.
+
+    Returns:
+        The parsed endpoints, in order.
+
+    Raises:
+        InvalidArgumentError: no endpoint, or ``http://`` mixed with ``https://``.
+    """
+    items = [endpoints] if isinstance(endpoints, str) else list(endpoints)
+    if not items:
+        raise InvalidArgumentError("at least one endpoint is required")
+    parsed = tuple(parse_endpoint(item) for item in items)
+    schemes = {e.secure for e in parsed if e.secure is not None}
+    if len(schemes) > 1:
+        raise InvalidArgumentError("endpoints mix http:// and https://")
+    return parsed
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything a :class:`~etcd3py.Client` is built from.
+
+    Attributes:
+        endpoints: where the cluster answers.
+        dial_timeout: seconds to wait at construction for a first connection (``None``: don't).
+        tls: TLS settings; ``None`` means plain text unless an endpoint says ``https://``.
+        username: the user to authenticate as (with ``password``).
+        password: the user's password.
+        keepalive: keepalive ping settings.
+        retry: the retry policy.
+        max_call_send_msg_size: the largest request sent, in bytes (larger: refused by gRPC).
+        max_call_recv_msg_size: the largest response accepted, in bytes.
+        lb_policy: ``"round_robin"`` over every endpoint, or ``"pick_first"`` with failover.
+    """
+
+    endpoints: tuple[Endpoint, ...]
+    dial_timeout: float | None = 3.0
+    tls: TLSConfig | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    keepalive: KeepaliveConfig = KeepaliveConfig()
+    retry: RetryPolicy = RetryPolicy()
+    max_call_send_msg_size: int = DEFAULT_MAX_CALL_SEND_MSG_SIZE
+    max_call_recv_msg_size: int = DEFAULT_MAX_CALL_RECV_MSG_SIZE
+    lb_policy: Literal["round_robin", "pick_first"] = "round_robin"
+
+    def __post_init__(self) -> None:
+        if (self.username is None) != (self.password is None):
+            raise InvalidArgumentError("username and password go together")
+        if self.lb_policy not in ("round_robin", "pick_first"):
+            raise InvalidArgumentError(f"unknown lb_policy {self.lb_policy!r}")
+
+    @property
+    def secure(self) -> bool:
+        """Whether connections use TLS (``tls`` set, or an ``https://`` endpoint)."""
+        return self.tls is not None or any(e.secure for e in self.endpoints)

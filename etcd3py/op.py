@@ -1,0 +1,381 @@
+"""Operations: :class:`Op` and its factories, with every option validated when it is built.
+
+Owns the option sets (declared once, as TypedDicts that the KV methods forward with
+``**opts: Unpack[...]``), their checks (clientv3 ``op.go`` and the server's
+``checkRangeRequest``/``checkPutRequest``: a bad combination raises a typed error before
+anything is sent), and the request messages each Op builds. No I/O.
+
+Example::
+
+    client.do(Op.get("/jobs/", prefix=True, limit=10))
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from typing_extensions import TypedDict, Unpack
+
+from etcd3py import _pb
+from etcd3py._keys import ALL_KEYS_START, FROM_KEY_END, KeyLike, prefix_range_end, to_bytes
+from etcd3py.compare import Cmp
+from etcd3py.errors import (
+    ArgumentTypeError,
+    EmptyKeyError,
+    InvalidArgumentError,
+    LeaseProvidedError,
+    ValueProvidedError,
+)
+from etcd3py.models import SortOrder, SortTarget
+
+__all__ = ["DeleteOptions", "GetOptions", "Op", "OpType", "PutOptions"]
+
+_T = TypeVar("_T")
+
+
+class GetOptions(TypedDict, total=False):
+    """Options of a range read (``Op.get``, ``KV.get``); every one is keyword-only.
+
+    Attributes:
+        prefix: read every key starting with the key (the empty key: every key).
+        range_end: read the keys in ``[key, range_end)``.
+        from_key: read every key ``>= key`` (the empty key: every key).
+        rev: read at this revision (0: the current one).
+        limit: return at most this many keys (0: no limit).
+        sort_target: the field to sort by.
+        sort_order: the sort order (``KEY`` ascending is the server's default order).
+        keys_only: return keys without values.
+        count_only: return only the count.
+        serializable: read from the member answering, without a quorum (may be stale).
+        min_mod_revision: drop keys modified before this revision.
+        max_mod_revision: drop keys modified after this revision.
+        min_create_revision: drop keys created before this revision.
+        max_create_revision: drop keys created after this revision.
+    """
+
+    prefix: bool
+    range_end: KeyLike | None
+    from_key: bool
+    rev: int
+    limit: int
+    sort_target: SortTarget
+    sort_order: SortOrder
+    keys_only: bool
+    count_only: bool
+    serializable: bool
+    min_mod_revision: int
+    max_mod_revision: int
+    min_create_revision: int
+    max_create_revision: int
+
+
+class PutOptions(TypedDict, total=False):
+    """Options of a write (``Op.put``, ``KV.put``).
+
+    Attributes:
+        lease: attach the key to this lease ID (0: none).
+        prev_kv: return the key-value as it was before the write.
+        ignore_value: keep the current value (the value passed must be empty).
+        ignore_lease: keep the current lease (``lease`` must be 0).
+    """
+
+    lease: int
+    prev_kv: bool
+    ignore_value: bool
+    ignore_lease: bool
+
+
+class DeleteOptions(TypedDict, total=False):
+    """Options of a delete (``Op.delete``, ``KV.delete``).
+
+    Attributes:
+        prefix: delete every key starting with the key (the empty key: every key).
+        range_end: delete the keys in ``[key, range_end)``.
+        from_key: delete every key ``>= key`` (the empty key: every key).
+        prev_kv: return the deleted key-values.
+    """
+
+    prefix: bool
+    range_end: KeyLike | None
+    from_key: bool
+    prev_kv: bool
+
+
+class OpType(enum.Enum):
+    """What an :class:`Op` does."""
+
+    GET = "get"
+    PUT = "put"
+    DELETE = "delete"
+    TXN = "txn"
+
+
+_BOOL_OPTIONS = frozenset(
+    {"prefix", "from_key", "keys_only", "count_only", "serializable", "prev_kv"}
+    | {"ignore_value", "ignore_lease"}
+)
+_INT_OPTIONS = frozenset(
+    {"rev", "limit", "lease", "min_mod_revision", "max_mod_revision"}
+    | {"min_create_revision", "max_create_revision"}
+)
+
+
+def _check_options(kind: str, opts: Mapping[str, object], allowed: frozenset[str]) -> None:
+    """Refuse unknown options and options of the wrong type or sign."""
+    unknown = sorted(set(opts) - allowed)
+    if unknown:
+        raise ArgumentTypeError(f"{kind} got unexpected option(s): {', '.join(unknown)}")
+    for name, value in opts.items():
+        if name in _BOOL_OPTIONS and not isinstance(value, bool):
+            raise ArgumentTypeError(f"{name} must be a bool, not {type(value).__name__}")
+        if name in _INT_OPTIONS:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ArgumentTypeError(f"{name} must be an int, not {type(value).__name__}")
+            if value < 0:
+                raise InvalidArgumentError(f"{name} must not be negative, got {value}")
+
+
+def _enum_option(cls: type[SortTarget] | type[SortOrder], value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ArgumentTypeError(f"{name} must be a {cls.__name__}, not {type(value).__name__}")
+    try:
+        return int(cls(value))
+    except ValueError:
+        raise InvalidArgumentError(f"{name} {value} is not a valid {cls.__name__}") from None
+
+
+def _key_range(key: KeyLike, opts: Mapping[str, object]) -> tuple[bytes, bytes]:
+    """Return (key, range_end) after the prefix/range_end/from_key checks of clientv3."""
+    raw = to_bytes(key)
+    prefix, from_key = opts.get("prefix", False), opts.get("from_key", False)
+    range_end = opts.get("range_end")
+    if prefix and from_key:
+        raise InvalidArgumentError("prefix and from_key cannot be set at the same time")
+    if range_end is not None and (prefix or from_key):
+        other = "prefix" if prefix else "from_key"
+        raise InvalidArgumentError(f"range_end and {other} cannot be set at the same time")
+    if prefix or from_key:
+        if not raw:  # clientv3: the empty key with a prefix or from-key means every key
+            return ALL_KEYS_START, FROM_KEY_END
+        return raw, prefix_range_end(raw) if prefix else FROM_KEY_END
+    if not raw:
+        raise EmptyKeyError(EmptyKeyError.etcd_message)
+    return raw, b"" if range_end is None else to_bytes(range_end, "range_end")
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One operation (get, put, delete or txn), validated and immutable.
+
+    Build it with :meth:`get`, :meth:`put`, :meth:`delete` or :meth:`txn`, then pass it to
+    ``client.do(op)`` or a transaction's ``then``/``else_``. Fields not used by its type keep
+    their defaults.
+
+    Attributes:
+        type: what the op does.
+        key: the key, or the start of the range.
+        range_end: the end of the range (exclusive), empty for a single key.
+        value: the value written by a put.
+        options: the remaining options, by name (``rev``, ``limit``, ``lease``...), as given.
+        compares: the conditions of a txn.
+        then: the ops of a txn run when every compare holds.
+        else_: the ops of a txn run otherwise.
+    """
+
+    type: OpType
+    key: bytes = b""
+    range_end: bytes = b""
+    value: bytes = b""
+    options: tuple[tuple[str, object], ...] = ()
+    compares: tuple[Cmp, ...] = ()
+    then: tuple[Op, ...] = ()
+    else_: tuple[Op, ...] = ()
+
+    @staticmethod
+    def get(key: KeyLike, **opts: Unpack[GetOptions]) -> Op:
+        """Build a range read of ``key`` (options: :class:`GetOptions`).
+
+        Args:
+            key: the key, or the start of the range.
+            **opts: the read's options.
+
+        Returns:
+            The op.
+
+        Raises:
+            ArgumentTypeError: an argument of the wrong type, or an unknown option.
+            EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
+            InvalidArgumentError: conflicting range options, a negative revision or limit,
+                or an unknown sort target or order.
+        """
+        _check_options("get", opts, frozenset(GetOptions.__annotations__))
+        for name, cls in (("sort_target", SortTarget), ("sort_order", SortOrder)):
+            if name in opts:
+                _enum_option(cls, opts[name], name)  # type: ignore[literal-required]
+        raw, end = _key_range(key, opts)
+        kept = tuple(
+            (k, v) for k, v in opts.items() if k not in ("prefix", "from_key", "range_end")
+        )
+        return Op(OpType.GET, raw, end, options=kept)
+
+    @staticmethod
+    def put(key: KeyLike, value: KeyLike, **opts: Unpack[PutOptions]) -> Op:
+        """Build a write of ``value`` at ``key`` (options: :class:`PutOptions`).
+
+        Args:
+            key: the key.
+            value: the value (``str`` is encoded UTF-8); empty with ``ignore_value=True``.
+            **opts: the write's options.
+
+        Returns:
+            The op.
+
+        Raises:
+            ArgumentTypeError: an argument of the wrong type, or an unknown option.
+            EmptyKeyError: the key is empty.
+            ValueProvidedError: ``ignore_value=True`` with a non-empty value.
+            LeaseProvidedError: ``ignore_lease=True`` with a lease.
+            InvalidArgumentError: a negative lease ID.
+        """
+        raw = to_bytes(key)
+        data = to_bytes(value, "value")
+        _check_options("put", opts, frozenset(PutOptions.__annotations__))
+        if not raw:
+            raise EmptyKeyError(EmptyKeyError.etcd_message)
+        if opts.get("ignore_value") and data:
+            raise ValueProvidedError(ValueProvidedError.etcd_message)
+        if opts.get("ignore_lease") and opts.get("lease"):
+            raise LeaseProvidedError(LeaseProvidedError.etcd_message)
+        return Op(OpType.PUT, raw, value=data, options=tuple(opts.items()))
+
+    @staticmethod
+    def delete(key: KeyLike, **opts: Unpack[DeleteOptions]) -> Op:
+        """Build a delete of ``key`` or a range (options: :class:`DeleteOptions`).
+
+        Args:
+            key: the key, or the start of the range.
+            **opts: the delete's options.
+
+        Returns:
+            The op.
+
+        Raises:
+            ArgumentTypeError: an argument of the wrong type, or an unknown option.
+            EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
+            InvalidArgumentError: conflicting range options.
+        """
+        _check_options("delete", opts, frozenset(DeleteOptions.__annotations__))
+        raw, end = _key_range(key, opts)
+        kept = tuple((k, v) for k, v in opts.items() if k == "prev_kv")
+        return Op(OpType.DELETE, raw, end, options=kept)
+
+    @staticmethod
+    def txn(compares: Iterable[Cmp], then: Iterable[Op], else_: Iterable[Op] = ()) -> Op:
+        """Build a transaction: if every compare holds run ``then``, else ``else_``.
+
+        Args:
+            compares: the conditions (built with :class:`~etcd3py.Compare`).
+            then: the ops run when every compare holds.
+            else_: the ops run otherwise.
+
+        Returns:
+            The op; a txn op may be nested in another txn.
+
+        Raises:
+            ArgumentTypeError: a compare that is not a ``Cmp`` or an op that is not an ``Op``.
+        """
+        cmps, ops_then, ops_else = _items(compares, Cmp), _items(then, Op), _items(else_, Op)
+        return Op(OpType.TXN, compares=cmps, then=ops_then, else_=ops_else)
+
+    def option(self, name: str, default: object = None) -> object:
+        """Return the option ``name`` as given when the op was built, or ``default``.
+
+        Args:
+            name: an option name of :class:`GetOptions`, :class:`PutOptions` or
+                :class:`DeleteOptions`.
+            default: returned when the option was not given.
+
+        Returns:
+            The option's value.
+        """
+        for key, value in self.options:
+            if key == name:
+                return value
+        return default
+
+    def to_request_op(self) -> _pb.rpc.RequestOp:
+        """Build the ``etcdserverpb.RequestOp`` that carries this op in a txn.
+
+        Returns:
+            A new message.
+        """
+        if self.type is OpType.GET:
+            return _pb.rpc.RequestOp(request_range=self.to_range_request())
+        if self.type is OpType.PUT:
+            return _pb.rpc.RequestOp(request_put=self.to_put_request())
+        if self.type is OpType.DELETE:
+            return _pb.rpc.RequestOp(request_delete_range=self.to_delete_request())
+        return _pb.rpc.RequestOp(request_txn=self.to_txn_request())
+
+    def to_range_request(self) -> _pb.rpc.RangeRequest:
+        """Build the ``RangeRequest`` of a get op.
+
+        Returns:
+            A new message.
+        """
+        opts = dict(self.options)
+        target = int(opts.pop("sort_target", SortTarget.KEY))  # type: ignore[call-overload]
+        order = int(opts.pop("sort_order", SortOrder.NONE))  # type: ignore[call-overload]
+        if target == SortTarget.KEY and order == SortOrder.ASCEND:
+            order = SortOrder.NONE  # as clientv3: the server's default order already
+        msg = _pb.rpc.RangeRequest(key=self.key, range_end=self.range_end)
+        msg.sort_target, msg.sort_order = target, order
+        for name, value in opts.items():
+            setattr(msg, "revision" if name == "rev" else name, value)
+        return msg
+
+    def to_put_request(self) -> _pb.rpc.PutRequest:
+        """Build the ``PutRequest`` of a put op.
+
+        Returns:
+            A new message.
+        """
+        msg = _pb.rpc.PutRequest(key=self.key, value=self.value)
+        for name, value in self.options:
+            setattr(msg, name, value)
+        return msg
+
+    def to_delete_request(self) -> _pb.rpc.DeleteRangeRequest:
+        """Build the ``DeleteRangeRequest`` of a delete op.
+
+        Returns:
+            A new message.
+        """
+        return _pb.rpc.DeleteRangeRequest(
+            key=self.key, range_end=self.range_end, prev_kv=bool(self.option("prev_kv", False))
+        )
+
+    def to_txn_request(self) -> _pb.rpc.TxnRequest:
+        """Build the ``TxnRequest`` of a txn op.
+
+        Returns:
+            A new message.
+        """
+        return _pb.rpc.TxnRequest(
+            compare=[c.to_pb() for c in self.compares],
+            success=[op.to_request_op() for op in self.then],
+            failure=[op.to_request_op() for op in self.else_],
+        )
+
+
+def _items(values: Iterable[_T], cls: type[_T]) -> tuple[_T, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ArgumentTypeError(f"expected an iterable of {cls.__name__}, not {values!r}")
+    items = tuple(values)
+    for item in items:
+        if not isinstance(item, cls):
+            raise ArgumentTypeError(f"expected {cls.__name__}, not {type(item).__name__}")
+    return items

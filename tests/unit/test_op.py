@@ -1,0 +1,208 @@
+"""Op building: the request each Op sends, and every bad input refused before sending."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from etcd3py import Compare, Op, SortOrder, SortTarget, _pb
+from etcd3py.errors import (
+    ArgumentTypeError,
+    EmptyKeyError,
+    InvalidArgumentError,
+    LeaseProvidedError,
+    ValueProvidedError,
+)
+from etcd3py.op import GetOptions, OpType
+
+
+def test_get_builds_every_range_field() -> None:
+    op = Op.get(
+        "/a",
+        range_end="/z",
+        rev=7,
+        limit=3,
+        sort_target=SortTarget.MOD,
+        sort_order=SortOrder.DESCEND,
+        keys_only=True,
+        count_only=True,
+        serializable=True,
+        min_mod_revision=1,
+        max_mod_revision=9,
+        min_create_revision=2,
+        max_create_revision=8,
+    )
+    req = op.to_range_request()
+    assert req == _pb.rpc.RangeRequest(
+        key=b"/a",
+        range_end=b"/z",
+        revision=7,
+        limit=3,
+        sort_target=_pb.rpc.RangeRequest.MOD,
+        sort_order=_pb.rpc.RangeRequest.DESCEND,
+        keys_only=True,
+        count_only=True,
+        serializable=True,
+        min_mod_revision=1,
+        max_mod_revision=9,
+        min_create_revision=2,
+        max_create_revision=8,
+    )
+
+
+def test_every_get_option_is_declared_once() -> None:
+    assert len(GetOptions.__annotations__) == 14  # + key = the 15 of clientv3's OpGet
+
+
+@pytest.mark.parametrize(
+    ("key", "opts", "start", "end"),
+    [
+        ("/p/", {"prefix": True}, b"/p/", b"/p0"),
+        ("", {"prefix": True}, b"\0", b"\0"),
+        ("/p/", {"from_key": True}, b"/p/", b"\0"),
+        ("", {"from_key": True}, b"\0", b"\0"),
+        (b"\xff", {"prefix": True}, b"\xff", b"\0"),
+        ("a", {"range_end": b"c"}, b"a", b"c"),
+        ("a", {}, b"a", b""),
+    ],
+)
+def test_key_ranges(key: str | bytes, opts: dict[str, Any], start: bytes, end: bytes) -> None:
+    for op in (Op.get(key, **opts), Op.delete(key, **opts)):
+        assert (op.key, op.range_end) == (start, end)
+
+
+def test_sort_by_key_ascending_is_sent_as_none_like_clientv3() -> None:
+    req = Op.get("a", prefix=True, sort_order=SortOrder.ASCEND).to_range_request()
+    assert req.sort_order == _pb.rpc.RangeRequest.NONE
+    req = Op.get("a", prefix=True, sort_target=SortTarget.VALUE, sort_order=1).to_range_request()
+    assert (req.sort_target, req.sort_order) == (_pb.rpc.RangeRequest.VALUE, 1)
+
+
+def test_put_and_delete_requests() -> None:
+    put = Op.put("k", "vé", lease=5, prev_kv=True)
+    assert put.to_put_request() == _pb.rpc.PutRequest(
+        key=b"k", value="vé".encode(), lease=5, prev_kv=True
+    )
+    ignore = Op.put("k", b"", ignore_value=True, ignore_lease=True).to_put_request()
+    assert ignore.ignore_value and ignore.ignore_lease
+    delete = Op.delete("k", prefix=True, prev_kv=True).to_delete_request()
+    assert delete == _pb.rpc.DeleteRangeRequest(key=b"k", range_end=b"l", prev_kv=True)
+
+
+def test_txn_request_nests_and_request_op_wraps_each_type() -> None:
+    inner = Op.txn([Compare.version("a") > 0], [Op.get("a")], [Op.delete("a")])
+    outer = Op.txn([Compare.value("b") == "x"], [Op.put("b", "y"), inner], [])
+    req = outer.to_txn_request()
+    assert len(req.compare) == 1 and req.compare[0].value == b"x"
+    assert req.success[0].WhichOneof("request") == "request_put"
+    assert req.success[1].request_txn.success[0].request_range.key == b"a"
+    assert req.success[1].request_txn.failure[0].request_delete_range.key == b"a"
+    assert outer.to_request_op().WhichOneof("request") == "request_txn"
+    assert Op.get("a").to_request_op().WhichOneof("request") == "request_range"
+    assert outer.type is OpType.TXN
+
+
+def test_ops_are_frozen_and_comparable() -> None:
+    import dataclasses
+
+    assert Op.get("a", limit=1) == Op.get("a", limit=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Op.get("a").key = b"b"  # type: ignore[misc]
+    assert Op.get("a", limit=2).option("limit") == 2
+    assert Op.get("a").option("limit", 0) == 0
+
+
+BAD_GETS: list[tuple[object, dict[str, Any], type[Exception], str]] = [
+    (1, {}, ArgumentTypeError, "key must be str or bytes"),
+    (None, {}, ArgumentTypeError, "key must be"),
+    ("", {}, EmptyKeyError, "key is not provided"),
+    ("", {"range_end": "b"}, EmptyKeyError, "key is not provided"),
+    ("a", {"prefix": True, "from_key": True}, InvalidArgumentError, "prefix and from_key"),
+    ("a", {"prefix": True, "range_end": "b"}, InvalidArgumentError, "range_end and prefix"),
+    ("a", {"from_key": True, "range_end": "b"}, InvalidArgumentError, "range_end and from_key"),
+    ("a", {"range_end": 5}, ArgumentTypeError, "range_end must be str or bytes"),
+    ("a", {"rev": -1}, InvalidArgumentError, "rev must not be negative"),
+    ("a", {"limit": -5}, InvalidArgumentError, "limit must not be negative"),
+    ("a", {"rev": "3"}, ArgumentTypeError, "rev must be an int"),
+    ("a", {"rev": True}, ArgumentTypeError, "rev must be an int"),
+    ("a", {"limit": 1.0}, ArgumentTypeError, "limit must be an int"),
+    ("a", {"min_mod_revision": -1}, InvalidArgumentError, "min_mod_revision"),
+    ("a", {"max_create_revision": "x"}, ArgumentTypeError, "max_create_revision"),
+    ("a", {"prefix": 1}, ArgumentTypeError, "prefix must be a bool"),
+    ("a", {"keys_only": "yes"}, ArgumentTypeError, "keys_only must be a bool"),
+    ("a", {"serializable": None}, ArgumentTypeError, "serializable must be a bool"),
+    ("a", {"sort_target": 9}, InvalidArgumentError, "not a valid SortTarget"),
+    ("a", {"sort_order": -1}, InvalidArgumentError, "not a valid SortOrder"),
+    ("a", {"sort_order": "DESCEND"}, ArgumentTypeError, "sort_order must be a SortOrder"),
+    ("a", {"sort_target": True}, ArgumentTypeError, "sort_target must be a SortTarget"),
+    ("a", {"prev_kv": True}, ArgumentTypeError, "unexpected option"),
+    ("a", {"lease": 1}, ArgumentTypeError, "unexpected option"),
+    ("a", {"revision": 1}, ArgumentTypeError, "unexpected option"),
+]
+
+
+@pytest.mark.parametrize(("key", "opts", "exc", "text"), BAD_GETS)
+def test_bad_get_is_refused(
+    key: object, opts: dict[str, Any], exc: type[Exception], text: str
+) -> None:
+    with pytest.raises(exc, match=text):
+        Op.get(key, **opts)  # type: ignore[arg-type]
+
+
+BAD_PUTS: list[tuple[object, object, dict[str, Any], type[Exception], str]] = [
+    ("", "v", {}, EmptyKeyError, "key is not provided"),
+    (b"", "v", {}, EmptyKeyError, "key is not provided"),
+    (3, "v", {}, ArgumentTypeError, "key must be"),
+    ("k", 3, {}, ArgumentTypeError, "value must be str or bytes"),
+    ("k", None, {}, ArgumentTypeError, "value must be"),
+    ("k", "v", {"ignore_value": True}, ValueProvidedError, "value is provided"),
+    ("k", "", {"ignore_lease": True, "lease": 7}, LeaseProvidedError, "lease is provided"),
+    ("k", "v", {"lease": -1}, InvalidArgumentError, "lease must not be negative"),
+    ("k", "v", {"lease": "7"}, ArgumentTypeError, "lease must be an int"),
+    ("k", "v", {"prev_kv": "y"}, ArgumentTypeError, "prev_kv must be a bool"),
+    ("k", "v", {"prefix": True}, ArgumentTypeError, "unexpected option"),
+    ("k", "v", {"rev": 1}, ArgumentTypeError, "unexpected option"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "opts", "exc", "text"), BAD_PUTS)
+def test_bad_put_is_refused(
+    key: object, value: object, opts: dict[str, Any], exc: type[Exception], text: str
+) -> None:
+    with pytest.raises(exc, match=text):
+        Op.put(key, value, **opts)  # type: ignore[arg-type]
+
+
+BAD_DELETES: list[tuple[object, dict[str, Any], type[Exception], str]] = [
+    ("", {}, EmptyKeyError, "key is not provided"),
+    ("a", {"prefix": True, "from_key": True}, InvalidArgumentError, "prefix and from_key"),
+    ("a", {"prefix": True, "range_end": "z"}, InvalidArgumentError, "range_end and prefix"),
+    ("a", {"limit": 1}, ArgumentTypeError, "unexpected option"),
+    ("a", {"rev": 1}, ArgumentTypeError, "unexpected option"),
+    ("a", {"lease": 1}, ArgumentTypeError, "unexpected option"),
+    ("a", {"prev_kv": 1}, ArgumentTypeError, "prev_kv must be a bool"),
+]
+
+
+@pytest.mark.parametrize(("key", "opts", "exc", "text"), BAD_DELETES)
+def test_bad_delete_is_refused(
+    key: object, opts: dict[str, Any], exc: type[Exception], text: str
+) -> None:
+    with pytest.raises(exc, match=text):
+        Op.delete(key, **opts)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("compares", "then", "else_"),
+    [
+        (["not a cmp"], [], []),
+        ([], [Op.get("a"), "put"], []),
+        ([], [], [None]),
+        ("abc", [], []),
+        (5, [], []),
+    ],
+)
+def test_bad_txn_is_refused(compares: Any, then: Any, else_: Any) -> None:
+    with pytest.raises(ArgumentTypeError):
+        Op.txn(compares, then, else_)

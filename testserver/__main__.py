@@ -1,0 +1,51 @@
+"""``python -m testserver --port N``: serve the reference etcd until SIGINT or SIGTERM.
+
+Prints ``listening on HOST:PORT`` once serving (``--port 0`` picks a free port), then stops
+cleanly on SIGINT/SIGTERM and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+
+from testserver.server import Server
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the server from the command line.
+
+    Args:
+        argv: the arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status (0 after a clean stop).
+    """
+    parser = argparse.ArgumentParser(prog="python -m testserver", description=__doc__)
+    parser.add_argument("--port", type=int, default=2379, help="port (0: pick a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
+    args = parser.parse_args(argv)
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    server = Server(port=args.port, host=args.host)
+    server.start()
+    try:
+        print(f"listening on {server.endpoint}", flush=True)
+        while not stop.wait(0.5):  # short waits so the signal handler runs promptly
+            pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
