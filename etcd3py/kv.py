@@ -32,7 +32,7 @@ from etcd3py.txn import Txn
 if TYPE_CHECKING:
     from etcd3py._transport import Transport
 
-__all__ = [  # noqa: RUF022 (sorted as sorted() does, which the API test checks)
+__all__ = [
     "CompactResponse",
     "DeleteResponse",
     "GetResponse",

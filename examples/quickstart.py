@@ -1,0 +1,155 @@
+"""etcd3py in a few steps: put, get (one key, a prefix, an old revision), txn, delete.
+
+Runs against the pure-Python reference server started in this process, or against the etcd
+named by ``--endpoint`` or ``ETCD3PY_ENDPOINT``::
+
+    python examples/quickstart.py
+    python examples/quickstart.py --endpoint 127.0.0.1:2379
+
+Every key it writes lives under one fresh prefix, which it deletes at the end. Each demo is
+one function taking the client and the prefix; add one to ``DEMOS`` to extend the tour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Iterator
+
+from etcd3py import Client, Compare, Op, SortOrder, SortTarget
+from etcd3py.errors import FutureRevisionError
+from etcd3py.kv import GetResponse
+
+
+def show(title: str) -> None:
+    """Print a section title."""
+    print(f"\n== {title}")
+
+
+def text(raw: bytes) -> str:
+    """Decode a key or value for printing."""
+    return raw.decode("utf-8", errors="replace")
+
+
+def demo_put_get(client: Client, p: str) -> None:
+    """Write a few keys and read one back, with its revisions."""
+    show("put and get")
+    for name, value in [("config/color", "blue"), ("config/size", "10"), ("jobs/1", "build")]:
+        resp = client.put(p + name, value)
+        print(f"put {name:13} = {value!r:8} -> revision {resp.header.revision}")
+    kv = client.get(p + "config/color").kvs[0]
+    print(
+        f"get config/color -> {text(kv.value)!r} (created at {kv.create_revision}, "
+        f"modified at {kv.mod_revision}, version {kv.version})"
+    )
+    old = client.put(p + "config/color", "green", prev_kv=True).prev_kv
+    print(f"put config/color = 'green' replaced {text(old.value) if old else None!r}")
+
+
+def demo_prefix(client: Client, p: str) -> None:
+    """Read a range of keys by prefix, sorted and limited."""
+    show("get with prefix")
+    resp = client.get(p + "config/", prefix=True)
+    for kv in resp.kvs:
+        print(f"  {text(kv.key).removeprefix(p)} = {text(kv.value)!r}")
+    print(f"  ({resp.count} keys at revision {resp.header.revision})")
+    newest = client.get(
+        p, prefix=True, limit=1, sort_target=SortTarget.MOD, sort_order=SortOrder.DESCEND
+    )
+    print(f"most recently modified: {text(newest.kvs[0].key).removeprefix(p)}")
+    print(f"keys under the prefix: {client.get(p, prefix=True, count_only=True).count}")
+
+
+def demo_history(client: Client, p: str) -> None:
+    """Read a key as it was at an older revision, and a revision that does not exist yet."""
+    show("history")
+    first = client.put(p + "counter", "1").header.revision
+    client.put(p + "counter", "2")
+    then = client.get(p + "counter", rev=first).kvs[0]
+    now = client.get(p + "counter")
+    print(f"counter at revision {first}: {text(then.value)!r}; now: {text(now.kvs[0].value)!r}")
+    future = now.header.revision + 100
+    try:
+        client.get(p + "counter", rev=future)
+    except FutureRevisionError as exc:
+        print(f"revision {future} is refused: {type(exc).__name__}: {exc}")
+
+
+def demo_txn(client: Client, p: str) -> None:
+    """Compare-and-swap with a transaction, both ways."""
+    show("txn")
+    key = p + "config/color"
+    for expected in ("green", "purple"):
+        resp = (
+            client.txn()
+            .if_(Compare.value(key) == expected)
+            .then(Op.put(key, "red"), Op.get(key))
+            .else_(Op.get(key))
+            .commit()
+        )
+        seen = resp.responses[-1]
+        current = text(seen.kvs[0].value) if isinstance(seen, GetResponse) else "?"
+        branch = "then" if resp.succeeded else "else"
+        print(f"if color == {expected!r}: succeeded={resp.succeeded}, ran {branch}: {current!r}")
+    created = (
+        client.txn().if_(Compare.version(p + "lock") == 0).then(Op.put(p + "lock", "me")).commit()
+    )
+    print(f"create {p.rstrip('/')}/lock only if absent: succeeded={created.succeeded}")
+
+
+def demo_delete(client: Client, p: str) -> None:
+    """Delete one key with its previous value, then everything under the prefix."""
+    show("delete")
+    resp = client.delete(p + "jobs/1", prev_kv=True)
+    print(f"deleted jobs/1 (was {text(resp.prev_kvs[0].value)!r})")
+    print(f"deleted {client.delete(p, prefix=True).deleted} more keys under the prefix")
+
+
+DEMOS: list[Callable[[Client, str], None]] = [
+    demo_put_get,
+    demo_prefix,
+    demo_history,
+    demo_txn,
+    demo_delete,
+]
+
+
+@contextlib.contextmanager
+def endpoint(given: str | None) -> Iterator[str]:
+    """Yield the endpoint to use, starting the reference server when none is given."""
+    if given:
+        print(f"using etcd at {given}")
+        yield given
+        return
+    from testserver import Server
+
+    with Server() as srv:
+        print(f"started the reference server on {srv.endpoint}")
+        yield srv.endpoint
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every demo; return the exit code."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--endpoint",
+        default=os.environ.get("ETCD3PY_ENDPOINT"),
+        help="host:port of an etcd to use (default: $ETCD3PY_ENDPOINT, else an in-process server)",
+    )
+    args = parser.parse_args(argv)
+    prefix = f"/etcd3py-quickstart/{uuid.uuid4().hex[:8]}/"
+    with endpoint(args.endpoint) as target, Client(endpoints=[target]) as client:
+        print(f"writing under {prefix}")
+        try:
+            for demo in DEMOS:
+                demo(client, prefix)
+        finally:
+            client.delete(prefix, prefix=True)
+    print("\ndone")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
