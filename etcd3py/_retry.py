@@ -118,8 +118,23 @@ def call_with_retry(
     Raises:
         EtcdError: the last attempt's error, when it may not be retried or time ran out.
     """
+    # Fast path: most calls succeed at once, so build the tenacity machinery only after a
+    # first failure that may be retried; that failure then counts as tenacity's attempt 1.
+    try:
+        return attempt(_remaining(deadline))
+    except EtcdError as exc:
+        predicate = is_safe_retry_immutable if repeatable else is_safe_retry_mutable
+        if not predicate(exc):
+            raise
+        pending: list[EtcdError] = [exc]
+
     for try_ in retrying(policy, repeatable=repeatable, deadline=deadline):
         with try_:
-            remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            return attempt(remaining)
+            if pending:
+                raise pending.pop()
+            return attempt(_remaining(deadline))
     raise EtcdError("retry loop ended without a result")  # unreachable: reraise=True
+
+
+def _remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
