@@ -19,14 +19,19 @@ from etcd3py.config import TLSConfig
 from etcd3py.context import Context
 from etcd3py.models import EventType, SortOrder, SortTarget
 from etcd3py.op import Op
+from etcd3py.watch import Event, WatchChan, WatchHandle, WatchResponse
 
 __all__ = [
     "Client",
     "Compare",
     "Context",
+    "Event",
     "EventType",
     "Op",
     "SortOrder",
     "SortTarget",
     "TLSConfig",
+    "WatchChan",
+    "WatchHandle",
+    "WatchResponse",
 ]

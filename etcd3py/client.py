@@ -33,10 +33,12 @@ from etcd3py.config import (
     TLSConfig,
     parse_endpoints,
 )
+from etcd3py.context import Context
 from etcd3py.kv import KV, GrpcKV
 from etcd3py.maintenance import Maintenance, StatusResponse
 from etcd3py.op import DeleteOptions, GetOptions, Op, PutOptions
 from etcd3py.txn import Txn
+from etcd3py.watch import GrpcWatcher, WatchCallback, WatchChan, Watcher, WatchHandle, WatchOptions
 
 __all__ = ["Client"]
 
@@ -71,7 +73,7 @@ class Client:
 
     Attributes:
         kv: the KV concern (replaceable: ``client.put`` calls ``client.kv.put``).
-        watcher: the Watch concern (arrives with the watch issue).
+        watcher: the Watch concern (replaceable: ``client.watch`` calls ``client.watcher.watch``).
         lease: the Lease concern (arrives with the lease issue).
         cluster: the Cluster concern.
         maintenance: the Maintenance concern.
@@ -95,6 +97,7 @@ class Client:
         max_call_send_msg_size: int = DEFAULT_MAX_CALL_SEND_MSG_SIZE,
         max_call_recv_msg_size: int = DEFAULT_MAX_CALL_RECV_MSG_SIZE,
         lb_policy: str = "round_robin",
+        watch_buffer_limit: int = 1000,
     ) -> None:
         """Connect to the cluster.
 
@@ -109,6 +112,9 @@ class Client:
             max_call_send_msg_size: the largest request, in bytes (2 MiB as clientv3).
             max_call_recv_msg_size: the largest response, in bytes.
             lb_policy: ``"round_robin"`` or ``"pick_first"``.
+            watch_buffer_limit: responses one watch may hold unconsumed; past it the watch
+                is paused on the server and resumed, losslessly, once its consumer drained
+                half of them (see :mod:`etcd3py.watch`).
 
         Raises:
             UnavailableError: no endpoint answered within ``dial_timeout``.
@@ -132,14 +138,23 @@ class Client:
         self.kv: KV = GrpcKV(self._transport)
         self.cluster = Cluster(self._transport)
         self.maintenance = Maintenance(self._transport)
-        self.watcher: object = _NotYetAvailable("watcher", "watch")
+        try:
+            self._watcher = GrpcWatcher(self._transport, buffer_limit=watch_buffer_limit)
+        except BaseException:
+            self._transport.close()
+            raise
+        self.watcher: Watcher = self._watcher
         self.lease: object = _NotYetAvailable("lease", "lease")
         self.auth: object = _NotYetAvailable("auth", "auth")
 
     # ---- lifecycle ---------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the client: its channel and every call on it end. Idempotent."""
+        """Close the client: every watch ends (``err()``: ``ClientClosedError``), its
+        threads are joined (with a time limit), then the channel closes. Idempotent.
+        """
+        if not self._transport.closed:
+            self._watcher.close()
         self._transport.close()
 
     @property
@@ -274,3 +289,42 @@ class Client:
             The member's status.
         """
         return self.maintenance.status(endpoint, timeout=timeout)
+
+    # ---- watch -------------------------------------------------------------------------
+
+    def watch(
+        self, key: KeyLike, *, ctx: Context | None = None, **opts: Unpack[WatchOptions]
+    ) -> WatchChan:
+        """Watch a key or a range: ``client.watcher.watch``; see :meth:`Watcher.watch`.
+
+        Args:
+            key: the key, or the start of the range.
+            ctx: the context (watches of one context share one stream).
+            **opts: see :class:`~etcd3py.watch.WatchOptions`.
+
+        Returns:
+            A blocking iterator of :class:`~etcd3py.watch.WatchResponse`.
+        """
+        return self.watcher.watch(key, ctx=ctx, **opts)
+
+    def add_watch_callback(
+        self,
+        key: KeyLike,
+        callback: WatchCallback,
+        *,
+        ctx: Context | None = None,
+        **opts: Unpack[WatchOptions],
+    ) -> WatchHandle:
+        """Watch with a callback: ``client.watcher.add_watch_callback``.
+
+        Args:
+            key: the key, or the start of the range.
+            callback: called with each :class:`~etcd3py.watch.WatchResponse`, in order, on
+                the stream's dispatcher thread.
+            ctx: the context (watches of one context share one stream).
+            **opts: see :class:`~etcd3py.watch.WatchOptions`.
+
+        Returns:
+            A handle whose ``close()`` cancels the watch.
+        """
+        return self.watcher.add_watch_callback(key, callback, ctx=ctx, **opts)

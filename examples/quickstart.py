@@ -1,4 +1,4 @@
-"""etcd3py in a few steps: put, get (one key, a prefix, an old revision), txn, delete.
+"""etcd3py in a few steps: put, get (a key, a prefix, an old revision), txn, watch, delete.
 
 Runs against the pure-Python reference server started in this process, or against the etcd
 named by ``--endpoint`` or ``ETCD3PY_ENDPOINT``::
@@ -99,6 +99,27 @@ def demo_txn(client: Client, p: str) -> None:
     print(f"create {p.rstrip('/')}/lock only if absent: succeeded={created.succeeded}")
 
 
+def demo_watch(client: Client, p: str) -> None:
+    """Watch a prefix from a past revision: the history replays, then live events follow."""
+    show("watch a prefix from a revision")
+    start = client.put(p + "jobs/2", "queued").header.revision
+    client.put(p + "jobs/3", "queued")
+    client.put(p + "jobs/2", "running")
+    with client.watch(p + "jobs/", prefix=True, rev=start) as chan:
+        client.delete(p + "jobs/3")  # happens after the watch began: seen live
+        seen = 0
+        while seen < 4:
+            wresp = chan.get(timeout=5.0)
+            if wresp is None or wresp.err() is not None:
+                print(f"watch ended early: {wresp.err() if wresp else 'timeout'}")
+                return
+            for ev in wresp.events:
+                seen += 1
+                name = text(ev.kv.key).removeprefix(p)
+                kind = "created" if ev.is_create() else ev.type.name.lower()
+                print(f"  rev {ev.kv.mod_revision}: {kind:8} {name} = {text(ev.kv.value)!r}")
+
+
 def demo_delete(client: Client, p: str) -> None:
     """Delete one key with its previous value, then everything under the prefix."""
     show("delete")
@@ -112,6 +133,7 @@ DEMOS: list[Callable[[Client, str], None]] = [
     demo_prefix,
     demo_history,
     demo_txn,
+    demo_watch,
     demo_delete,
 ]
 

@@ -1,4 +1,4 @@
-"""``python -m testserver --port N``: serve the reference etcd until SIGINT or SIGTERM.
+"""``python -m testserver --port N [--progress-interval S]``: serve until SIGINT or SIGTERM.
 
 Prints ``listening on HOST:PORT`` once serving (``--port 0`` picks a free port), then stops
 cleanly on SIGINT/SIGTERM and exits 0.
@@ -13,6 +13,7 @@ import threading
 from types import FrameType
 
 from testserver.server import Server
+from testserver.services.watch import DEFAULT_PROGRESS_INTERVAL
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m testserver", description=__doc__)
     parser.add_argument("--port", type=int, default=2379, help="port (0: pick a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind")
+    parser.add_argument(
+        "--progress-interval",
+        type=float,
+        default=DEFAULT_PROGRESS_INTERVAL,
+        metavar="S",
+        help="seconds between watch progress notifications (default 600, minimum 0.1)",
+    )
     args = parser.parse_args(argv)
 
     stop = threading.Event()
@@ -36,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    server = Server(port=args.port, host=args.host)
+    server = Server(port=args.port, host=args.host, progress_interval=args.progress_interval)
     server.start()
     try:
         print(f"listening on {server.endpoint}", flush=True)

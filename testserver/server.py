@@ -22,11 +22,13 @@ import grpc
 from etcd3py import _pb
 from testserver.mvcc.apply import Applier
 from testserver.mvcc.store import Store
+from testserver.mvcc.watchable_store import WatchableStore
 from testserver.services._base import ServerState
 from testserver.services._header import Header
 from testserver.services.cluster import ClusterService
 from testserver.services.kv import KVService
 from testserver.services.maintenance import MaintenanceService
+from testserver.services.watch import DEFAULT_PROGRESS_INTERVAL, WatchService
 
 __all__ = ["DEFAULT_MAX_REQUEST_BYTES", "DEFAULT_MAX_TXN_OPS", "GRPC_OVERHEAD_BYTES", "Server"]
 
@@ -63,6 +65,8 @@ class Server:
         max_request_bytes: etcd's ``--max-request-bytes``: larger writes answer
             ``RequestTooLargeError``; gRPC refuses messages beyond it plus 512 KiB.
         max_txn_ops: etcd's ``--max-txn-ops``.
+        progress_interval: seconds between watch progress notifications (etcd's
+            ``--experimental-watch-progress-notify-interval``; at least 0.1).
     """
 
     def __init__(
@@ -72,9 +76,14 @@ class Server:
         *,
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
+        progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
     ) -> None:
+        if progress_interval <= 0:
+            raise ValueError("progress_interval must be > 0")
         self.host = host
+        self.progress_interval = progress_interval
         store = Store()
+        self._watchable = WatchableStore(store)
         self._state = ServerState(
             store=store,
             applier=Applier(store),
@@ -104,6 +113,11 @@ class Server:
     def store(self) -> Store:
         """The MVCC store (for tests; touch it only while the server is stopped)."""
         return self._state.store
+
+    @property
+    def watchable(self) -> WatchableStore:
+        """The watchable store (for tests; touch it only on the server's loop or stopped)."""
+        return self._watchable
 
     @property
     def state(self) -> ServerState:
@@ -164,6 +178,9 @@ class Server:
     def drop_streams(self) -> int:
         """Abort every open gRPC stream with ``UNAVAILABLE``; unary calls are untouched.
 
+        Watch streams included: their watchers are cancelled; history stays, so a client
+        resuming from its next revision gets every event.
+
         Returns:
             How many streams were dropped.
         """
@@ -220,6 +237,13 @@ class Server:
         _pb.rpc_grpc.add_KVServicer_to_server(KVService(st), server)
         _pb.rpc_grpc.add_MaintenanceServicer_to_server(MaintenanceService(st), server)
         _pb.rpc_grpc.add_ClusterServicer_to_server(ClusterService(st), server)
+        watch = WatchService(
+            st,
+            self._watchable,
+            progress_interval=self.progress_interval,
+            max_response_bytes=st.max_request_bytes + GRPC_OVERHEAD_BYTES,
+        )
+        _pb.rpc_grpc.add_WatchServicer_to_server(watch, server)
         port = server.add_insecure_port(f"{self.host}:{st.port}")
         if port == 0:
             raise RuntimeError(f"testserver: cannot bind {self.host}:{st.port}")

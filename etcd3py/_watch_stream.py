@@ -1,0 +1,515 @@
+"""The watch driver: threads, the gRPC Watch stream, reconnection, and per-watch buffers.
+
+Runs :class:`etcd3py._watch_mux.WatchMux` (which decides everything) and only moves
+messages: requests it returns go to the current call, responses it delivers go to each
+watch's buffer, and stream failures go back to it.
+
+Threads (never one per watch):
+
+* ``etcd3py-watch-<n>`` (daemon), one per :class:`WatchStream` (one per context with live
+  watches): opens the gRPC call, reads its responses, feeds them to the mux, executes the
+  actions; on a retryable failure backs off (tenacity's exponential wait with jitter, capped
+  at 2 s) and reopens. It owns the call; it ends when the stream is idle (no live watch),
+  its context ends, the client closes, or a failure cannot be retried.
+* gRPC's own consumer of each call's request iterator (:class:`_RequestQueue`): it blocks on
+  that call's queue, which is never reused by a later call, so a dead call never takes a
+  request meant for the next one. The queue's sentinel, or a periodic wake-up, ends it.
+* ``etcd3py-watch-<n>-callbacks`` (daemon), one per stream with callback watches, started
+  with the first: runs the callbacks in order from its queue, outside every lock.
+* User threads: iterate a :class:`Subscription` (waiting in short slices on its condition),
+  add and close watches, request progress, cancel contexts.
+
+Locks (taken in this order; never held while user code runs):
+
+* ``StreamRegistry._lock`` guards ``_streams`` (context -> stream) and ``_closed``.
+* ``WatchStream._lock`` guards the mux, ``_state``, ``_subs``, ``_call``, ``_requests``,
+  ``_dispatcher`` and every field of the stream's subscriptions (each subscription's
+  condition is built on this lock). Actions are executed while holding it, so their order is
+  the mux's order; executing never blocks (queue puts and deque appends).
+
+Shutdown order (``client.close()``): the registry refuses new watches; each stream is ended
+(``mux.shutdown`` ends every watch with the error; the request queue gets its sentinel, the
+call is cancelled, the backoff wait is woken); the reader threads exit and queue the
+dispatchers' sentinels; every thread is joined with a time limit (a lingering one is
+logged), never from itself; then the client closes the channel.
+"""
+
+from __future__ import annotations
+
+import collections
+import enum
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import grpc
+import tenacity
+
+from etcd3py import _pb
+from etcd3py._watch_mux import Deliver, End, Send, WatchMux, WatchSpec
+from etcd3py.context import Context
+from etcd3py.errors import (
+    ClientClosedError,
+    EtcdError,
+    InternalError,
+    InvalidAuthTokenError,
+    UnavailableError,
+    from_rpc_error,
+)
+from etcd3py.watch import WatchCallback, WatchResponse
+
+if TYPE_CHECKING:
+    from etcd3py._transport import Transport
+    from etcd3py._watch_mux import Action
+
+_log = logging.getLogger(__name__)
+
+_WAKE = 0.2  # seconds a blocked wait sleeps at most, so Ctrl-C and closes are noticed
+_JOIN_LIMIT = 5.0  # seconds close() waits for all threads of the watcher together
+_BACKOFF = tenacity.wait_exponential(multiplier=0.05, max=2.0) + tenacity.wait_random(0, 0.1)
+_STREAM_NUMBERS = itertools.count(1)
+_END = object()  # end-of-watch marker in a buffer or the dispatcher queue
+
+
+def backoff(attempt: int) -> float:
+    """Return the seconds to wait before reconnect attempt ``attempt`` (1, 2, ...)."""
+    state = tenacity.RetryCallState(tenacity.Retrying(), None, (), {})
+    state.attempt_number = max(attempt, 1)
+    return min(float(_BACKOFF(state)), 2.0)
+
+
+def _nothing() -> None:
+    pass
+
+
+def _cancel(call: grpc.CallIterator[_pb.rpc.WatchResponse]) -> None:
+    call.cancel()  # type: ignore[no-untyped-call]  # grpc-stubs leaves it untyped
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether a stream failure is worth a reconnect, as clientv3's ``isHaltErr`` says.
+
+    UNAVAILABLE (a lost connection, a restart, ``no leader`` with ``require_leader``) and
+    INTERNAL (a broken frame) reconnect; anything else ends the stream's watches.
+    """
+    return isinstance(error, (UnavailableError, InternalError))
+
+
+class _RequestQueue:
+    """The request iterator of ONE call: gRPC's consumer thread blocks here.
+
+    It wakes every second to notice ``end()`` even if the sentinel were lost, as api-core's
+    ``_RequestQueueGenerator`` does: a consumer blocked forever would pin the call.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[_pb.rpc.WatchRequest | None] = queue.SimpleQueue()
+        self._ended = threading.Event()
+
+    def put(self, request: _pb.rpc.WatchRequest) -> None:
+        if not self._ended.is_set():
+            self._queue.put(request)
+
+    def end(self) -> None:
+        self._ended.set()
+        self._queue.put(None)
+
+    def __iter__(self) -> Iterator[_pb.rpc.WatchRequest]:
+        while not self._ended.is_set():
+            try:
+                item = self._queue.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            if item is None:
+                return
+            yield item
+
+
+class Subscription:
+    """One watch's buffer and its state; every field is guarded by the stream's lock.
+
+    Attributes:
+        wid: the mux's id of the watch.
+    """
+
+    def __init__(self, stream: WatchStream, wid: int, callback: WatchCallback | None) -> None:
+        self._stream = stream
+        self.wid = wid
+        self.callback = callback
+        self._cond = threading.Condition(stream._lock)  # notified on push and end
+        self._items: collections.deque[tuple[WatchResponse | object, bool]] = collections.deque()
+        self._ended = False  # the mux ended the watch (its End was pushed)
+        self._user_closed = False
+        self.exhausted = False  # the user saw the end (or closed)
+        self._finished = threading.Event()  # set once the end was seen / last callback ran
+
+    # ---- filled by the stream (lock held) ---------------------------------------------------
+    def push(self, response: WatchResponse, counted: bool) -> None:
+        if self.callback is not None:
+            self._stream._dispatch(self, response, counted)
+        elif not self._user_closed:
+            self._items.append((response, counted))
+            self._cond.notify()
+
+    def finish(self, error: BaseException | None, final: _pb.rpc.WatchResponse | None) -> None:
+        if final is None and error is not None:
+            final = _pb.rpc.WatchResponse(canceled=True)
+        if final is not None:
+            self.push(WatchResponse(final, error), False)
+        self._ended = True
+        if self.callback is not None:
+            self._stream._dispatch(self, _END, False)
+        else:
+            self._items.append((_END, False))
+            self._cond.notify_all()
+            if self._user_closed:
+                self._finished.set()
+
+    # ---- read by users --------------------------------------------------------------------
+    def next(self, timeout: float | None) -> WatchResponse | None:
+        """Take the next response, waiting up to ``timeout`` s; ``None`` at the end."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while not self.exhausted:
+                if self._items:
+                    item, counted = self._items.popleft()
+                    if item is _END:
+                        self.exhausted = True
+                        self._finished.set()
+                        return None
+                    if counted:
+                        self._stream._consumed(self.wid)
+                    assert isinstance(item, WatchResponse)
+                    return item
+                wait = _WAKE if deadline is None else min(_WAKE, deadline - time.monotonic())
+                if wait <= 0:
+                    return None
+                self._cond.wait(wait)
+        return None
+
+    def run_callback(self, item: WatchResponse | object, counted: bool) -> None:
+        """Run on the dispatcher thread, outside every lock."""
+        if item is _END:
+            with self._cond:
+                self.exhausted = True
+            self._finished.set()
+            return
+        assert isinstance(item, WatchResponse) and self.callback is not None
+        if not self._user_closed:
+            try:
+                self.callback(item)
+            except Exception:
+                _log.exception("etcd3py: a watch callback raised; the watch goes on")
+        if counted:
+            with self._cond:
+                self._stream._consumed(self.wid)
+
+    def close(self) -> None:
+        """The user closed the watch: cancel it on the server and end the iteration."""
+        with self._cond:
+            if self._user_closed:
+                return
+            self._user_closed = True
+            self._items.clear()
+            if self.callback is None:
+                self.exhausted = True
+            self._stream._close_watch(self)
+            self._cond.notify_all()
+            if self.callback is None and self._ended:
+                self._finished.set()
+
+    def wait_finished(self, timeout: float | None) -> bool:
+        return self._finished.wait(timeout)
+
+    def __repr__(self) -> str:
+        state = "ended" if self._ended else "closed" if self._user_closed else "live"
+        return f"watch {self.wid} on {self._stream.name}, {state}"
+
+
+class _State(enum.Enum):
+    RUNNING = "running"
+    IDLE = "idle"  # no live watch left: the call is closed and the thread ends
+    ENDED = "ended"  # shut down: context ended, client closed, or a fatal stream error
+
+
+class WatchStream:
+    """One gRPC Watch stream (one context) and its reader thread."""
+
+    def __init__(self, registry: StreamRegistry, ctx: Context, buffer_limit: int) -> None:
+        self._registry = registry
+        self._transport = registry.transport
+        self.ctx = ctx
+        self.name = f"etcd3py-watch-{next(_STREAM_NUMBERS)}"
+        self._lock = threading.Lock()
+        self._mux = WatchMux(buffer_limit=buffer_limit)
+        self._state = _State.RUNNING
+        self._subs: dict[int, Subscription] = {}  # live watches by wid
+        # the current call and its request queue: set and cleared by the reader thread
+        self._call: grpc.CallIterator[_pb.rpc.WatchResponse] | None = None
+        self._requests: _RequestQueue | None = None  # the current call's request queue
+        self._dispatcher: _Dispatcher | None = None  # started with the first callback watch
+        self._wake = threading.Event()  # set to cut the reconnect backoff short
+        self._unregister_ctx: Callable[[], None] = _nothing
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+
+    # ---- called by the registry and subscriptions ---------------------------------------
+    def start(self) -> None:
+        """Start the reader thread and follow the context (which may have ended already)."""
+        self._thread.start()
+        self._unregister_ctx = self.ctx.add_done_callback(self._on_ctx_done)
+
+    def add(self, spec: WatchSpec, callback: WatchCallback | None) -> Subscription | None:
+        """Register a watch; ``None`` when the stream is going away (make a new one)."""
+        with self._lock:
+            if self._state is not _State.RUNNING:
+                return None
+            wid, actions = self._mux.add(spec)
+            sub = Subscription(self, wid, callback)
+            self._subs[wid] = sub
+            if callback is not None and self._dispatcher is None:
+                self._dispatcher = _Dispatcher(f"{self.name}-callbacks")
+            self._execute(actions)
+            return sub
+
+    def request_progress(self) -> None:
+        with self._lock:
+            if self._state is _State.RUNNING:
+                self._execute(self._mux.request_progress())
+
+    def shutdown(self, error: Exception | None) -> None:
+        """End every watch with ``error`` and stop the stream; does not wait."""
+        with self._lock:
+            if self._state is _State.ENDED:
+                return
+            self._state = _State.ENDED
+            self._execute(self._mux.shutdown(error))
+            self._stop_call()
+
+    def join(self, deadline: float) -> None:
+        """Wait for this stream's threads until ``deadline`` (monotonic); log a lingerer."""
+        with self._lock:
+            dispatcher = self._dispatcher
+        threads = [self._thread] + ([dispatcher.thread] if dispatcher else [])
+        for thread in threads:
+            if thread is threading.current_thread() or not thread.is_alive():
+                continue
+            thread.join(max(deadline - time.monotonic(), 0.0))
+            if thread.is_alive():
+                _log.warning("etcd3py: thread %s did not end in time", thread.name)
+
+    # ---- lock held ------------------------------------------------------------------------
+    def _execute(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Send):
+                if self._requests is not None:
+                    self._requests.put(action.request)
+            elif isinstance(action, Deliver):
+                sub = self._subs.get(action.wid)
+                if sub is not None:
+                    sub.push(WatchResponse(action.response), True)
+            elif isinstance(action, End):
+                sub = self._subs.pop(action.wid, None)
+                if sub is not None:
+                    sub.finish(action.error, action.final)
+        if self._state is _State.RUNNING and self._mux.live_count == 0:
+            self._state = _State.IDLE  # Go closes an idle stream too (watchGRPCStream.run)
+            self._stop_call()
+
+    def _stop_call(self) -> None:
+        if self._requests is not None:
+            self._requests.end()
+        if self._call is not None:
+            _cancel(self._call)
+        self._wake.set()
+
+    def _consumed(self, wid: int) -> None:
+        if wid in self._subs:
+            self._execute(self._mux.consumed(wid, 1))
+
+    def _close_watch(self, sub: Subscription) -> None:
+        if self._subs.get(sub.wid) is sub:
+            self._execute(self._mux.close(sub.wid))
+
+    def _dispatch(self, sub: Subscription, item: WatchResponse | object, counted: bool) -> None:
+        assert self._dispatcher is not None
+        self._dispatcher.put(sub, item, counted)
+
+    # ---- the reader thread ---------------------------------------------------------------
+    def _on_ctx_done(self) -> None:
+        self.shutdown(self.ctx.err())
+
+    def _run(self) -> None:
+        try:
+            attempt = 0
+            while True:
+                error, healthy = self._serve_one_call()
+                if error is None:
+                    return
+                attempt = 1 if healthy else attempt + 1
+                retry = is_retryable(error) or (
+                    isinstance(error, InvalidAuthTokenError) and self._refresh_token()
+                )
+                with self._lock:
+                    if self._state is not _State.RUNNING:
+                        return
+                    if not retry:
+                        self._state = _State.ENDED
+                        self._execute(self._mux.shutdown(error))
+                        return
+                    _log.info("etcd3py: %s broke (%s); reconnecting", self.name, error)
+                    self._execute(self._mux.stream_broken(error))
+                self._wake.wait(backoff(attempt))
+        except BaseException as exc:  # a bug: end the watches loudly rather than hang them
+            _log.exception("etcd3py: %s failed", self.name)
+            self.shutdown(InternalError(f"etcd3py: the watch stream failed: {exc!r}"))
+        finally:
+            self._finish_thread()
+
+    def _serve_one_call(self) -> tuple[EtcdError | None, bool]:
+        """Run one call; return (its failure or None when the stream is over, any reply?)."""
+        requests = _RequestQueue()
+        try:
+            self._transport.check_usable()
+            metadata = self._transport.metadata(self.ctx)
+            call = self._registry.stub.Watch(iter(requests), metadata=metadata)
+        except EtcdError as exc:
+            return (None if isinstance(exc, ClientClosedError) else exc), False
+        with self._lock:
+            if self._state is not _State.RUNNING:
+                _cancel(call)
+                return None, False
+            self._call, self._requests = call, requests
+            self._wake.clear()
+            self._execute(self._mux.stream_opened())
+        healthy = False
+        try:
+            for response in call:
+                healthy = True
+                with self._lock:
+                    if self._state is not _State.RUNNING:
+                        return None, healthy
+                    self._execute(self._mux.on_response(response))
+            error: EtcdError = UnavailableError("etcd3py: the server ended the watch stream")
+        except grpc.RpcError as exc:
+            error = from_rpc_error(exc)
+        finally:
+            with self._lock:
+                self._call = self._requests = None
+            requests.end()
+            _cancel(call)
+        return error, healthy
+
+    def _refresh_token(self) -> bool:
+        """clientv3 fetches a new token when the server says the old one is invalid."""
+        if self._transport.config.username is None:
+            return False
+        try:
+            self._transport._authenticate()
+        except EtcdError as exc:
+            _log.warning("etcd3py: %s could not refresh the auth token: %s", self.name, exc)
+            return False
+        return True
+
+    def _finish_thread(self) -> None:
+        self._unregister_ctx()
+        with self._lock:
+            dispatcher = self._dispatcher
+        if dispatcher is not None:
+            dispatcher.stop()
+        self._registry.forget(self)
+
+
+class _Dispatcher:
+    """The callback thread of one stream: runs callbacks in order, outside every lock."""
+
+    def __init__(self, name: str) -> None:
+        # (subscription, response or _END, counted?) from the stream; None = stop
+        self._queue: queue.SimpleQueue[tuple[Subscription, object, bool] | None]
+        self._queue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def put(self, sub: Subscription, item: object, counted: bool) -> None:
+        self._queue.put((sub, item, counted))
+
+    def stop(self) -> None:
+        self._queue.put(None)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                entry = self._queue.get(timeout=_WAKE)
+            except queue.Empty:
+                continue
+            if entry is None:
+                return
+            sub, item, counted = entry
+            sub.run_callback(item, counted)
+
+
+class StreamRegistry:
+    """The streams of one watcher, by context; made and used by ``GrpcWatcher``."""
+
+    def __init__(self, transport: Transport, *, buffer_limit: int) -> None:
+        self.transport = transport
+        self.stub = _pb.rpc_grpc.WatchStub(transport.channel)
+        self._buffer_limit = buffer_limit
+        self._lock = threading.Lock()
+        self._streams: dict[Context, WatchStream] = {}  # the stream taking new watches
+        self._running: set[WatchStream] = set()  # every stream whose thread runs
+        self._closed = False
+
+    def subscribe(
+        self, spec: WatchSpec, ctx: Context, callback: WatchCallback | None
+    ) -> Subscription:
+        """Add a watch to the stream of ``ctx``, opening one if needed."""
+        self.transport.check_usable()
+        with self._lock:
+            if self._closed:
+                raise ClientClosedError("etcd3py: the client is closed")
+            stream = self._streams.get(ctx)
+            sub = stream.add(spec, callback) if stream is not None else None
+            if sub is not None:
+                return sub
+            stream = WatchStream(self, ctx, self._buffer_limit)
+            self._streams[ctx] = stream
+            self._running.add(stream)
+            sub = stream.add(spec, callback)
+            assert sub is not None
+        stream.start()
+        return sub
+
+    def request_progress(self, ctx: Context) -> None:
+        """Ask for a progress notification on the stream of ``ctx``, if it has one."""
+        with self._lock:
+            stream = self._streams.get(ctx)
+        if stream is not None:
+            stream.request_progress()
+
+    def forget(self, stream: WatchStream) -> None:
+        """Called by a stream's reader thread as it ends."""
+        with self._lock:
+            self._running.discard(stream)
+            if self._streams.get(stream.ctx) is stream:
+                del self._streams[stream.ctx]
+
+    @property
+    def stream_count(self) -> int:
+        """How many streams are registered."""
+        with self._lock:
+            return len(self._streams)
+
+    def close(self, error: Exception) -> None:
+        """End every stream with ``error`` and join their threads (time-limited)."""
+        with self._lock:
+            self._closed = True
+            streams = list(self._running)
+        for stream in streams:
+            stream.shutdown(error)
+        deadline = time.monotonic() + _JOIN_LIMIT
+        for stream in streams:
+            stream.join(deadline)

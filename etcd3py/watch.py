@@ -1,0 +1,606 @@
+"""The Watch concern: the :class:`Watcher` base, its gRPC implementation, and what users hold.
+
+Owns the public face of watching: the options (:class:`WatchOptions`, declared once and
+validated at the call, before anything is sent), the read-only views :class:`WatchResponse`
+and :class:`Event`, the blocking iterator :class:`WatchChan`, the callback
+:class:`WatchHandle`, and :class:`GrpcWatcher`, which groups watches by
+:class:`~etcd3py.Context` into streams. The protocol logic lives in :mod:`etcd3py._watch_mux`
+and the threads and gRPC calls in :mod:`etcd3py._watch_stream`; this module starts no thread.
+
+Example::
+
+    with client.watch("/jobs/", prefix=True, rev=rev) as chan:
+        for wresp in chan:
+            if wresp.err() is not None:
+                raise wresp.err()
+            for ev in wresp.events:
+                print(ev.type.name, ev.kv.key, ev.kv.value)
+
+Guarantees: every event of a watch reaches its user once, in revision order, across stream
+breaks and server restarts (the watch resumes by itself from its next revision), or the watch
+ends with a response whose :meth:`WatchResponse.err` says why (a compacted revision, a server
+cancel, the context's end, the client's close). A watch never ends silently.
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from typing_extensions import Self, TypedDict, Unpack
+
+from etcd3py import _pb
+from etcd3py._keys import KeyLike
+from etcd3py._watch_mux import WatchSpec, watch_error
+from etcd3py.context import Context
+from etcd3py.errors import (
+    ArgumentTypeError,
+    ClientClosedError,
+    InvalidArgumentError,
+)
+from etcd3py.models import EventType, KeyValue, ResponseHeader
+from etcd3py.op import _check_options, _key_range
+
+if TYPE_CHECKING:
+    from etcd3py._transport import Transport
+    from etcd3py._watch_stream import StreamRegistry, Subscription
+
+__all__ = [
+    "Event",
+    "GrpcWatcher",
+    "WatchChan",
+    "WatchHandle",
+    "WatchOptions",
+    "WatchResponse",
+    "Watcher",
+]
+
+#: The signature of a watch callback: it receives every response of its watch, in order.
+WatchCallback = Callable[["WatchResponse"], None]
+
+
+class WatchOptions(TypedDict, total=False):
+    """Options of a watch (``client.watch``, ``client.add_watch_callback``); keyword-only.
+
+    Attributes:
+        prefix: watch every key starting with the key (the empty key: every key).
+        range_end: watch the keys in ``[key, range_end)``.
+        from_key: watch every key ``>= key`` (the empty key: every key).
+        rev: replay history from this revision (0: from now on).
+        prev_kv: events carry the key-value before the change.
+        filter_put: drop PUT events (etcd's ``NOPUT`` filter).
+        filter_delete: drop DELETE events (``NODELETE``).
+        progress_notify: the server sends empty responses now and then (its interval).
+        created_notify: deliver the server's ``created`` response to the user too.
+        fragment: let the server split huge responses (joined again before delivery).
+    """
+
+    prefix: bool
+    range_end: KeyLike | None
+    from_key: bool
+    rev: int
+    prev_kv: bool
+    filter_put: bool
+    filter_delete: bool
+    progress_notify: bool
+    created_notify: bool
+    fragment: bool
+
+
+_FLAGS = ("filter_put", "filter_delete", "progress_notify", "created_notify", "fragment")
+
+
+def _build_spec(key: KeyLike, opts: WatchOptions) -> WatchSpec:
+    """Validate a watch's arguments and build what the multiplexer needs.
+
+    Args:
+        key: the key, or the start of the range.
+        opts: the watch's options.
+
+    Returns:
+        The watch spec.
+
+    Raises:
+        ArgumentTypeError: an argument of the wrong type, or an unknown option.
+        EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
+        InvalidArgumentError: conflicting range options, or a negative revision.
+    """
+
+    _check_options("watch", opts, frozenset(WatchOptions.__annotations__))
+    for name in _FLAGS:
+        value = opts.get(name, False)
+        if not isinstance(value, bool):
+            raise ArgumentTypeError(f"{name} must be a bool, not {type(value).__name__}")
+    raw, end = _key_range(key, opts)
+    return WatchSpec(
+        key=raw,
+        range_end=end,
+        start_revision=opts.get("rev", 0),
+        prev_kv=opts.get("prev_kv", False),
+        filter_put=opts.get("filter_put", False),
+        filter_delete=opts.get("filter_delete", False),
+        progress_notify=opts.get("progress_notify", False),
+        created_notify=opts.get("created_notify", False),
+        fragment=opts.get("fragment", False),
+    )
+
+
+# ---- views -------------------------------------------------------------------------------
+
+
+class Event:
+    """One change of one key, read-only.
+
+    Attributes:
+        type: ``EventType.PUT`` or ``EventType.DELETE``.
+        kv: the key-value after the change (for a DELETE: the key and the delete's revision).
+        prev_kv: the key-value before the change, with ``prev_kv=True`` and when it existed.
+    """
+
+    __slots__ = ("_pb",)
+
+    def __init__(self, pb: _pb.kv.Event) -> None:
+        self._pb = pb
+
+    @classmethod
+    def from_pb(cls, pb: _pb.kv.Event) -> Event:
+        """Wrap an ``mvccpb.Event`` (the view shares it; do not mutate it after).
+
+        Args:
+            pb: the message.
+
+        Returns:
+            The view.
+        """
+        return cls(pb)
+
+    def to_pb(self) -> _pb.kv.Event:
+        """Return a copy of the wrapped message, free to modify.
+
+        Returns:
+            A new ``mvccpb.Event``.
+        """
+        copy = _pb.kv.Event()
+        copy.CopyFrom(self._pb)
+        return copy
+
+    @property
+    def type(self) -> EventType:
+        """``EventType.PUT`` or ``EventType.DELETE``."""
+        return EventType(self._pb.type)
+
+    @property
+    def kv(self) -> KeyValue:
+        """The key-value after the change."""
+        return KeyValue(self._pb.kv)
+
+    @property
+    def prev_kv(self) -> KeyValue | None:
+        """The key-value before the change, or ``None``."""
+        return KeyValue(self._pb.prev_kv) if self._pb.HasField("prev_kv") else None
+
+    def is_create(self) -> bool:
+        """Whether this PUT created the key (``create_revision == mod_revision``).
+
+        Returns:
+            ``True`` for the first PUT of a key's generation.
+        """
+        kv = self._pb.kv
+        return self._pb.type == _pb.kv.Event.PUT and kv.create_revision == kv.mod_revision
+
+    def is_modify(self) -> bool:
+        """Whether this PUT changed an existing key.
+
+        Returns:
+            ``True`` for a PUT that did not create the key.
+        """
+        kv = self._pb.kv
+        return self._pb.type == _pb.kv.Event.PUT and kv.create_revision != kv.mod_revision
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return bool(self._pb == other._pb)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Event({self.type.name}, {self.kv!r})"
+
+
+class WatchResponse:
+    """One response of a watch, read-only: events, or a notice (created, progress, end).
+
+    Attributes:
+        header: the response header (``.revision``: the store revision when it was sent).
+        events: the events, in revision order.
+        compact_revision: set when the watch's revision was compacted (the watch ends).
+        canceled: whether the server cancelled the watch (the watch ends).
+        created: whether this is the server's answer to the watch's creation.
+        cancel_reason: the server's reason for a cancel, if any.
+    """
+
+    __slots__ = ("_error", "_events", "_pb")
+
+    def __init__(self, pb: _pb.rpc.WatchResponse, error: BaseException | None = None) -> None:
+        """Wrap a response message.
+
+        Args:
+            pb: the message (shared; do not mutate it after).
+            error: the error that ended the watch, when it was not the server's doing (the
+                context ended, the stream failed for good, the client closed).
+        """
+        self._pb = pb
+        self._error = error
+        self._events: list[Event] | None = None
+
+    @classmethod
+    def from_pb(cls, pb: _pb.rpc.WatchResponse, error: BaseException | None = None) -> Self:
+        """Wrap a response message (the view shares it; do not mutate it after).
+
+        Args:
+            pb: the message.
+            error: see :meth:`__init__`.
+
+        Returns:
+            The view.
+        """
+        return cls(pb, error)
+
+    def to_pb(self) -> _pb.rpc.WatchResponse:
+        """Return a copy of the wrapped message, free to modify.
+
+        Returns:
+            A new ``WatchResponse`` message.
+        """
+        copy = _pb.rpc.WatchResponse()
+        copy.CopyFrom(self._pb)
+        return copy
+
+    @property
+    def header(self) -> ResponseHeader:
+        """The response header."""
+        return ResponseHeader(self._pb.header)
+
+    @property
+    def events(self) -> list[Event]:
+        """The events, in revision order (built once, on first access)."""
+        if self._events is None:
+            self._events = [Event(ev) for ev in self._pb.events]
+        return self._events
+
+    @property
+    def compact_revision(self) -> int:
+        """The compaction revision when the watch's start revision was compacted, else 0."""
+        return self._pb.compact_revision
+
+    @property
+    def canceled(self) -> bool:
+        """Whether the server cancelled the watch."""
+        return self._pb.canceled
+
+    @property
+    def created(self) -> bool:
+        """Whether this is the server's answer to the watch's creation."""
+        return self._pb.created
+
+    @property
+    def cancel_reason(self) -> str:
+        """The server's reason for a cancel ("" when none was given)."""
+        return self._pb.cancel_reason
+
+    def err(self) -> BaseException | None:
+        """Return the error that ended the watch with this response, or ``None``.
+
+        As clientv3's ``WatchResponse.Err``: a compacted revision gives
+        :class:`~etcd3py.errors.CompactedError`; a server cancel the typed error of its
+        reason (:class:`~etcd3py.errors.FutureRevisionError` without one); an end that was not
+        the server's doing (context cancelled or past its deadline, client closed, a stream
+        error that cannot be retried) that error.
+
+        Returns:
+            The error, or ``None`` for a response of a live watch.
+        """
+        if self._error is not None:
+            return self._error
+        if self._pb.compact_revision == 0 and not self._pb.canceled:
+            return None
+        return watch_error(self._pb)
+
+    def is_progress_notify(self) -> bool:
+        """Whether this is an empty progress notification (no events, no other notice).
+
+        Returns:
+            ``True`` when the response only reports the store revision.
+        """
+        pb = self._pb
+        return (
+            not pb.events
+            and not pb.canceled
+            and not pb.created
+            and pb.compact_revision == 0
+            and pb.header.revision != 0
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WatchResponse):
+            return NotImplemented
+        return bool(self._pb == other._pb) and self._error is other._error
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        flags = [f for f in ("created", "canceled") if getattr(self._pb, f)]
+        if self._pb.compact_revision:
+            flags.append(f"compact_revision={self._pb.compact_revision}")
+        err = self.err()
+        if err is not None:
+            flags.append(f"err={type(err).__name__}")
+        extra = ", ".join(flags)
+        return (
+            f"WatchResponse(revision={self._pb.header.revision}, "
+            f"events={len(self._pb.events)}{', ' + extra if extra else ''})"
+        )
+
+
+# ---- what users hold ---------------------------------------------------------------------
+
+
+class WatchChan:
+    """A watch as a blocking iterator of :class:`WatchResponse`, and a context manager.
+
+    The iteration ends after a response whose :meth:`WatchResponse.err` is not ``None`` (that
+    response is yielded first), or at once after :meth:`close`. A blocked iteration wakes
+    several times a second, so Ctrl-C interrupts it at once. Iterate from one thread at a time;
+    :meth:`close` may be called from any thread.
+    """
+
+    def __init__(self, subscription: Subscription) -> None:
+        """Wrap the driver's subscription; made by :meth:`Watcher.watch`, not by users.
+
+        Args:
+            subscription: the buffer the stream fills for this watch.
+        """
+        self._sub = subscription
+
+    def __iter__(self) -> Iterator[WatchResponse]:
+        return self
+
+    def __next__(self) -> WatchResponse:
+        response = self._sub.next(None)
+        if response is None:
+            raise StopIteration
+        return response
+
+    def get(self, timeout: float | None = None) -> WatchResponse | None:
+        """Return the next response, waiting at most ``timeout`` seconds.
+
+        Args:
+            timeout: seconds to wait (``None``: until one comes or the watch ends).
+
+        Returns:
+            The response, or ``None`` when the watch ended or the time ran out (see
+            :attr:`done`).
+        """
+        return self._sub.next(timeout)
+
+    @property
+    def done(self) -> bool:
+        """Whether the watch ended and every response was taken."""
+        return self._sub.exhausted
+
+    def close(self) -> None:
+        """Cancel this watch alone (the server is told) and end the iteration. Idempotent."""
+        self._sub.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"WatchChan({self._sub!r})"
+
+
+class WatchHandle:
+    """A watch whose responses go to a callback; :meth:`close` cancels it."""
+
+    def __init__(self, subscription: Subscription) -> None:
+        """Wrap the driver's subscription; made by :meth:`Watcher.add_watch_callback`.
+
+        Args:
+            subscription: the driver's record of this watch.
+        """
+        self._sub = subscription
+
+    def close(self) -> None:
+        """Cancel the watch (the server is told); no further callback of it starts.
+
+        A callback already running on the dispatcher thread finishes. Idempotent; may be
+        called from any thread, a callback included.
+        """
+        self._sub.close()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the watch ended and its last callback ran.
+
+        Args:
+            timeout: seconds to wait (``None``: no limit).
+
+        Returns:
+            Whether the watch is over.
+        """
+        return self._sub.wait_finished(timeout)
+
+    @property
+    def done(self) -> bool:
+        """Whether the watch ended and its last callback ran."""
+        return self._sub.exhausted
+
+    def __repr__(self) -> str:
+        return f"WatchHandle({self._sub!r})"
+
+
+class Watcher(abc.ABC):
+    """Watches of keys and ranges, as clientv3's ``Watcher`` interface."""
+
+    @abc.abstractmethod
+    def watch(
+        self, key: KeyLike, *, ctx: Context | None = None, **opts: Unpack[WatchOptions]
+    ) -> WatchChan:
+        """Watch a key or a range; return a blocking iterator of its responses.
+
+        Args:
+            key: the key, or the start of the range.
+            ctx: the context: watches of one context share one gRPC stream; cancelling it
+                ends them all (``err()`` is a ``CanceledError``; its deadline ends them with
+                ``DeadlineExceededError``); its metadata (e.g. ``require_leader``) is sent.
+            **opts: see :class:`WatchOptions`.
+
+        Returns:
+            The watch.
+
+        Raises:
+            ArgumentTypeError: an argument of the wrong type, or an unknown option.
+            EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
+            InvalidArgumentError: conflicting range options or a negative revision.
+            ClientClosedError: the watcher (its client) is closed.
+        """
+
+    @abc.abstractmethod
+    def add_watch_callback(
+        self,
+        key: KeyLike,
+        callback: WatchCallback,
+        *,
+        ctx: Context | None = None,
+        **opts: Unpack[WatchOptions],
+    ) -> WatchHandle:
+        """Watch a key or a range; ``callback(wresp)`` receives every response, in order.
+
+        Callbacks of one stream run one at a time on its dispatcher thread, never on the
+        gRPC reader thread; a callback may create or close watches. An exception in a
+        callback is logged and the watch goes on. The last call carries the response whose
+        ``err()`` ended the watch (not after :meth:`WatchHandle.close`).
+
+        Args:
+            key: the key, or the start of the range.
+            callback: called with each :class:`WatchResponse`.
+            ctx: the context (see :meth:`watch`).
+            **opts: see :class:`WatchOptions`.
+
+        Returns:
+            A handle whose ``close()`` cancels the watch.
+
+        Raises:
+            ArgumentTypeError: an argument of the wrong type, or an unknown option.
+            EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
+            InvalidArgumentError: conflicting range options or a negative revision.
+            ClientClosedError: the watcher (its client) is closed.
+        """
+
+    @abc.abstractmethod
+    def request_progress(self, ctx: Context | None = None) -> None:
+        """Ask the server for a progress notification on the stream of ``ctx``.
+
+        Every watch of that stream receives it (an empty response, ``is_progress_notify()``)
+        once the server's watchers are caught up. Nothing happens when ``ctx`` has no stream.
+
+        Args:
+            ctx: the context whose stream is asked (``None``: the background context).
+        """
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """End every watch (``err()``: ``ClientClosedError``) and every stream. Idempotent."""
+
+
+class GrpcWatcher(Watcher):
+    """The watcher of a client: one :mod:`etcd3py._watch_stream` stream per context.
+
+    Threads: one reader per live stream, plus one callback dispatcher per stream that has
+    callbacks; never one per watch. A stream with no live watch closes and its threads end.
+    """
+
+    def __init__(self, transport: Transport, *, buffer_limit: int = 1000) -> None:
+        """Create the watcher (no stream opens before the first watch).
+
+        Args:
+            transport: the client's connection.
+            buffer_limit: responses a watch may hold unconsumed before it is paused on the
+                server (and resumed, losslessly, once its consumer drained half of them).
+        """
+        if isinstance(buffer_limit, bool) or not isinstance(buffer_limit, int):
+            raise ArgumentTypeError("buffer_limit must be an int")
+        if buffer_limit < 1:
+            raise InvalidArgumentError(f"buffer_limit must be at least 1, got {buffer_limit}")
+        self._transport = transport
+        self._buffer_limit = buffer_limit
+        self._lock = threading.Lock()  # guards the lazy creation of _registry
+        self._registry: StreamRegistry | None = None
+
+    @property
+    def _streams(self) -> StreamRegistry:
+        # The driver is imported on first use: a client that never watches loads none of it.
+        with self._lock:
+            if self._registry is None:
+                from etcd3py._watch_stream import StreamRegistry
+
+                self._registry = StreamRegistry(self._transport, buffer_limit=self._buffer_limit)
+            return self._registry
+
+    def watch(
+        self, key: KeyLike, *, ctx: Context | None = None, **opts: Unpack[WatchOptions]
+    ) -> WatchChan:
+        """See :meth:`Watcher.watch`."""
+        spec = _build_spec(key, opts)
+        return WatchChan(self._streams.subscribe(spec, _context(ctx), None))
+
+    def add_watch_callback(
+        self,
+        key: KeyLike,
+        callback: WatchCallback,
+        *,
+        ctx: Context | None = None,
+        **opts: Unpack[WatchOptions],
+    ) -> WatchHandle:
+        """See :meth:`Watcher.add_watch_callback`."""
+        if not callable(callback):
+            raise ArgumentTypeError(f"callback must be callable, not {type(callback).__name__}")
+        spec = _build_spec(key, opts)
+        return WatchHandle(self._streams.subscribe(spec, _context(ctx), callback))
+
+    def request_progress(self, ctx: Context | None = None) -> None:
+        """See :meth:`Watcher.request_progress`."""
+        self._streams.request_progress(_context(ctx))
+
+    def close(self) -> None:
+        """See :meth:`Watcher.close`."""
+        with self._lock:
+            registry = self._registry
+        if registry is not None:
+            registry.close(ClientClosedError("etcd3py: the client is closed"))
+
+    @property
+    def stream_count(self) -> int:
+        """How many gRPC watch streams are open (one per context with live watches)."""
+        with self._lock:
+            registry = self._registry
+        return 0 if registry is None else registry.stream_count
+
+
+def _context(ctx: Context | None) -> Context:
+    if ctx is None:
+        return Context.background()
+    if not isinstance(ctx, Context):
+        raise ArgumentTypeError(f"ctx must be an etcd3py.Context, not {type(ctx).__name__}")
+    return ctx
