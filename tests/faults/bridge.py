@@ -113,8 +113,11 @@ class Bridge:
         except OSError:
             client.close()
             return
-        server.settimeout(None)
-        client.settimeout(None)
+        for sock in (client, server):
+            sock.settimeout(None)
+            # A proxy must not add Nagle's delay (40 ms per small write against delayed ACKs,
+            # e.g. per watch create request) on top of what it forwards.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._lock:
             self._conns += [client, server]
             self.accepted += 1
