@@ -30,9 +30,9 @@ import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from etcd3py import Client, Op, WatchResponse, _pb  # noqa: E402
-from tests.conftest import _etcd35_binary, running_etcd  # noqa: E402
-from tests.faults.bridge import Bridge  # noqa: E402
+from etcd3py import Client, Op, WatchResponse, _pb
+from tests.conftest import _etcd35_binary, running_etcd
+from tests.faults.bridge import Bridge
 
 REPLAY_EVENTS = 50_000
 MANY_WATCHES = 10_000
