@@ -130,7 +130,7 @@ def _endpoint(given: str | None) -> Iterator[str]:
     if given:
         yield given
         return
-    from tests.conftest import _etcd35_binary, running_etcd
+    from tests.backends import _etcd35_binary, running_etcd
 
     binary, _ = _etcd35_binary()
     with running_etcd(binary, "etcd35") as backend:

@@ -31,7 +31,7 @@ import grpc
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from etcd3py import Client, Op, WatchResponse, _pb
-from tests.conftest import _etcd35_binary, running_etcd
+from tests.backends import _etcd35_binary, running_etcd
 from tests.faults.bridge import Bridge
 
 REPLAY_EVENTS = 50_000

@@ -8,7 +8,7 @@ import pytest
 
 from etcd3py import Client
 from etcd3py.errors import ClientClosedError, DeadlineExceededError, UnavailableError
-from tests.conftest import Backend, free_ports
+from tests.backends import Backend, free_ports
 
 
 @pytest.fixture
@@ -163,7 +163,7 @@ def auth_etcd() -> Iterator[str]:
     import grpc
 
     from etcd3py import _pb
-    from tests.conftest import BackendUnavailable, _etcd35_binary, running_etcd
+    from tests.backends import BackendUnavailable, _etcd35_binary, running_etcd
 
     try:
         binary, _ = _etcd35_binary()

@@ -26,7 +26,7 @@ from etcd3py.errors import (
     EmptyKeyError,
     InvalidArgumentError,
 )
-from tests.conftest import Backend, EtcdProcess, distro_binary, free_ports
+from tests.backends import Backend, EtcdProcess, distro_binary, free_ports
 
 WAIT = 10.0  # seconds any single expected response may take
 

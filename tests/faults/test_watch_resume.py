@@ -16,7 +16,7 @@ import pytest
 
 from etcd3py import Client, WatchResponse
 from etcd3py.errors import CompactedError
-from tests.conftest import Backend, EtcdProcess, EtcdTools, free_ports
+from tests.backends import Backend, EtcdProcess, EtcdTools, free_ports
 from tests.faults.bridge import Bridge
 
 pytestmark = pytest.mark.faults

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from etcd3py import Client, Event, WatchChan
-from tests.conftest import Backend
+from tests.backends import Backend
 
 pytestmark = pytest.mark.faults
 

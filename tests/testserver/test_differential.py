@@ -19,7 +19,7 @@ import pytest
 from google.protobuf.message import Message
 
 from etcd3py import _pb
-from tests.conftest import BackendUnavailable, _etcd34_binary, _etcd35_binary, running_etcd
+from tests.backends import BackendUnavailable, _etcd34_binary, _etcd35_binary, running_etcd
 from testserver import Server
 
 pytestmark = pytest.mark.timeout(600)

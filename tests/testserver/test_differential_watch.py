@@ -26,7 +26,7 @@ import grpc
 import pytest
 
 from etcd3py import _pb
-from tests.conftest import BackendUnavailable, _etcd34_binary, _etcd35_binary, running_etcd
+from tests.backends import BackendUnavailable, _etcd34_binary, _etcd35_binary, running_etcd
 from tests.testserver.test_watch_service import RawWatch
 from testserver import Server
 
