@@ -77,7 +77,7 @@ def _json_events(out: str) -> list[Any]:
 def _transcript(ctl: Etcdctl, p: str) -> dict[str, Any]:
     first, count = _write_scenario(ctl, p)
     base = first - 1
-    plain_lines = 3 * count - 1  # each event: type, key, value (a delete's value line is "")
+    plain_lines = 3 * count  # each event: type, key, value (a delete's value line is empty)
     plain = _watch(ctl, ["--prefix", f"--rev={first}", p], lambda o: o.count("\n") >= plain_lines)
     prev = _watch(
         ctl,
@@ -89,7 +89,7 @@ def _transcript(ctl: Etcdctl, p: str) -> dict[str, Any]:
         ["--prefix", "--prev-kv", f"--rev={first}", "-w", "json", p],
         lambda o: len(_json_events(o)) >= count,
     )
-    later = _watch(ctl, [f"--rev={first + 2}", f"{p}a"], lambda o: o.count("\n") >= 3 * 2 - 1)
+    later = _watch(ctl, [f"--rev={first + 2}", f"{p}a"], lambda o: o.count("\n") >= 3 * 2)
     return {
         "plain": plain.replace(p, "<p>"),
         "prev-kv": prev.replace(p, "<p>"),
