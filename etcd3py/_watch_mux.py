@@ -58,6 +58,7 @@ __all__ = [
     "Action",
     "Deliver",
     "End",
+    "PROGRESS_ALL_ID",
     "Phase",
     "Send",
     "WatchMux",

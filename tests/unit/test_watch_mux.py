@@ -579,3 +579,14 @@ def test_clean_shutdown() -> None:
 def test_buffer_limit_must_be_positive() -> None:
     with pytest.raises(ValueError, match="buffer_limit"):
         WatchMux(buffer_limit=0)
+
+
+def test_event_overtaken_by_progress_all_is_still_delivered() -> None:
+    # etcd 3.5.1 sends the -1 progress on its control channel: it can pass an event of a
+    # revision it covers. The event must still reach the user (nothing is lost).
+    mux = up_mux()
+    wid = active(mux, spec(), 0, revision=10)
+    mux.on_response(progress(-1, 12))
+    assert mux.next_revision(wid) == 13
+    assert delivered_revisions(mux.on_response(events(0, 12)), wid) == [12]
+    assert mux.next_revision(wid) == 13

@@ -78,9 +78,11 @@ class FakeEtcd:
     next_id: int = 0
     outbox: deque[_pb.rpc.WatchResponse] = field(default_factory=deque)
     deferred_progress: bool = False
+    cancel_requests: set[int] = field(default_factory=set)  # ids asked to cancel on this stream
 
     def reset_stream(self) -> None:
         self.watchers.clear()
+        self.cancel_requests.clear()
         self.next_id = 0
         self.outbox.clear()
         self.deferred_progress = False
@@ -91,6 +93,8 @@ class FakeEtcd:
             self._create(request.create_request)
         elif kind == "cancel_request":
             wid = request.cancel_request.watch_id
+            assert wid not in self.cancel_requests, f"id {wid} cancelled twice"
+            self.cancel_requests.add(wid)
             if self.watchers.pop(wid, None) is not None:
                 self.outbox.append(
                     _pb.rpc.WatchResponse(header=header(self.rev), watch_id=wid, canceled=True)
@@ -223,6 +227,7 @@ class Model:
     buffered: int = 0
     end: End | None = None
     closed: bool = False
+    announced: bool = False  # the `created` response was delivered
     last_next: int = 0
 
 
@@ -262,6 +267,9 @@ class WatchMuxMachine(RuleBasedStateMachine):
         model = self.models[action.wid]
         assert model.end is None, "delivery after End"
         model.buffered += 1
+        if action.response.created:
+            assert model.spec.created_notify and not model.announced, "created delivered again"
+            model.announced = True
         for event in action.response.events:
             event_id = (event.kv.mod_revision, event.kv.key, event.type)
             assert event_id not in model.delivered, f"event delivered twice: {event_id}"
@@ -457,7 +465,7 @@ class WatchMuxMachine(RuleBasedStateMachine):
     # ---- the end: everything settles, every live watch has all its events --------------------
 
     def settle(self) -> None:
-        for _ in range(5000):
+        for _ in range(500):
             if not self.up:
                 self.open_stream()
             progressed = False
@@ -470,7 +478,7 @@ class WatchMuxMachine(RuleBasedStateMachine):
             for wid in self.fake.unsynced():
                 self.fake.catch_up(wid, 1000)
                 progressed = True
-            while self.fake.outbox:
+            for _ in range(min(len(self.fake.outbox), 1000)):
                 self.feed(self.fake.outbox.popleft())
                 progressed = True
             if not progressed:
