@@ -8,15 +8,17 @@ Example::
         client.put("/k", "v")
         assert client.get("/k").kvs[0].value == b"v"
 
-Errors live in :mod:`etcd3py.errors`.
+Errors live in :mod:`etcd3py.errors`; namespaces in :mod:`etcd3py.namespace`.
 """
 
 from __future__ import annotations
 
+from etcd3py import namespace
 from etcd3py.client import Client
 from etcd3py.compare import Compare
 from etcd3py.config import TLSConfig
 from etcd3py.context import Context
+from etcd3py.lease import KeepAlive
 from etcd3py.models import EventType, SortOrder, SortTarget
 from etcd3py.op import Op
 from etcd3py.watch import Event, WatchChan, WatchHandle, WatchResponse
@@ -27,6 +29,7 @@ __all__ = [
     "Context",
     "Event",
     "EventType",
+    "KeepAlive",
     "Op",
     "SortOrder",
     "SortTarget",
@@ -34,4 +37,5 @@ __all__ = [
     "WatchChan",
     "WatchHandle",
     "WatchResponse",
+    "namespace",
 ]

@@ -11,7 +11,8 @@ Threads (never one per watch):
   actions; on a retryable failure backs off (tenacity's exponential wait with jitter, capped
   at 2 s) and reopens. It owns the call; it ends when the stream is idle (no live watch),
   its context ends, the client closes, or a failure cannot be retried.
-* gRPC's own consumer of each call's request iterator (:class:`_RequestQueue`): it blocks on
+* gRPC's own consumer of each call's request iterator (an
+  :class:`etcd3py._streams.RequestQueue`, shared with the keep-alive driver): it blocks on
   that call's queue, which is never reused by a later call, so a dead call never takes a
   request meant for the next one. The queue's sentinel, or a periodic wake-up, ends it.
 * ``etcd3py-watch-<n>-callbacks`` (daemon), one per stream with callback watches, started
@@ -43,13 +44,13 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import grpc
-import tenacity
 
 from etcd3py import _pb
+from etcd3py._streams import RequestQueue, backoff
 from etcd3py._watch_mux import Deliver, End, Send, WatchMux, WatchSpec
 from etcd3py.context import Context
 from etcd3py.errors import (
@@ -70,16 +71,8 @@ _log = logging.getLogger(__name__)
 
 _WAKE = 0.2  # seconds a blocked wait sleeps at most, so Ctrl-C and closes are noticed
 _JOIN_LIMIT = 5.0  # seconds close() waits for all threads of the watcher together
-_BACKOFF = tenacity.wait_exponential(multiplier=0.05, max=2.0) + tenacity.wait_random(0, 0.1)
 _STREAM_NUMBERS = itertools.count(1)
 _END = object()  # end-of-watch marker in a buffer or the dispatcher queue
-
-
-def backoff(attempt: int) -> float:
-    """Return the seconds to wait before reconnect attempt ``attempt`` (1, 2, ...)."""
-    state = tenacity.RetryCallState(tenacity.Retrying(), None, (), {})
-    state.attempt_number = max(attempt, 1)
-    return min(float(_BACKOFF(state)), 2.0)
 
 
 def _nothing() -> None:
@@ -97,36 +90,6 @@ def is_retryable(error: BaseException) -> bool:
     INTERNAL (a broken frame) reconnect; anything else ends the stream's watches.
     """
     return isinstance(error, (UnavailableError, InternalError))
-
-
-class _RequestQueue:
-    """The request iterator of ONE call: gRPC's consumer thread blocks here.
-
-    It wakes every second to notice ``end()`` even if the sentinel were lost, as api-core's
-    ``_RequestQueueGenerator`` does: a consumer blocked forever would pin the call.
-    """
-
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[_pb.rpc.WatchRequest | None] = queue.SimpleQueue()
-        self._ended = threading.Event()
-
-    def put(self, request: _pb.rpc.WatchRequest) -> None:
-        if not self._ended.is_set():
-            self._queue.put(request)
-
-    def end(self) -> None:
-        self._ended.set()
-        self._queue.put(None)
-
-    def __iter__(self) -> Iterator[_pb.rpc.WatchRequest]:
-        while not self._ended.is_set():
-            try:
-                item = self._queue.get(timeout=1.0)
-            except queue.Empty:
-                continue
-            if item is None:
-                return
-            yield item
 
 
 class Subscription:
@@ -250,7 +213,7 @@ class WatchStream:
         self._subs: dict[int, Subscription] = {}  # live watches by wid
         # the current call and its request queue: set and cleared by the reader thread
         self._call: grpc.CallIterator[_pb.rpc.WatchResponse] | None = None
-        self._requests: _RequestQueue | None = None  # the current call's request queue
+        self._requests: RequestQueue[_pb.rpc.WatchRequest] | None = None  # the call's queue
         self._dispatcher: _Dispatcher | None = None  # started with the first callback watch
         self._wake = threading.Event()  # set to cut the reconnect backoff short
         self._unregister_ctx: Callable[[], None] = _nothing
@@ -371,7 +334,7 @@ class WatchStream:
 
     def _serve_one_call(self) -> tuple[EtcdError | None, bool]:
         """Run one call; return (its failure or None when the stream is over, any reply?)."""
-        requests = _RequestQueue()
+        requests = RequestQueue[_pb.rpc.WatchRequest]()
         try:
             self._transport.check_usable()
             metadata = self._transport.metadata(self.ctx)

@@ -35,6 +35,16 @@ from etcd3py.config import (
 )
 from etcd3py.context import Context
 from etcd3py.kv import KV, GrpcKV
+from etcd3py.lease import (
+    GrpcLease,
+    KeepAlive,
+    Lease,
+    LeaseGrantResponse,
+    LeaseKeepAliveResponse,
+    LeaseLeasesResponse,
+    LeaseRevokeResponse,
+    LeaseTimeToLiveResponse,
+)
 from etcd3py.maintenance import Maintenance, StatusResponse
 from etcd3py.op import DeleteOptions, GetOptions, Op, PutOptions
 from etcd3py.txn import Txn
@@ -74,7 +84,7 @@ class Client:
     Attributes:
         kv: the KV concern (replaceable: ``client.put`` calls ``client.kv.put``).
         watcher: the Watch concern (replaceable: ``client.watch`` calls ``client.watcher.watch``).
-        lease: the Lease concern (arrives with the lease issue).
+        lease: the Lease concern (replaceable: ``client.grant`` calls ``client.lease.grant``).
         cluster: the Cluster concern.
         maintenance: the Maintenance concern.
         auth: the Auth concern (arrives with the auth issue).
@@ -144,17 +154,19 @@ class Client:
             self._transport.close()
             raise
         self.watcher: Watcher = self._watcher
-        self.lease: object = _NotYetAvailable("lease", "lease")
+        self._lease = GrpcLease(self._transport)
+        self.lease: Lease = self._lease
         self.auth: object = _NotYetAvailable("auth", "auth")
 
     # ---- lifecycle ---------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the client: every watch ends (``err()``: ``ClientClosedError``), its
-        threads are joined (with a time limit), then the channel closes. Idempotent.
+        """Close the client: every watch and keep-alive ends (with ``ClientClosedError``),
+        their threads are joined (with a time limit), then the channel closes. Idempotent.
         """
         if not self._transport.closed:
             self._watcher.close()
+            self._lease.close()
         self._transport.close()
 
     @property
@@ -176,6 +188,33 @@ class Client:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"Client({[e.address for e in self.config.endpoints]!r}, {state})"
+
+    def with_namespace(self, prefix: KeyLike) -> Client:
+        """Return a client whose ``kv``, ``watcher`` and ``lease`` live under ``prefix``.
+
+        Every key it sends gets the prefix and every key it returns loses it; ranges stay
+        inside the namespace (see :mod:`etcd3py.namespace`). It shares this client's
+        connection, threads, cluster and maintenance concerns; nothing is dialled.
+
+        Ownership: this client owns the connection. Closing the namespaced client ends only
+        what was opened through it (its watches and keep-alives) and refuses its further
+        KV, watch and lease calls; this client goes on. Closing this client ends the
+        namespaced one too.
+
+        Args:
+            prefix: the namespace prefix, e.g. ``"/app/"`` (``str`` is encoded UTF-8).
+
+        Returns:
+            The namespaced client (a :class:`Client`; a context manager like any other).
+
+        Raises:
+            ArgumentTypeError: ``prefix`` is not ``str`` or ``bytes``.
+            ClientClosedError: this client is closed.
+        """
+        from etcd3py.namespace._client import NamespacedClient  # namespace builds on client
+
+        self._transport.check_usable()
+        return NamespacedClient(self, prefix)
 
     # ---- KV --------------------------------------------------------------------------------
 
@@ -328,3 +367,81 @@ class Client:
             A handle whose ``close()`` cancels the watch.
         """
         return self.watcher.add_watch_callback(key, callback, ctx=ctx, **opts)
+
+    # ---- lease ---------------------------------------------------------------------------
+
+    def grant(self, ttl: int, *, id: int = 0, timeout: float | None = None) -> LeaseGrantResponse:
+        """Create a lease: ``client.lease.grant``; see :meth:`etcd3py.lease.Lease.grant`.
+
+        Args:
+            ttl: the TTL in seconds.
+            id: the ID to use; 0 lets the server choose.
+            timeout: seconds for the call.
+
+        Returns:
+            The lease's ID and granted TTL.
+        """
+        return self.lease.grant(ttl, id=id, timeout=timeout)
+
+    def revoke(self, id: int, *, timeout: float | None = None) -> LeaseRevokeResponse:
+        """Revoke a lease, deleting its keys: ``client.lease.revoke``.
+
+        Args:
+            id: the lease ID.
+            timeout: seconds for the call.
+
+        Returns:
+            The response.
+        """
+        return self.lease.revoke(id, timeout=timeout)
+
+    def time_to_live(
+        self, id: int, *, keys: bool = False, timeout: float | None = None
+    ) -> LeaseTimeToLiveResponse:
+        """Ask how long a lease has left: ``client.lease.time_to_live``.
+
+        Args:
+            id: the lease ID.
+            keys: also list the keys attached to it.
+            timeout: seconds for the call.
+
+        Returns:
+            The remaining and granted TTL (and keys).
+        """
+        return self.lease.time_to_live(id, keys=keys, timeout=timeout)
+
+    def leases(self, *, timeout: float | None = None) -> LeaseLeasesResponse:
+        """List every live lease: ``client.lease.leases``.
+
+        Args:
+            timeout: seconds for the call.
+
+        Returns:
+            The lease IDs.
+        """
+        return self.lease.leases(timeout=timeout)
+
+    def keep_alive_once(self, id: int, *, timeout: float | None = None) -> LeaseKeepAliveResponse:
+        """Renew a lease once: ``client.lease.keep_alive_once``.
+
+        Args:
+            id: the lease ID.
+            timeout: seconds for the call.
+
+        Returns:
+            The renewal.
+        """
+        return self.lease.keep_alive_once(id, timeout=timeout)
+
+    def keep_alive(self, id: int, *, ctx: Context | None = None) -> KeepAlive:
+        """Keep a lease alive: ``client.lease.keep_alive``; see
+        :meth:`etcd3py.lease.Lease.keep_alive` and :class:`etcd3py.lease.KeepAlive`.
+
+        Args:
+            id: the lease ID.
+            ctx: a context whose end ends this keep-alive.
+
+        Returns:
+            The iterator of renewals (``close()`` stops renewing for this caller).
+        """
+        return self.lease.keep_alive(id, ctx=ctx)

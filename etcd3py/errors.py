@@ -30,6 +30,7 @@ clientv3's ``rpctypes``)::
     │   └── CorruptError
     ├── AlreadyExistsError  AbortedError  UnimplementedError  InternalError  UnknownError
     ├── ClientClosedError                      the client was closed (no gRPC status)
+    ├── LeaseExpiredError                      a kept-alive lease ran out (no gRPC status)
     └── ForkedClientError                      a client used in a child after os.fork()
 
 Each class declares its gRPC code and, for a leaf, etcd's exact message; defining the class
@@ -62,6 +63,8 @@ __all__ = [
     "DeadlineExceededError",
     "DowngradeInProcessError",
     "DuplicateKeyError",
+    "ElectionNoLeaderError",
+    "ElectionNotLeaderError",
     "EmptyKeyError",
     "EtcdError",
     "FailedPreconditionError",
@@ -76,9 +79,11 @@ __all__ = [
     "LeaderChangedError",
     "LearnerNotReadyError",
     "LeaseExistError",
+    "LeaseExpiredError",
     "LeaseNotFoundError",
     "LeaseProvidedError",
     "LeaseTTLTooLargeError",
+    "LockedError",
     "MemberBadURLsError",
     "MemberExistError",
     "MemberNotEnoughStartedError",
@@ -105,6 +110,7 @@ __all__ = [
     "RoleNotGrantedError",
     "RootRoleNotExistError",
     "RootUserNotExistError",
+    "SessionExpiredError",
     "StoppedError",
     "TimeoutDueToConnectionLostError",
     "TimeoutDueToLeaderFailError",
@@ -289,6 +295,15 @@ class UnknownError(EtcdError):
 
 class ClientClosedError(EtcdError):
     """The client (or the watch or keep-alive) was used after ``close()``."""
+
+
+class LeaseExpiredError(EtcdError):
+    """A kept-alive lease's TTL ran out before a renewal got through (no gRPC status).
+
+    Ends a keep-alive whose renewals could not reach the server in time (the stream was
+    down, or the server did not answer); a lease the server reports gone ends with
+    :class:`LeaseNotFoundError` instead.
+    """
 
 
 class ForkedClientError(EtcdError):
@@ -635,3 +650,35 @@ class CorruptError(DataLossError):
 _BY_MESSAGE["etcdserver: request canceled"] = CanceledError
 _BY_MESSAGE["etcdserver: context deadline exceeded"] = DeadlineExceededError
 _BY_MESSAGE["etcdserver: permission denied"] = PermissionDeniedError
+
+
+# ---- the concurrency recipes' own errors (clientv3/concurrency; no gRPC status) -----------
+
+
+class LockedError(EtcdError):
+    """``Mutex.try_lock`` found the lock held by another session (Go's ``ErrLocked``)."""
+
+    def __init__(self, details: str | None = None, *, code: grpc.StatusCode | None = None) -> None:
+        super().__init__(details or "mutex: Locked by another session", code=code)
+
+
+class SessionExpiredError(EtcdError):
+    """The session's lease (and so its lock or election key) is gone (``ErrSessionExpired``)."""
+
+    def __init__(self, details: str | None = None, *, code: grpc.StatusCode | None = None) -> None:
+        super().__init__(details or "mutex: session is expired", code=code)
+
+
+class ElectionNoLeaderError(EtcdError):
+    """``Election.leader`` found no leader elected (Go's ``ErrElectionNoLeader``)."""
+
+    def __init__(self, details: str | None = None, *, code: grpc.StatusCode | None = None) -> None:
+        super().__init__(details or "election: no leader", code=code)
+
+
+class ElectionNotLeaderError(EtcdError):
+    """``Election.proclaim`` was called by a candidate that is not the leader
+    (Go's ``ErrElectionNotLeader``)."""
+
+    def __init__(self, details: str | None = None, *, code: grpc.StatusCode | None = None) -> None:
+        super().__init__(details or "election: not leader", code=code)

@@ -1,4 +1,4 @@
-"""etcd3py in a few steps: put, get (a key, a prefix, an old revision), txn, watch, delete.
+"""etcd3py in a few steps: put, get (a key, a prefix, an old revision), txn, watch, lease, delete.
 
 Runs against the pure-Python reference server started in this process, or against the etcd
 named by ``--endpoint`` or ``ETCD3PY_ENDPOINT``::
@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 
 from etcd3py import Client, Compare, Op, SortOrder, SortTarget
-from etcd3py.errors import FutureRevisionError
+from etcd3py.errors import FutureRevisionError, LeaseNotFoundError
 from etcd3py.kv import GetResponse
 
 
@@ -120,6 +120,27 @@ def demo_watch(client: Client, p: str) -> None:
                 print(f"  rev {ev.kv.mod_revision}: {kind:8} {name} = {text(ev.kv.value)!r}")
 
 
+def demo_lease(client: Client, p: str) -> None:
+    """Attach a key to a lease, renew it, keep it alive, then revoke it: the key goes."""
+    show("lease")
+    lease = client.grant(5)
+    client.put(p + "service/a", "up", lease=lease.id)
+    print(f"granted lease {lease.id:x} with ttl {lease.ttl}s; service/a is attached to it")
+    print(f"keep_alive_once -> ttl {client.keep_alive_once(lease.id).ttl}")
+    with client.keep_alive(lease.id) as ka:  # renewed every ttl/3 on the client's one thread
+        resp = ka.get(timeout=5.0)
+        print(f"keep_alive renewed it -> ttl {resp.ttl if resp else '?'}")
+    ttl = client.time_to_live(lease.id, keys=True)
+    keys = [text(k).removeprefix(p) for k in ttl.keys]
+    print(f"time_to_live: {ttl.ttl}s left of {ttl.granted_ttl}s, keys {keys}")
+    client.revoke(lease.id)
+    print(f"revoked; service/a exists: {client.get(p + 'service/a').count == 1}")
+    try:
+        client.keep_alive_once(lease.id)
+    except LeaseNotFoundError as exc:
+        print(f"renewing it now fails: {type(exc).__name__}: {exc}")
+
+
 def demo_delete(client: Client, p: str) -> None:
     """Delete one key with its previous value, then everything under the prefix."""
     show("delete")
@@ -134,6 +155,7 @@ DEMOS: list[Callable[[Client, str], None]] = [
     demo_history,
     demo_txn,
     demo_watch,
+    demo_lease,
     demo_delete,
 ]
 

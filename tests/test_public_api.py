@@ -31,10 +31,7 @@ CONTRACT_NAMES = [
     "SortOrder",
     "SortTarget",
     "TLSConfig",
-    pytest.param(
-        "namespace",
-        marks=pytest.mark.xfail(strict=True, reason="arrives with the namespace issue"),
-    ),
+    "namespace",
 ]
 
 

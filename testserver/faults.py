@@ -10,13 +10,16 @@ Everything here runs on the server's asyncio loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 import grpc
 
-__all__ = ["DROPPED_MESSAGE", "Faults", "StreamRegistry"]
+__all__ = ["DROPPED_MESSAGE", "Faults", "StreamRegistry", "TrackedStream"]
+
+_SETTLE_TIMEOUT = 2.0  # seconds a dropped stream waits for its write in flight
 
 #: the status message a dropped stream ends with (code ``UNAVAILABLE``).
 DROPPED_MESSAGE = "testserver: stream dropped by fault injection"
@@ -25,26 +28,50 @@ DROPPED_MESSAGE = "testserver: stream dropped by fault injection"
 class _AbortableContext(Protocol):
     async def abort(self, code: grpc.StatusCode, details: str = "") -> None: ...
 
+    async def write(self, message: Any) -> None: ...
 
-class _Stream:
-    __slots__ = ("dropped", "task")
 
-    def __init__(self, task: asyncio.Task[object]) -> None:
+class TrackedStream:
+    """One open streaming RPC: its handler task, and the writes made through it.
+
+    Handlers write with :meth:`write`, never ``context.write`` directly: a write is shielded
+    from the drop's cancellation and awaited before the abort, because aborting while gRPC
+    still has a message send in flight fails (``GRPC_CALL_ERROR_TOO_MANY_OPERATIONS``) and
+    leaves the client's stream hanging with no status.
+    """
+
+    __slots__ = ("_context", "dropped", "pending", "task")
+
+    def __init__(self, task: asyncio.Task[object], context: _AbortableContext) -> None:
         self.task = task
+        self._context = context
         self.dropped = False
+        self.pending: asyncio.Future[None] | None = None
+
+    async def write(self, message: Any) -> None:
+        """Send one message on the stream (completes even if the handler is cancelled)."""
+        self.pending = asyncio.ensure_future(self._context.write(message))
+        await asyncio.shield(self.pending)
+
+    async def settle(self) -> None:
+        """Wait (bounded) for a write still in flight to finish."""
+        pending = self.pending
+        if pending is not None and not pending.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(pending), _SETTLE_TIMEOUT)
 
 
 class StreamRegistry:
     """The streaming RPCs open right now, so that they can all be broken at once."""
 
     def __init__(self) -> None:
-        self._streams: set[_Stream] = set()
+        self._streams: set[TrackedStream] = set()
 
     def __len__(self) -> int:
         return len(self._streams)
 
     @asynccontextmanager
-    async def track(self, context: _AbortableContext) -> AsyncIterator[None]:
+    async def track(self, context: _AbortableContext) -> AsyncIterator[TrackedStream]:
         """Register the current handler task as an open stream for the body of the block.
 
         When :meth:`drop_all` cancels it, the block ends the RPC with ``UNAVAILABLE``.
@@ -55,16 +82,17 @@ class StreamRegistry:
         task = asyncio.current_task()
         if task is None:
             raise RuntimeError("StreamRegistry.track must run inside an asyncio task")
-        stream = _Stream(task)
+        stream = TrackedStream(task, context)
         self._streams.add(stream)
         try:
-            yield
+            yield stream
         except asyncio.CancelledError:
             if not stream.dropped:
                 raise
             uncancel = getattr(task, "uncancel", None)
             if uncancel is not None:
                 uncancel()
+            await stream.settle()
             await context.abort(grpc.StatusCode.UNAVAILABLE, DROPPED_MESSAGE)
         finally:
             self._streams.discard(stream)

@@ -1,6 +1,7 @@
 """The reference server's lifecycle: one daemon thread running one asyncio loop with grpc.aio.
 
-:class:`Server` owns the store (which lives as long as the Server object, across restarts),
+:class:`Server` owns the store and the lessor (which live as long as the Server object,
+across restarts; the lease expiry task runs on the loop while serving),
 the thread and its loop, and the gRPC server (rebuilt by :meth:`Server.restart`). Its public
 methods may be called from any thread: they hop onto the loop with
 ``asyncio.run_coroutine_threadsafe`` and wait for the result with a time limit. Everything
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 import grpc
 
 from etcd3py import _pb
+from testserver.lease import Lessor
 from testserver.mvcc.apply import Applier
 from testserver.mvcc.store import Store
 from testserver.mvcc.watchable_store import WatchableStore
@@ -27,6 +29,7 @@ from testserver.services._base import ServerState
 from testserver.services._header import Header
 from testserver.services.cluster import ClusterService
 from testserver.services.kv import KVService
+from testserver.services.lease import LeaseService, expiry_loop
 from testserver.services.maintenance import MaintenanceService
 from testserver.services.watch import DEFAULT_PROGRESS_INTERVAL, WatchService
 
@@ -82,7 +85,9 @@ class Server:
             raise ValueError("progress_interval must be > 0")
         self.host = host
         self.progress_interval = progress_interval
-        store = Store()
+        self._lessor = Lessor()
+        store = Store(lessor=self._lessor)
+        self._lessor.bind(store)
         self._watchable = WatchableStore(store)
         self._state = ServerState(
             store=store,
@@ -96,6 +101,7 @@ class Server:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._grpc: grpc.aio.Server | None = None  # touched only on the loop
+        self._expiry: asyncio.Task[None] | None = None  # the lease expiry task, on the loop
 
     # ---- properties ------------------------------------------------------------------------
 
@@ -118,6 +124,11 @@ class Server:
     def watchable(self) -> WatchableStore:
         """The watchable store (for tests; touch it only on the server's loop or stopped)."""
         return self._watchable
+
+    @property
+    def lessor(self) -> Lessor:
+        """The lease registry (for tests; touch it only on the server's loop or stopped)."""
+        return self._lessor
 
     @property
     def state(self) -> ServerState:
@@ -168,6 +179,8 @@ class Server:
         """Stop the gRPC server and serve again on the same port, keeping every key and revision.
 
         Clients see their calls and streams fail (as when etcd restarts) and can reconnect.
+        Leases are kept and refreshed to their full TTL plus etcd's election timeout, as a
+        restarted etcd's leader does, so none expires because of the restart.
         """
         with self._lock:
             if self._thread is None:
@@ -244,16 +257,24 @@ class Server:
             max_response_bytes=st.max_request_bytes + GRPC_OVERHEAD_BYTES,
         )
         _pb.rpc_grpc.add_WatchServicer_to_server(watch, server)
+        _pb.rpc_grpc.add_LeaseServicer_to_server(LeaseService(st, self._lessor), server)
         port = server.add_insecure_port(f"{self.host}:{st.port}")
         if port == 0:
             raise RuntimeError(f"testserver: cannot bind {self.host}:{st.port}")
         await server.start()
         st.port = port
         self._grpc = server
+        # as etcd's new leader: refresh every lease, so none expires because we were down
+        self._lessor.promote()
+        self._expiry = asyncio.get_running_loop().create_task(expiry_loop(st, self._lessor))
         log.debug("testserver listening on %s:%d", self.host, port)
 
     async def _stop_grpc(self) -> None:
         server, self._grpc = self._grpc, None
+        expiry, self._expiry = self._expiry, None
+        if expiry is not None:
+            expiry.cancel()
+            await asyncio.gather(expiry, return_exceptions=True)
         if server is not None:
             self._state.faults.streams.drop_all()
             await server.stop(None)

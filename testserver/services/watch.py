@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from etcd3py import _pb
 from etcd3py.errors import CompactedError, FutureRevisionError
+from testserver.faults import TrackedStream
 from testserver.mvcc.store import Change, Record
 from testserver.mvcc.watchable_store import WatchableStore
 from testserver.mvcc.watcher_group import Watcher
@@ -319,7 +320,7 @@ class _ServerStream:
             self._closed = True
             self._wake.set()
 
-    async def send_loop(self, context: _Ctx) -> None:
+    async def send_loop(self, out: TrackedStream) -> None:
         """Write queued responses in order until the stream is closed."""
         while not self._closed:
             if not self._queue:
@@ -331,7 +332,7 @@ class _ServerStream:
                 self._blocked = False
                 self._watchable.wake()
             for resp in self._render(item):
-                await context.write(resp)
+                await out.write(resp)
             if isinstance(item, _Result) and item.events:
                 wid = item.watcher.watch_id
                 if self._progress.get(wid):
@@ -384,11 +385,11 @@ class WatchService(_pb.rpc_grpc.WatchServicer):
     ) -> None:
         """Serve one Watch stream until the client goes away or the stream is dropped."""
         stream = _ServerStream(self._state, self._watchable, self._interval, self._max_bytes)
-        async with self._state.faults.streams.track(context):
+        async with self._state.faults.streams.track(context) as tracked:
             reader = asyncio.create_task(stream.recv_loop(request_iterator))
             ticker = asyncio.create_task(stream.progress_loop())
             try:
-                await stream.send_loop(context)
+                await stream.send_loop(tracked)
             finally:
                 reader.cancel()
                 ticker.cancel()

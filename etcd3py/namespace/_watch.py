@@ -1,0 +1,179 @@
+"""The namespace watcher: a :class:`~etcd3py.watch.Watcher` whose watches live under a prefix.
+
+Owns :class:`NamespaceWatcher` (clientv3 ``namespace/watch.go``). Each watch's key range is
+mapped into the namespace by the same rules as the namespace KV, and the watch is made on the
+wrapped watcher: namespaced watches share its streams and multiplexer, and resume after a
+stream break like any other. The events' ``kv`` and ``prev_kv`` lose the prefix as the user
+takes them; no thread is added.
+
+Closing differs from clientv3 on purpose: :meth:`NamespaceWatcher.close` ends the watches
+opened through this wrapper only, never the wrapped watcher (which its client owns).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import cast
+
+from typing_extensions import Unpack
+
+from etcd3py._keys import KeyLike, to_bytes
+from etcd3py.context import Context
+from etcd3py.errors import ArgumentTypeError, ClientClosedError
+from etcd3py.namespace._prefix import prefix_interval, unprefix_watch_response
+from etcd3py.op import _check_options, _key_range
+from etcd3py.watch import (
+    WatchCallback,
+    WatchChan,
+    Watcher,
+    WatchHandle,
+    WatchOptions,
+    WatchResponse,
+)
+
+_RANGE_OPTIONS = ("prefix", "from_key", "range_end")
+
+
+class _NamespaceWatchChan(WatchChan):
+    """A :class:`WatchChan` whose responses lose the namespace prefix as they are taken."""
+
+    def __init__(self, inner: WatchChan, prefix: bytes) -> None:
+        # The same subscription as the wrapped chan: done, close and the context manager
+        # act on the one watch; only what is handed out is rewritten.
+        super().__init__(inner._sub)
+        self._prefix = prefix
+
+    def __next__(self) -> WatchResponse:
+        return unprefix_watch_response(self._prefix, super().__next__())
+
+    def get(self, timeout: float | None = None) -> WatchResponse | None:
+        """See :meth:`etcd3py.watch.WatchChan.get`; the keys lose the namespace prefix."""
+        response = super().get(timeout)
+        return None if response is None else unprefix_watch_response(self._prefix, response)
+
+
+class NamespaceWatcher(Watcher):
+    """A watcher whose watches see only the keys under a prefix, without the prefix."""
+
+    def __init__(self, watcher: Watcher, prefix: KeyLike) -> None:
+        """Wrap ``watcher``.
+
+        Args:
+            watcher: the watcher the watches are made on (it stays the caller's).
+            prefix: the namespace prefix (``str`` is encoded UTF-8).
+
+        Raises:
+            ArgumentTypeError: ``watcher`` is not a Watcher, or ``prefix`` not ``str``/``bytes``.
+        """
+        if not isinstance(watcher, Watcher):
+            raise ArgumentTypeError(f"new_watcher takes a Watcher, not {type(watcher).__name__}")
+        self._watcher = watcher
+        self._prefix = to_bytes(prefix, "prefix")
+        self._lock = threading.Lock()  # guards _closed and _opened
+        self._closed = False
+        self._opened: weakref.WeakSet[WatchChan | WatchHandle] = weakref.WeakSet()
+
+    @property
+    def prefix(self) -> bytes:
+        """The namespace prefix."""
+        return self._prefix
+
+    def _map(self, key: KeyLike, opts: WatchOptions) -> tuple[bytes, WatchOptions]:
+        """Validate the range options and map the range into the namespace."""
+        _check_options("watch", opts, frozenset(WatchOptions.__annotations__))
+        raw, end = _key_range(key, opts)
+        begin, pfx_end = prefix_interval(self._prefix, raw, end)
+        kept = {k: v for k, v in opts.items() if k not in _RANGE_OPTIONS}
+        mapped = cast(WatchOptions, kept)
+        if pfx_end:
+            mapped["range_end"] = pfx_end
+        return begin, mapped
+
+    def _track(self, opened: WatchChan | WatchHandle) -> None:
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._opened.add(opened)
+        if closed:  # closed while the watch was being made: end it at once
+            opened.close()
+            raise ClientClosedError("etcd3py: the namespaced watcher is closed")
+
+    def _check_open(self) -> None:
+        with self._lock:
+            if self._closed:
+                raise ClientClosedError("etcd3py: the namespaced watcher is closed")
+
+    def watch(
+        self, key: KeyLike, *, ctx: Context | None = None, **opts: Unpack[WatchOptions]
+    ) -> WatchChan:
+        """Watch a key or a range inside the namespace; see :meth:`Watcher.watch`.
+
+        Returns:
+            The watch; its events' keys are stripped of the namespace prefix.
+
+        Raises:
+            ClientClosedError: this watcher (or the wrapped one) is closed.
+        """
+        self._check_open()
+        begin, mapped = self._map(key, opts)
+        chan = _NamespaceWatchChan(self._watcher.watch(begin, ctx=ctx, **mapped), self._prefix)
+        self._track(chan)
+        return chan
+
+    def add_watch_callback(
+        self,
+        key: KeyLike,
+        callback: WatchCallback,
+        *,
+        ctx: Context | None = None,
+        **opts: Unpack[WatchOptions],
+    ) -> WatchHandle:
+        """Watch inside the namespace with a callback; see :meth:`Watcher.add_watch_callback`.
+
+        Returns:
+            A handle whose ``close()`` cancels the watch; the callback receives responses
+            whose keys are stripped of the namespace prefix.
+
+        Raises:
+            ClientClosedError: this watcher (or the wrapped one) is closed.
+        """
+        if not callable(callback):
+            raise ArgumentTypeError(f"callback must be callable, not {type(callback).__name__}")
+        self._check_open()
+        begin, mapped = self._map(key, opts)
+        prefix = self._prefix
+
+        def on_response(response: WatchResponse) -> None:
+            callback(unprefix_watch_response(prefix, response))
+
+        handle = self._watcher.add_watch_callback(begin, on_response, ctx=ctx, **mapped)
+        self._track(handle)
+        return handle
+
+    def request_progress(self, ctx: Context | None = None) -> None:
+        """Ask for a progress notification on the stream of ``ctx``; see the base.
+
+        The stream is shared with the wrapped watcher: its other watches get one too.
+
+        Raises:
+            ClientClosedError: this watcher is closed.
+        """
+        self._check_open()
+        self._watcher.request_progress(ctx)
+
+    def close(self) -> None:
+        """End every watch opened through this wrapper and refuse new ones. Idempotent.
+
+        The wrapped watcher and its other watches go on. A watch ended here ends as after
+        its own ``close()``: the iteration stops, no further callback starts.
+        """
+        with self._lock:
+            self._closed = True
+            opened = list(self._opened)
+            self._opened.clear()
+        for item in opened:
+            item.close()
+
+    def __repr__(self) -> str:
+        return f"NamespaceWatcher(prefix={self._prefix!r}, watcher={self._watcher!r})"

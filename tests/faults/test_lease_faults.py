@@ -1,0 +1,175 @@
+"""Kept-alive leases survive broken streams; one that cannot be renewed in time says so.
+
+The keep-alive client dials through a :class:`~tests.faults.bridge.Bridge` (or the reference
+server drops its streams and restarts, or a private etcd is SIGKILLed and restarted on the
+same data dir and ports); another client checks the lease and its key directly. Every wait
+is bounded; time passes only while renewals come in or while waiting for a keep-alive's end.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent import futures
+
+import grpc
+import pytest
+
+from etcd3py import Client, KeepAlive, _pb
+from etcd3py.errors import LeaseExpiredError, LeaseNotFoundError
+from tests.backends import Backend, EtcdProcess, EtcdTools, free_ports
+from tests.faults.bridge import Bridge
+
+pytestmark = pytest.mark.faults
+
+WAIT = 15.0  # seconds any single renewal may take, reconnects included
+
+
+def renewals(ka: KeepAlive, count: int) -> None:
+    """Take ``count`` renewals, each within WAIT (a reconnect may delay one)."""
+    for _ in range(count):
+        assert ka.get(WAIT) is not None, f"no renewal (done={ka.done}, {ka.err()!r})"
+
+
+def assert_alive(checker: Client, lease_id: int, key: str, ttl: int) -> None:
+    left = checker.time_to_live(lease_id, keys=True)
+    assert 0 < left.ttl <= ttl, left
+    assert left.keys == [key.encode()]
+    assert checker.get(key).count == 1
+
+
+@pytest.fixture
+def bridge(backend: Backend) -> Iterator[Bridge]:
+    with Bridge(backend.endpoints[0]) as b:
+        yield b
+
+
+def test_keep_alive_across_bridge_cuts(client: Client, bridge: Bridge, prefix: str) -> None:
+    ttl = 3
+    lid = client.grant(ttl).id
+    client.put(prefix + "k", "v", lease=lid)
+    with Client(endpoints=[bridge.endpoint]) as keeper, keeper.keep_alive(lid) as ka:
+        renewals(ka, 1)
+        for _ in range(4):
+            assert bridge.cut() >= 1
+            renewals(ka, 4)  # > one TTL of renewals on the new stream
+        assert_alive(client, lid, prefix + "k", ttl)
+        assert not ka.done
+    assert bridge.accepted >= 5  # the keeper came back after each cut
+    client.revoke(lid)
+
+
+def test_keep_alive_across_a_short_outage(client: Client, bridge: Bridge, prefix: str) -> None:
+    ttl = 5
+    lid = client.grant(ttl).id
+    client.put(prefix + "k", "v", lease=lid)
+    with Client(endpoints=[bridge.endpoint]) as keeper, keeper.keep_alive(lid) as ka:
+        renewals(ka, 1)
+        with bridge.outage():
+            assert not ka.wait(2.0)  # shorter than the TTL: nothing ends
+        renewals(ka, 3)
+        assert_alive(client, lid, prefix + "k", ttl)
+    client.revoke(lid)
+
+
+def test_outage_longer_than_the_ttl_ends_with_lease_expired(client: Client, bridge: Bridge) -> None:
+    ttl = 2
+    lid = client.grant(ttl).id
+    with Client(endpoints=[bridge.endpoint]) as keeper:
+        ka = keeper.keep_alive(lid)
+        renewals(ka, 1)
+        with bridge.outage():
+            assert ka.wait(WAIT)  # the deadline check ends it while the stream is down
+        assert isinstance(ka.err(), LeaseExpiredError)
+        with pytest.raises(LeaseExpiredError):
+            for _ in range(100):  # renewals taken before the outage come first
+                next(ka)
+    with pytest.raises(LeaseNotFoundError):
+        client.keep_alive_once(lid)  # the server let it expire too (or it is about to)
+
+
+@pytest.mark.testserver_only
+def test_keep_alive_across_dropped_streams_and_restart(
+    client: Client, backend: Backend, prefix: str
+) -> None:
+    srv = backend.server
+    assert srv is not None
+    ttl = 3
+    lid = client.grant(ttl).id
+    client.put(prefix + "k", "v", lease=lid)
+    with Client(endpoints=backend.endpoints) as keeper, keeper.keep_alive(lid) as ka:
+        renewals(ka, 1)
+        for fault in (srv.drop_streams, srv.restart, srv.drop_streams, srv.restart):
+            fault()
+            renewals(ka, 4)
+        assert_alive(client, lid, prefix + "k", ttl)
+        assert not ka.done
+    client.revoke(lid)
+
+
+def test_keep_alive_across_etcd_killed(etcd_tools: EtcdTools) -> None:
+    """A private etcd is SIGKILLed and restarted (same data dir and ports) twice."""
+    cport, pport = free_ports(2)
+    member = EtcdProcess(etcd_tools.etcd, client_port=cport, peer_port=pport)
+    ttl = 5
+    try:
+        member.start()
+        member.wait_serving()
+        with Client(endpoints=[member.endpoint]) as client:
+            lid = client.grant(ttl).id
+            client.put("/kill/k", "v", lease=lid)
+            with client.keep_alive(lid) as ka:
+                renewals(ka, 1)
+                for _ in range(2):
+                    assert member.proc is not None
+                    member.proc.kill()
+                    member.proc.wait(10)
+                    member.proc = None
+                    member.start()
+                    member.wait_serving()
+                    renewals(ka, 4)
+                assert_alive(client, lid, "/kill/k", ttl)
+                assert not ka.done
+    finally:
+        member.remove()
+
+
+class GoesSilent(_pb.rpc_grpc.LeaseServicer):
+    """A Lease service whose first keep-alive stream answers twice, then stays open, mute.
+
+    As a half-open connection or a hung server would: no error ever reaches the client.
+    """
+
+    TTL = 3
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def LeaseKeepAlive(
+        self, request_iterator: Iterator[_pb.rpc.LeaseKeepAliveRequest], context: object
+    ) -> Iterator[_pb.rpc.LeaseKeepAliveResponse]:
+        with self._lock:
+            self.calls += 1
+            mute = self.calls == 1
+        answered = 0
+        for request in request_iterator:
+            if mute and answered >= 2:
+                continue  # read, never answer
+            answered += 1
+            yield _pb.rpc.LeaseKeepAliveResponse(ID=request.ID, TTL=self.TTL)
+
+
+def test_a_silent_stream_is_reopened_before_the_lease_is_lost() -> None:
+    servicer = GoesSilent()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    _pb.rpc_grpc.add_LeaseServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with Client(endpoints=[f"127.0.0.1:{port}"]) as client, client.keep_alive(7) as ka:
+            renewals(ka, 6)  # 2 on the mute stream, then more on a new one
+            assert servicer.calls >= 2
+            assert not ka.done
+    finally:
+        server.stop(0).wait(WAIT)

@@ -1,0 +1,138 @@
+"""The keep-alive schedule alone: renew at a third of the TTL, deadlines, shared leases."""
+
+from __future__ import annotations
+
+import pytest
+
+from etcd3py._keepalive import RESEND, KeepAliveSchedule
+from etcd3py._streams import RequestQueue, backoff
+
+FIRST = 5.0
+
+
+@pytest.fixture
+def sched() -> KeepAliveSchedule[str]:
+    return KeepAliveSchedule(FIRST)
+
+
+def test_new_lease_is_sent_at_once_then_resent_until_answered(
+    sched: KeepAliveSchedule[str],
+) -> None:
+    assert sched.add(1, "a", now=0.0) is True
+    assert sched.due(0.0) == []  # the add counts as the first send
+    assert sched.due(RESEND - 0.01) == []
+    assert sched.due(RESEND) == [1]  # no answer: sent again
+    assert sched.due(RESEND + 0.1) == []
+    assert sched.due(2 * RESEND) == [1]
+
+
+def test_response_schedules_a_third_of_the_ttl(sched: KeepAliveSchedule[str]) -> None:
+    sched.add(7, "a", now=0.0)
+    subs, gone = sched.on_response(7, 9, now=1.0)
+    assert (subs, gone) == (["a"], False)
+    assert sched.due(3.99) == []
+    assert sched.due(4.0) == [7]  # 1.0 + 9 / 3
+
+
+def test_second_caller_shares_the_entry(sched: KeepAliveSchedule[str]) -> None:
+    assert sched.add(1, "a", now=0.0) is True
+    assert sched.add(1, "b", now=0.1) is False  # no extra send: one entry per lease
+    assert sched.subscribers(1) == ["a", "b"]
+    assert len(sched) == 1
+    assert sched.on_response(1, 6, now=0.2) == (["a", "b"], False)
+    assert sched.remove(1, "a") is True
+    assert 1 in sched  # "b" still keeps it alive
+    assert sched.on_response(1, 6, now=2.3) == (["b"], False)
+    assert sched.remove(1, "b") is True
+    assert 1 not in sched
+    assert sched.remove(1, "b") is False
+
+
+def test_ttl_zero_means_gone(sched: KeepAliveSchedule[str]) -> None:
+    sched.add(3, "a", now=0.0)
+    sched.add(3, "b", now=0.0)
+    assert sched.on_response(3, 0, now=0.5) == (["a", "b"], True)
+    assert 3 not in sched
+    assert sched.on_response(3, 5, now=0.6) == ([], False)  # a late answer is ignored
+
+
+def test_first_response_deadline(sched: KeepAliveSchedule[str]) -> None:
+    sched.add(1, "a", now=10.0)
+    assert sched.expire(10.0 + FIRST - 0.01) == []
+    assert sched.expire(10.0 + FIRST) == [(1, ["a"])]
+    assert len(sched) == 0
+
+
+def test_deadline_moves_with_each_renewal(sched: KeepAliveSchedule[str]) -> None:
+    sched.add(1, "a", now=0.0)
+    sched.on_response(1, 3, now=1.0)
+    assert sched.expire(3.9) == []
+    sched.on_response(1, 3, now=3.5)
+    assert sched.expire(6.4) == []
+    assert sched.expire(6.5) == [(1, ["a"])]
+
+
+def test_stream_opened_renews_everything_at_once(sched: KeepAliveSchedule[str]) -> None:
+    for lid in (1, 2, 3):
+        sched.add(lid, f"s{lid}", now=0.0)
+        sched.on_response(lid, 30, now=0.0)  # next renewals 10 s away
+    assert sched.due(1.0) == []
+    assert sorted(sched.stream_opened(1.0)) == [1, 2, 3]
+    assert sched.due(1.0) == []  # counted as sent
+    assert sorted(sched.due(1.0 + RESEND)) == [1, 2, 3]
+
+
+def test_clear_returns_every_subscriber(sched: KeepAliveSchedule[str]) -> None:
+    sched.add(1, "a", now=0.0)
+    sched.add(1, "b", now=0.0)
+    sched.add(2, "c", now=0.0)
+    assert sorted(sched.clear()) == ["a", "b", "c"]
+    assert len(sched) == 0
+
+
+def test_many_leases_each_on_its_own_schedule(sched: KeepAliveSchedule[int]) -> None:
+    for lid in range(1, 51):
+        sched.add(lid, lid, now=0.0)
+        sched.on_response(lid, lid * 3, now=0.0)  # renew lid seconds from now
+    assert sched.due(10.0) == list(range(1, 11))
+
+
+def test_request_queue_tick_sends_and_end_stops() -> None:
+    ticks: list[int] = []
+
+    def tick() -> list[str]:
+        ticks.append(1)
+        return ["due"] if len(ticks) == 1 else []
+
+    requests: RequestQueue[str] = RequestQueue(poll=0.01, tick=tick)
+    requests.put("queued")
+    it = iter(requests)
+    assert next(it) == "due"
+    assert next(it) == "queued"
+    requests.end()
+    assert list(it) == []
+    assert requests.ended
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    waits = [backoff(n) for n in range(1, 12)]
+    assert all(0 < w <= 2.0 for w in waits)
+    assert waits[-1] >= 1.0
+
+
+def test_unanswered_renewal_means_a_stalled_stream(sched: KeepAliveSchedule[str]) -> None:
+    sched.add(1, "a", now=0.0)
+    sched.on_response(1, 6, now=0.0)  # renew at 2.0; stalled if unanswered for 2 s
+    assert sched.due(2.0) == [1]
+    assert not sched.stalled(3.9)
+    assert sched.due(2.5) == [1]  # a resend does not restart the stall clock
+    assert sched.stalled(4.0)
+    sched.on_response(1, 6, now=4.1)
+    assert not sched.stalled(10.0)
+
+
+def test_new_stream_restarts_the_stall_clock(sched: KeepAliveSchedule[str]) -> None:
+    sched.add(1, "a", now=0.0)
+    assert sched.stalled(FIRST / 3 + 0.01)
+    sched.stream_opened(5.0)
+    assert not sched.stalled(5.0 + FIRST / 3 - 0.01)
