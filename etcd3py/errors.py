@@ -31,6 +31,8 @@ clientv3's ``rpctypes``)::
     ├── AlreadyExistsError  AbortedError  UnimplementedError  InternalError  UnknownError
     ├── ClientClosedError                      the client was closed (no gRPC status)
     ├── LeaseExpiredError                      a kept-alive lease ran out (no gRPC status)
+    ├── LockedError  SessionExpiredError       etcd3py.concurrency's Mutex (no gRPC status)
+    ├── ElectionNoLeaderError  ElectionNotLeaderError   its Election (no gRPC status)
     └── ForkedClientError                      a client used in a child after os.fork()
 
 Each class declares its gRPC code and, for a leaf, etcd's exact message; defining the class

@@ -1,0 +1,33 @@
+"""Put a key, read it back, delete it (``Put``, ``Get``, ``Delete``).
+
+python examples/kv_put_get_delete.py [--endpoint HOST:PORT]
+"""
+
+from __future__ import annotations
+
+from _common import connect, parser, scratch, text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write, read and delete one key, printing each response."""
+    args = parser(__doc__).parse_args(argv)
+    with connect(args.endpoint) as (client, _), scratch(client, "kv") as p:
+        key = p + "greeting"
+        put = client.put(key, "hello")
+        print(f"put greeting = 'hello' at revision {put.header.revision}")
+        prev = client.put(key, "hello again", prev_kv=True).prev_kv
+        print(
+            f"put greeting = 'hello again', previous value {text(prev.value) if prev else None!r}"
+        )
+        kv = client.get(key).kvs[0]
+        print(f"get greeting -> {text(kv.value)!r}")
+        deleted = client.delete(key, prev_kv=True)
+        print(
+            f"delete greeting: deleted={deleted.deleted} (was {text(deleted.prev_kvs[0].value)!r})"
+        )
+        print(f"get greeting after delete -> {len(client.get(key).kvs)} keys")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
