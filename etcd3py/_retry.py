@@ -17,7 +17,7 @@ from typing import TypeVar
 import tenacity
 
 from etcd3py.config import RetryPolicy
-from etcd3py.errors import EtcdError, UnavailableError
+from etcd3py.errors import DeadlineExceededError, EtcdError, UnavailableError
 
 _T = TypeVar("_T")
 
@@ -137,4 +137,9 @@ def call_with_retry(
 
 
 def _remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
+    if deadline is None:
+        return None
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:  # gRPC would still send a call with a zero timeout
+        raise DeadlineExceededError("etcd3py: the call's deadline passed before it was sent")
+    return remaining

@@ -51,7 +51,7 @@ import grpc
 
 from etcd3py import _pb
 from etcd3py._streams import RequestQueue, backoff
-from etcd3py._watch_mux import Deliver, End, Send, WatchMux, WatchSpec
+from etcd3py._watch_mux import Deliver, End, Phase, Send, WatchMux, WatchSpec
 from etcd3py.context import Context
 from etcd3py.errors import (
     ClientClosedError,
@@ -109,6 +109,8 @@ class Subscription:
         self._user_closed = False
         self.exhausted = False  # the user saw the end (or closed)
         self._finished = threading.Event()  # set once the end was seen / last callback ran
+        # set once the server registered the watch (or it ended): see WatchStream.add
+        self.registered = threading.Event()
 
     # ---- filled by the stream (lock held) ---------------------------------------------------
     def push(self, response: WatchResponse, counted: bool) -> None:
@@ -124,6 +126,7 @@ class Subscription:
         if final is not None:
             self.push(WatchResponse(final, error), False)
         self._ended = True
+        self.registered.set()
         if self.callback is not None:
             self._stream._dispatch(self, _END, False)
         else:
@@ -211,6 +214,8 @@ class WatchStream:
         self._mux = WatchMux(buffer_limit=buffer_limit)
         self._state = _State.RUNNING
         self._subs: dict[int, Subscription] = {}  # live watches by wid
+        # "from now" iterator watches whose watch() call waits for the server's `created`
+        self._awaiting: set[Subscription] = set()
         # the current call and its request queue: set and cleared by the reader thread
         self._call: grpc.CallIterator[_pb.rpc.WatchResponse] | None = None
         self._requests: RequestQueue[_pb.rpc.WatchRequest] | None = None  # the call's queue
@@ -233,6 +238,8 @@ class WatchStream:
             wid, actions = self._mux.add(spec)
             sub = Subscription(self, wid, callback)
             self._subs[wid] = sub
+            if spec.start_revision == 0 and callback is None:
+                self._awaiting.add(sub)
             if callback is not None and self._dispatcher is None:
                 self._dispatcher = _Dispatcher(f"{self.name}-callbacks")
             self._execute(actions)
@@ -277,10 +284,17 @@ class WatchStream:
             elif isinstance(action, End):
                 sub = self._subs.pop(action.wid, None)
                 if sub is not None:
+                    self._awaiting.discard(sub)
                     sub.finish(action.error, action.final)
         if self._state is _State.RUNNING and self._mux.live_count == 0:
             self._state = _State.IDLE  # Go closes an idle stream too (watchGRPCStream.run)
             self._stop_call()
+
+    def _mark_registered(self) -> None:
+        for sub in list(self._awaiting):
+            if self._mux.phase(sub.wid) is not Phase.QUEUED:
+                sub.registered.set()
+                self._awaiting.discard(sub)
 
     def _stop_call(self) -> None:
         if self._requests is not None:
@@ -356,6 +370,8 @@ class WatchStream:
                     if self._state is not _State.RUNNING:
                         return None, healthy
                     self._execute(self._mux.on_response(response))
+                    if response.created and self._awaiting:
+                        self._mark_registered()
             error: EtcdError = UnavailableError("etcd3py: the server ended the watch stream")
         except grpc.RpcError as exc:
             error = from_rpc_error(exc)

@@ -57,6 +57,8 @@ __all__ = [
     "Watcher",
 ]
 
+_REGISTER_WAKE = 0.2  # seconds watch() sleeps at most while waiting for registration
+
 #: The signature of a watch callback: it receives every response of its watch, in order.
 WatchCallback = Callable[["WatchResponse"], None]
 
@@ -240,6 +242,11 @@ class Watcher(abc.ABC):
     ) -> WatchChan:
         """Watch a key or a range; return a blocking iterator of its responses.
 
+        A watch from "now" (``rev=0``) returns once the server has registered it, as
+        clientv3's ``Watch`` does, so every write made after this call returns reaches it
+        (while the server is unreachable, the call waits for it, or for ``ctx`` to end).
+        A watch with ``rev=`` returns at once: its start is already fixed.
+
         Args:
             key: the key, or the start of the range.
             ctx: the context: watches of one context share one gRPC stream; cancelling it
@@ -272,6 +279,11 @@ class Watcher(abc.ABC):
         gRPC reader thread; a callback may create or close watches. An exception in a
         callback is logged and the watch goes on. The last call carries the response whose
         ``err()`` ended the watch (not after :meth:`WatchHandle.close`).
+
+        Unlike :meth:`watch`, this returns at once, before the server registered the watch
+        (so that many can be made without a round trip each): to receive every write made
+        after the call, pass ``rev=`` (e.g. a read's ``header.revision + 1``), or
+        ``created_notify=True`` to be told when a "from now" watch is registered.
 
         Args:
             key: the key, or the start of the range.
@@ -344,7 +356,16 @@ class GrpcWatcher(Watcher):
     ) -> WatchChan:
         """See :meth:`Watcher.watch`."""
         spec = _build_spec(key, opts)
-        return WatchChan(self._streams.subscribe(spec, _context(ctx), None))
+        sub = self._streams.subscribe(spec, _context(ctx), None)
+        chan = WatchChan(sub)
+        if spec.start_revision == 0:
+            try:  # in short slices, so that Ctrl-C interrupts the wait
+                while not sub.registered.wait(_REGISTER_WAKE):
+                    pass
+            except BaseException:
+                chan.close()
+                raise
+        return chan
 
     def add_watch_callback(
         self,

@@ -496,3 +496,16 @@ def test_1000_watches_as_callbacks(client: Client, prefix: str) -> None:
         assert seen[i] == _expected(watch, writes)
     ctx.cancel()
     assert all(h.wait(WAIT) for h in handles)
+
+
+def test_watch_from_now_sees_a_write_made_right_after_it_returns(
+    client: Client, prefix: str
+) -> None:
+    # watch() with rev=0 returns once the server registered the watch (clientv3's rule),
+    # so a put issued the moment it returns is never missed; repeated to catch a race.
+    for i in range(25):
+        key = f"{prefix}now/{i}"
+        with client.watch(key) as chan:
+            client.put(key, str(i))
+            (event,) = take_events(chan, 1)
+            assert event.kv.value == str(i).encode()

@@ -9,6 +9,7 @@ import pytest
 from etcd3py import errors
 from etcd3py._retry import call_with_retry, is_safe_retry_immutable, is_safe_retry_mutable
 from etcd3py.config import RetryPolicy
+from etcd3py.errors import DeadlineExceededError
 
 NOT_SENT = errors.UnavailableError(
     "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: "
@@ -97,3 +98,16 @@ def test_deadline_bounds_retries_and_attempts_get_the_remaining_time() -> None:
     remaining = [r for r in script.calls if r is not None]
     assert remaining == sorted(remaining, reverse=True)
     assert all(r <= 0.3 for r in remaining)
+
+
+def test_a_call_whose_deadline_passed_is_not_sent() -> None:
+    sent: list[float | None] = []
+
+    def attempt(remaining: float | None) -> str:
+        sent.append(remaining)
+        return "sent"
+
+    with pytest.raises(DeadlineExceededError):
+        call_with_retry(RetryPolicy(), attempt, repeatable=True, deadline=time.monotonic() - 1)
+    assert sent == []
+    assert call_with_retry(RetryPolicy(), attempt, repeatable=True, deadline=None) == "sent"
