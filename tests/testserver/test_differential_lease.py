@@ -24,8 +24,7 @@ import pytest
 
 from etcd3py import _pb
 from tests.backends import BackendUnavailable, _etcd34_binary, _etcd35_binary, running_etcd
-from tests.testserver.test_lease_service import RawKeepAlive
-from tests.testserver.test_watch_service import RawWatch
+from tests.raw_streams import RawKeepAlive, RawWatch
 from testserver import Server
 
 pytestmark = pytest.mark.timeout(120)

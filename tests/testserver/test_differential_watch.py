@@ -27,7 +27,7 @@ import pytest
 
 from etcd3py import _pb
 from tests.backends import BackendUnavailable, _etcd34_binary, _etcd35_binary, running_etcd
-from tests.testserver.test_watch_service import RawWatch
+from tests.raw_streams import RawWatch
 from testserver import Server
 
 pytestmark = pytest.mark.timeout(600)

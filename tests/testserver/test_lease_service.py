@@ -1,22 +1,16 @@
-"""The reference server's Lease service over raw gRPC stubs (no etcd3py client).
-
-Also home of :class:`RawKeepAlive`, the raw LeaseKeepAlive stream helper the differential
-lease test uses.
-"""
+"""The reference server's Lease service over raw gRPC stubs (no etcd3py client)."""
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Iterator
-from types import TracebackType
 from typing import Any
 
 import grpc
 import pytest
 
 from etcd3py import _pb
-from tests.testserver.test_watch_service import RawWatch, events_of
+from tests.raw_streams import RawKeepAlive, RawWatch
+from tests.testserver.test_watch_service import events_of
 from testserver import Server
 from testserver.faults import DROPPED_MESSAGE
 from testserver.lease import MIN_LEASE_TTL
@@ -25,61 +19,6 @@ from testserver.services.lease import IdGenerator
 rpc = _pb.rpc
 DELETE = _pb.kv.Event.DELETE
 WAIT = 10.0  # seconds any one expected response may take
-
-
-class RawKeepAlive:
-    """One raw LeaseKeepAlive stream: requests through a queue, a reader thread for answers.
-
-    Args:
-        channel: the channel to open the stream on.
-    """
-
-    def __init__(self, channel: grpc.Channel) -> None:
-        self._requests: queue.Queue[rpc.LeaseKeepAliveRequest | None] = queue.Queue()
-        self._responses: queue.Queue[rpc.LeaseKeepAliveResponse | grpc.RpcError] = queue.Queue()
-        self.call: Any = _pb.rpc_grpc.LeaseStub(channel).LeaseKeepAlive(self._iter())
-        self._thread = threading.Thread(target=self._read, name="raw-keepalive", daemon=True)
-        self._thread.start()
-
-    def _iter(self) -> Iterator[rpc.LeaseKeepAliveRequest]:
-        while True:
-            req = self._requests.get()
-            if req is None:
-                return
-            yield req
-
-    def _read(self) -> None:
-        try:
-            for resp in self.call:
-                self._responses.put(resp)
-        except grpc.RpcError as exc:
-            self._responses.put(exc)
-
-    def next(self, timeout: float = WAIT) -> rpc.LeaseKeepAliveResponse:
-        """Return the next answer; raise the stream's error if it ended."""
-        item = self._responses.get(timeout=timeout)
-        if isinstance(item, grpc.RpcError):
-            raise item
-        return item
-
-    def renew(self, lease_id: int) -> rpc.LeaseKeepAliveResponse:
-        """Send one keep-alive request and return its answer."""
-        self._requests.put(rpc.LeaseKeepAliveRequest(ID=lease_id))
-        return self.next()
-
-    def close(self) -> None:
-        """Cancel the stream and join the reader."""
-        self._requests.put(None)
-        self.call.cancel()
-        self._thread.join(WAIT)
-
-    def __enter__(self) -> RawKeepAlive:
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 @pytest.fixture

@@ -1,25 +1,19 @@
-"""The reference server's Watch service over raw gRPC stubs (no etcd3py client).
-
-Also home of :class:`RawWatch`, the raw Watch stream helper the differential watch test uses.
-"""
+"""The reference server's Watch service over raw gRPC stubs (no etcd3py client)."""
 
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import Any
 
 import grpc
 import pytest
 
 from etcd3py import _pb
+from tests.raw_streams import RawWatch
 from testserver import Server
 from testserver.faults import DROPPED_MESSAGE
 
@@ -27,86 +21,6 @@ rpc = _pb.rpc
 PUT = _pb.kv.Event.PUT
 DELETE = _pb.kv.Event.DELETE
 WAIT = 10.0  # seconds any one expected response may take
-
-
-class RawWatch:
-    """One raw Watch stream: requests go in through a queue, a reader thread collects responses.
-
-    Args:
-        channel: the channel to open the stream on.
-    """
-
-    def __init__(self, channel: grpc.Channel) -> None:
-        self._requests: queue.Queue[rpc.WatchRequest | None] = queue.Queue()
-        self._responses: queue.Queue[rpc.WatchResponse | grpc.RpcError] = queue.Queue()
-        self.call: Any = _pb.rpc_grpc.WatchStub(channel).Watch(self._iter())
-        self._thread = threading.Thread(target=self._read, name="raw-watch", daemon=True)
-        self._thread.start()
-
-    def _iter(self) -> Iterator[rpc.WatchRequest]:
-        while True:
-            req = self._requests.get()
-            if req is None:
-                return
-            yield req
-
-    def _read(self) -> None:
-        try:
-            for resp in self.call:
-                self._responses.put(resp)
-        except grpc.RpcError as exc:
-            self._responses.put(exc)
-
-    def send(self, req: rpc.WatchRequest) -> None:
-        """Send any request."""
-        self._requests.put(req)
-
-    def create(self, key: bytes, range_end: bytes = b"", **kw: Any) -> None:
-        """Send a create request."""
-        create = rpc.WatchCreateRequest(key=key, range_end=range_end, **kw)
-        self._requests.put(rpc.WatchRequest(create_request=create))
-
-    def cancel(self, watch_id: int) -> None:
-        """Send a cancel request."""
-        cancel = rpc.WatchCancelRequest(watch_id=watch_id)
-        self._requests.put(rpc.WatchRequest(cancel_request=cancel))
-
-    def progress(self) -> None:
-        """Send a progress request."""
-        self._requests.put(rpc.WatchRequest(progress_request=rpc.WatchProgressRequest()))
-
-    def next(self, timeout: float = WAIT) -> rpc.WatchResponse:
-        """Return the next response; raise the stream's error if it ended."""
-        item = self._responses.get(timeout=timeout)
-        if isinstance(item, grpc.RpcError):
-            raise item
-        return item
-
-    def until(
-        self, done: Callable[[rpc.WatchResponse], bool], limit: int = 100_000
-    ) -> list[rpc.WatchResponse]:
-        """Return responses up to and including the first one ``done`` accepts."""
-        out = []
-        for _ in range(limit):
-            resp = self.next()
-            out.append(resp)
-            if done(resp):
-                return out
-        raise AssertionError(f"no matching response within {limit}")
-
-    def close(self) -> None:
-        """Cancel the stream and join the reader."""
-        self._requests.put(None)
-        self.call.cancel()
-        self._thread.join(WAIT)
-
-    def __enter__(self) -> RawWatch:
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def events_of(responses: list[rpc.WatchResponse]) -> list[tuple[int, bytes, bytes, int]]:
