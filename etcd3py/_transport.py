@@ -123,6 +123,9 @@ def _options(
             ("grpc.http2.max_pings_without_data", 0),
         ]
     if config.tls is not None and config.tls.server_name:
+        # the call host must match the name checked in the certificate, or gRPC refuses it
+        options.remove(("grpc.default_authority", endpoints[0].address))
+        options.append(("grpc.default_authority", config.tls.server_name))
         options.append(("grpc.ssl_target_name_override", config.tls.server_name))
     return options
 
