@@ -10,7 +10,7 @@ Every RPC goes through :mod:`etcd3py._transport`.
 from __future__ import annotations
 
 from types import TracebackType
-from typing import NoReturn
+from typing import BinaryIO, NoReturn
 
 from typing_extensions import Self, Unpack
 
@@ -23,7 +23,14 @@ from etcd3py._responses import (
     PutResponse,
 )
 from etcd3py._transport import Transport
-from etcd3py.cluster import Cluster, MemberListResponse
+from etcd3py.cluster import (
+    Cluster,
+    MemberAddResponse,
+    MemberListResponse,
+    MemberPromoteResponse,
+    MemberRemoveResponse,
+    MemberUpdateResponse,
+)
 from etcd3py.config import (
     DEFAULT_MAX_CALL_RECV_MSG_SIZE,
     DEFAULT_MAX_CALL_SEND_MSG_SIZE,
@@ -45,7 +52,15 @@ from etcd3py.lease import (
     LeaseRevokeResponse,
     LeaseTimeToLiveResponse,
 )
-from etcd3py.maintenance import Maintenance, StatusResponse
+from etcd3py.maintenance import (
+    AlarmResponse,
+    AlarmType,
+    DefragmentResponse,
+    HashKVResponse,
+    Maintenance,
+    MoveLeaderResponse,
+    StatusResponse,
+)
 from etcd3py.op import DeleteOptions, GetOptions, Op, PutOptions
 from etcd3py.txn import Txn
 from etcd3py.watch import GrpcWatcher, WatchCallback, WatchChan, Watcher, WatchHandle, WatchOptions
@@ -328,6 +343,139 @@ class Client:
             The member's status.
         """
         return self.maintenance.status(endpoint, timeout=timeout)
+
+    def member_add(
+        self, peer_urls: list[str], *, is_learner: bool = False, timeout: float | None = None
+    ) -> MemberAddResponse:
+        """Add a member: ``client.cluster.member_add``.
+
+        Args:
+            peer_urls: the new member's peer URLs.
+            is_learner: add it as a non-voting learner.
+            timeout: seconds for the call.
+
+        Returns:
+            The member added and the new member list.
+        """
+        return self.cluster.member_add(peer_urls, is_learner=is_learner, timeout=timeout)
+
+    def member_remove(self, id: int, *, timeout: float | None = None) -> MemberRemoveResponse:
+        """Remove a member: ``client.cluster.member_remove``.
+
+        Args:
+            id: the member ID.
+            timeout: seconds for the call.
+
+        Returns:
+            The members left.
+        """
+        return self.cluster.member_remove(id, timeout=timeout)
+
+    def member_update(
+        self, id: int, peer_urls: list[str], *, timeout: float | None = None
+    ) -> MemberUpdateResponse:
+        """Replace a member's peer URLs: ``client.cluster.member_update``.
+
+        Args:
+            id: the member ID.
+            peer_urls: its new peer URLs.
+            timeout: seconds for the call.
+
+        Returns:
+            The member list after the update.
+        """
+        return self.cluster.member_update(id, peer_urls, timeout=timeout)
+
+    def member_promote(self, id: int, *, timeout: float | None = None) -> MemberPromoteResponse:
+        """Promote a learner: ``client.cluster.member_promote``.
+
+        Args:
+            id: the learner's member ID.
+            timeout: seconds for the call.
+
+        Returns:
+            The member list after the promotion.
+        """
+        return self.cluster.member_promote(id, timeout=timeout)
+
+    def alarm_list(self, *, timeout: float | None = None) -> AlarmResponse:
+        """List the raised alarms: ``client.maintenance.alarm_list``.
+
+        Args:
+            timeout: seconds for the call.
+
+        Returns:
+            The alarms.
+        """
+        return self.maintenance.alarm_list(timeout=timeout)
+
+    def alarm_disarm(
+        self, member_id: int, alarm: AlarmType, *, timeout: float | None = None
+    ) -> AlarmResponse:
+        """Clear an alarm: ``client.maintenance.alarm_disarm``.
+
+        Args:
+            member_id: the member whose alarm to clear.
+            alarm: the kind of alarm.
+            timeout: seconds for the call.
+
+        Returns:
+            The alarms cleared.
+        """
+        return self.maintenance.alarm_disarm(member_id, alarm, timeout=timeout)
+
+    def defragment(self, endpoint: str, *, timeout: float | None = None) -> DefragmentResponse:
+        """Defragment one member's database: ``client.maintenance.defragment``.
+
+        Args:
+            endpoint: ``host:port`` of the member.
+            timeout: seconds for the call.
+
+        Returns:
+            The (empty) answer.
+        """
+        return self.maintenance.defragment(endpoint, timeout=timeout)
+
+    def hash_kv(
+        self, endpoint: str, rev: int = 0, *, timeout: float | None = None
+    ) -> HashKVResponse:
+        """Hash one member's key space: ``client.maintenance.hash_kv``.
+
+        Args:
+            endpoint: ``host:port`` of the member.
+            rev: the revision to hash up to (0: the current one).
+            timeout: seconds for the call.
+
+        Returns:
+            The hash.
+        """
+        return self.maintenance.hash_kv(endpoint, rev, timeout=timeout)
+
+    def snapshot(self, file_obj: BinaryIO, *, timeout: float | None = None) -> int:
+        """Stream a database snapshot into a file: ``client.maintenance.snapshot``.
+
+        Args:
+            file_obj: a binary file object open for writing.
+            timeout: seconds for the whole transfer.
+
+        Returns:
+            The number of bytes written.
+        """
+        return self.maintenance.snapshot(file_obj, timeout=timeout)
+
+    def move_leader(
+        self, transferee_id: int, *, timeout: float | None = None
+    ) -> MoveLeaderResponse:
+        """Hand the leadership to another member: ``client.maintenance.move_leader``.
+
+        Args:
+            transferee_id: the member ID of the new leader.
+            timeout: seconds for each call.
+
+        Returns:
+            The answer, once the transfer is done.
+        """
+        return self.maintenance.move_leader(transferee_id, timeout=timeout)
 
     # ---- watch -------------------------------------------------------------------------
 

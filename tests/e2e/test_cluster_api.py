@@ -1,0 +1,175 @@
+"""End-to-end tests of the Cluster API: list, add, remove, update, promote members.
+
+Single-member backends: the member list, and (real etcd) adding a learner at a peer URL no
+process serves, then removing it again. The reference server answers membership changes with
+``UNIMPLEMENTED``. The 3-member parts (promote) run on the ``etcd_cluster`` fixture.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from etcd3py import Client
+from etcd3py.cluster import MemberAddResponse, MemberRemoveResponse
+from etcd3py.errors import (
+    LearnerNotReadyError,
+    MemberExistError,
+    MemberNotFoundError,
+    MemberNotLearnerError,
+    PeerURLExistError,
+    UnhealthyError,
+    UnimplementedError,
+)
+from tests.backends import Backend, EtcdProcess, EtcdTools, free_ports
+
+TIMEOUT = 10.0
+#: seconds a new learner may take to catch up with the leader before it can be promoted.
+CATCH_UP = 30.0
+
+
+class JoiningEtcd(EtcdProcess):
+    """An etcd member that joins an existing cluster (``--initial-cluster-state=existing``)."""
+
+    def args(self) -> list[str]:
+        """Return the command line, joining rather than bootstrapping."""
+        return [
+            "--initial-cluster-state=existing" if a == "--initial-cluster-state=new" else a
+            for a in super().args()
+        ]
+
+
+def unserved_peer_url() -> str:
+    """A loopback peer URL on a free port that no process serves."""
+    return f"http://127.0.0.1:{free_ports(1)[0]}"
+
+
+def test_member_list_one_member(client: Client, backend: Backend) -> None:
+    resp = client.member_list(timeout=TIMEOUT)
+    assert len(resp.members) == 1
+    (member,) = resp.members
+    assert member.id == resp.header.member_id != 0
+    assert member.is_learner is False
+    assert member.peer_urls
+    assert any(url.endswith(backend.endpoints[0]) for url in member.client_urls)
+
+
+@pytest.mark.real_etcd_only
+def test_member_add_learner_then_remove(client: Client) -> None:
+    url = unserved_peer_url()
+    before = client.member_list(timeout=TIMEOUT).members
+    added = client.member_add([url], is_learner=True, timeout=TIMEOUT)
+    try:
+        assert isinstance(added, MemberAddResponse)
+        assert added.member.peer_urls == [url]
+        assert added.member.is_learner is True
+        assert added.member.name == ""  # not started
+        assert added.member.id not in {m.id for m in before}
+        assert {m.id for m in added.members} == {m.id for m in before} | {added.member.id}
+        # etcd derives a new member's ID from its URLs and the current second, and checks
+        # the ID before the URLs: within the same second the duplicate is a MemberExistError
+        with pytest.raises((PeerURLExistError, MemberExistError)):
+            client.member_add([url], is_learner=True, timeout=TIMEOUT)
+        updated_url = unserved_peer_url()
+        upd = client.member_update(added.member.id, [updated_url], timeout=TIMEOUT)
+        assert [m.peer_urls for m in upd.members if m.id == added.member.id] == [[updated_url]]
+    finally:
+        removed = client.member_remove(added.member.id, timeout=TIMEOUT)
+    assert isinstance(removed, MemberRemoveResponse)
+    assert [m.id for m in removed.members] == [m.id for m in before]
+    with pytest.raises(MemberNotFoundError):
+        client.member_remove(added.member.id, timeout=TIMEOUT)
+
+
+@pytest.mark.real_etcd_only
+def test_member_promote_voter_is_refused(client: Client) -> None:
+    (member,) = client.member_list(timeout=TIMEOUT).members
+    with pytest.raises(MemberNotLearnerError):
+        client.member_promote(member.id, timeout=TIMEOUT)
+
+
+@pytest.mark.testserver_only
+def test_reference_server_refuses_membership_changes(client: Client) -> None:
+    (member,) = client.member_list(timeout=TIMEOUT).members
+    calls = [
+        lambda: client.member_add([unserved_peer_url()], is_learner=True, timeout=TIMEOUT),
+        lambda: client.member_remove(member.id, timeout=TIMEOUT),
+        lambda: client.member_update(member.id, [unserved_peer_url()], timeout=TIMEOUT),
+        lambda: client.member_promote(member.id, timeout=TIMEOUT),
+    ]
+    for call in calls:
+        with pytest.raises(UnimplementedError, match=r"testserver: Cluster\.Member"):
+            call()
+    assert [m.id for m in client.member_list(timeout=TIMEOUT).members] == [member.id]
+
+
+@pytest.mark.cluster
+def test_three_members_listed(etcd_cluster: list[EtcdProcess]) -> None:
+    with Client(endpoints=[m.endpoint for m in etcd_cluster]) as client:
+        resp = client.member_list(timeout=TIMEOUT)
+        assert sorted(m.name for m in resp.members) == sorted(m.name for m in etcd_cluster)
+        assert sorted(u for m in resp.members for u in m.peer_urls) == sorted(
+            m.peer_url for m in etcd_cluster
+        )
+
+
+def add_learner_when_healthy(client: Client, peer_url: str) -> MemberAddResponse:
+    """Add a learner, retrying while etcd's strict reconfiguration check refuses it.
+
+    etcd refuses membership changes (``UnhealthyError``) until its leader has been connected
+    to every voter for 5 seconds, which a freshly started cluster has not.
+    """
+    deadline = time.monotonic() + CATCH_UP
+    while True:
+        try:
+            return client.member_add([peer_url], is_learner=True, timeout=TIMEOUT)
+        except UnhealthyError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)  # polling etcd's own health check, bounded by the deadline
+
+
+def promote_when_ready(client: Client, member_id: int) -> list[bool]:
+    """Promote ``member_id``, retrying while etcd says the learner has not caught up."""
+    deadline = time.monotonic() + CATCH_UP
+    while True:
+        try:
+            resp = client.member_promote(member_id, timeout=TIMEOUT)
+        except LearnerNotReadyError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)  # polling etcd's own readiness check, bounded by the deadline
+            continue
+        return [m.is_learner for m in resp.members if m.id == member_id]
+
+
+@pytest.mark.cluster
+def test_learner_joins_and_is_promoted(
+    etcd_cluster: list[EtcdProcess], etcd_tools: EtcdTools
+) -> None:
+    client_port, peer_port = free_ports(2)
+    peer_url = f"http://127.0.0.1:{peer_port}"
+    with Client(endpoints=[m.endpoint for m in etcd_cluster]) as client:
+        added = add_learner_when_healthy(client, peer_url)
+        assert added.member.is_learner is True
+        initial = etcd_cluster[0].initial_cluster + f",m3={peer_url}"
+        learner = JoiningEtcd(
+            etcd_tools.etcd,
+            name="m3",
+            client_port=client_port,
+            peer_port=peer_port,
+            initial_cluster=initial,
+        )
+        try:
+            learner.start()
+            learner.wait_serving()
+            assert promote_when_ready(client, added.member.id) == [False]
+            with pytest.raises(MemberNotLearnerError):
+                client.member_promote(added.member.id, timeout=TIMEOUT)
+            members = client.member_list(timeout=TIMEOUT).members
+            assert len(members) == 4
+            assert not any(m.is_learner for m in members)
+            assert "m3" in {m.name for m in members}
+        finally:
+            learner.remove()
