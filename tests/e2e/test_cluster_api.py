@@ -12,13 +12,10 @@ import time
 import pytest
 
 from etcd3py import Client
-from etcd3py.cluster import MemberAddResponse, MemberRemoveResponse
+from etcd3py.cluster import MemberAddResponse
 from etcd3py.errors import (
     LearnerNotReadyError,
-    MemberExistError,
-    MemberNotFoundError,
     MemberNotLearnerError,
-    PeerURLExistError,
     UnhealthyError,
     UnimplementedError,
 )
@@ -53,33 +50,6 @@ def test_member_list_one_member(client: Client, backend: Backend) -> None:
     assert member.is_learner is False
     assert member.peer_urls
     assert any(url.endswith(backend.endpoints[0]) for url in member.client_urls)
-
-
-@pytest.mark.real_etcd_only
-def test_member_add_learner_then_remove(client: Client) -> None:
-    url = unserved_peer_url()
-    before = client.member_list(timeout=TIMEOUT).members
-    added = client.member_add([url], is_learner=True, timeout=TIMEOUT)
-    try:
-        assert isinstance(added, MemberAddResponse)
-        assert added.member.peer_urls == [url]
-        assert added.member.is_learner is True
-        assert added.member.name == ""  # not started
-        assert added.member.id not in {m.id for m in before}
-        assert {m.id for m in added.members} == {m.id for m in before} | {added.member.id}
-        # etcd derives a new member's ID from its URLs and the current second, and checks
-        # the ID before the URLs: within the same second the duplicate is a MemberExistError
-        with pytest.raises((PeerURLExistError, MemberExistError)):
-            client.member_add([url], is_learner=True, timeout=TIMEOUT)
-        updated_url = unserved_peer_url()
-        upd = client.member_update(added.member.id, [updated_url], timeout=TIMEOUT)
-        assert [m.peer_urls for m in upd.members if m.id == added.member.id] == [[updated_url]]
-    finally:
-        removed = client.member_remove(added.member.id, timeout=TIMEOUT)
-    assert isinstance(removed, MemberRemoveResponse)
-    assert [m.id for m in removed.members] == [m.id for m in before]
-    with pytest.raises(MemberNotFoundError):
-        client.member_remove(added.member.id, timeout=TIMEOUT)
 
 
 @pytest.mark.real_etcd_only
