@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, BinaryIO
 import grpc
 
 from etcd3py import _pb
+from etcd3py._responses import _View
 from etcd3py._streams import cancel_call
 from etcd3py._transport import check_timeout
 from etcd3py.errors import NoLeaderError, from_rpc_error
-from etcd3py.models import ResponseHeader
 
 if TYPE_CHECKING:
     from etcd3py._transport import Transport
@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 
-class StatusResponse:
+class StatusResponse(_View[_pb.rpc.StatusResponse]):
     """One member's status.
 
     Attributes:
@@ -49,16 +49,6 @@ class StatusResponse:
         errors: the alarm messages of the member.
         is_learner: whether the member is a learner.
     """
-
-    __slots__ = ("_pb",)
-
-    def __init__(self, pb: _pb.rpc.StatusResponse) -> None:
-        self._pb = pb
-
-    @property
-    def header(self) -> ResponseHeader:
-        """The response header."""
-        return ResponseHeader(self._pb.header)
 
     @property
     def version(self) -> str:
@@ -153,23 +143,13 @@ class AlarmMember:
         return f"AlarmMember(member_id={self.member_id:#x}, alarm={self.alarm.name})"
 
 
-class AlarmResponse:
+class AlarmResponse(_View[_pb.rpc.AlarmResponse]):
     """The answer to an alarm list or disarm.
 
     Attributes:
         header: the response header.
         alarms: the alarms raised (listed) or cleared (disarmed).
     """
-
-    __slots__ = ("_pb",)
-
-    def __init__(self, pb: _pb.rpc.AlarmResponse) -> None:
-        self._pb = pb
-
-    @property
-    def header(self) -> ResponseHeader:
-        """The response header."""
-        return ResponseHeader(self._pb.header)
 
     @property
     def alarms(self) -> list[AlarmMember]:
@@ -180,28 +160,18 @@ class AlarmResponse:
         return f"AlarmResponse(alarms={self.alarms!r})"
 
 
-class DefragmentResponse:
+class DefragmentResponse(_View[_pb.rpc.DefragmentResponse]):
     """The answer to a defragment (etcd 3.5.1 sends an empty header).
 
     Attributes:
         header: the response header.
     """
 
-    __slots__ = ("_pb",)
-
-    def __init__(self, pb: _pb.rpc.DefragmentResponse) -> None:
-        self._pb = pb
-
-    @property
-    def header(self) -> ResponseHeader:
-        """The response header."""
-        return ResponseHeader(self._pb.header)
-
     def __repr__(self) -> str:
         return "DefragmentResponse()"
 
 
-class HashKVResponse:
+class HashKVResponse(_View[_pb.rpc.HashKVResponse]):
     """The hash of one member's key space up to a revision.
 
     Attributes:
@@ -209,16 +179,6 @@ class HashKVResponse:
         hash: the CRC-32C hash of the keys and values.
         compact_revision: the member's compacted revision.
     """
-
-    __slots__ = ("_pb",)
-
-    def __init__(self, pb: _pb.rpc.HashKVResponse) -> None:
-        self._pb = pb
-
-    @property
-    def header(self) -> ResponseHeader:
-        """The response header."""
-        return ResponseHeader(self._pb.header)
 
     @property
     def hash(self) -> int:
@@ -234,22 +194,12 @@ class HashKVResponse:
         return f"HashKVResponse(hash={self.hash:#x}, compact_revision={self.compact_revision})"
 
 
-class MoveLeaderResponse:
+class MoveLeaderResponse(_View[_pb.rpc.MoveLeaderResponse]):
     """The answer to a leader move.
 
     Attributes:
         header: the response header.
     """
-
-    __slots__ = ("_pb",)
-
-    def __init__(self, pb: _pb.rpc.MoveLeaderResponse) -> None:
-        self._pb = pb
-
-    @property
-    def header(self) -> ResponseHeader:
-        """The response header."""
-        return ResponseHeader(self._pb.header)
 
     def __repr__(self) -> str:
         return "MoveLeaderResponse()"
