@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -211,6 +211,7 @@ class EtcdProcess:
         peer_port: the port serving peers on 127.0.0.1.
         initial_cluster: ``name=http://127.0.0.1:PEER,...``; defaults to this member alone.
         root: a directory that holds ``data/`` and ``etcd.log``; a new temp dir by default.
+        extra_args: more command-line flags, such as ``["--auth-token-ttl=2"]``.
     """
 
     def __init__(
@@ -222,8 +223,10 @@ class EtcdProcess:
         peer_port: int,
         initial_cluster: str | None = None,
         root: Path | None = None,
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.binary = binary
+        self.extra_args = list(extra_args)
         self.name = name
         self.endpoint = f"127.0.0.1:{client_port}"
         self.peer_url = f"http://127.0.0.1:{peer_port}"
@@ -248,6 +251,7 @@ class EtcdProcess:
             "--initial-cluster-token=etcd3py-tests",
             "--logger=zap",
             "--log-level=error",
+            *self.extra_args,
         ]
 
     def start(self) -> None:
@@ -304,6 +308,13 @@ class EtcdProcess:
             proc.kill()
             proc.wait(timeout=STOP_TIMEOUT)
 
+    def kill(self) -> None:
+        """SIGKILL the process and reap it (a crash: no clean shutdown); keeps the data dir."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=STOP_TIMEOUT)
+
     def remove(self) -> None:
         """Stop the member and delete its directory."""
         self.stop()
@@ -311,10 +322,18 @@ class EtcdProcess:
 
 
 @contextlib.contextmanager
-def running_etcd(binary: Path, name: str) -> Iterator[Backend]:
-    """Start a one-member etcd from ``binary``, yield it as a Backend, then stop and wipe it."""
+def running_etcd(binary: Path, name: str, extra_args: Sequence[str] = ()) -> Iterator[Backend]:
+    """Start a one-member etcd from ``binary``, yield it as a Backend, then stop and wipe it.
+
+    Args:
+        binary: the etcd executable.
+        name: the backend's name (``etcd35``, ``etcd34``).
+        extra_args: more etcd flags, such as ``["--auth-token-ttl=2"]``.
+    """
     client_port, peer_port = free_ports(2)
-    member = EtcdProcess(binary, client_port=client_port, peer_port=peer_port)
+    member = EtcdProcess(
+        binary, client_port=client_port, peer_port=peer_port, extra_args=extra_args
+    )
     try:
         member.start()
         version = member.wait_serving()

@@ -153,10 +153,7 @@ def test_resume_after_etcd_killed(etcd_tools: EtcdTools) -> None:
     member = EtcdProcess(etcd_tools.etcd, client_port=cport, peer_port=pport)
 
     def kill_and_restart(_log: Log) -> None:
-        assert member.proc is not None
-        member.proc.kill()
-        member.proc.wait(10)
-        member.proc = None
+        member.kill()
         member.start()
         member.wait_serving()
         writer.get("/warm-up")  # the writer reconnects before the next put
