@@ -16,10 +16,14 @@ The life of one watch (``wid`` is the mux's own id; the server's id lives in ``s
               └───── stream_broken (ACTIVE, QUEUED) <─────────────┘ (back to QUEUED)
     close() from any live phase, or shutdown(): End at once -> ENDED
 
-* Creation queue: only its head has a create request in flight; the next ``created``
-  response belongs to that head (etcd answers creates in order and sends a watch's events
-  only after its ``created``). A head closed while its create is in flight leaves an
-  *orphan*: the id its ``created`` brings is cancelled, and no other create is sent before.
+* Creation queue: by default only its head has a create request in flight, and the next
+  ``created`` response belongs to that head (clientv3's rule). etcd answers the requests of
+  one stream strictly in order (its ``recvLoop`` handles them one by one and puts every
+  ``created``, refused or not, on one FIFO control channel) and sends a watch's events only
+  after its ``created``; so with a ``create_window`` of N, the first N watches of the queue
+  have their creates in flight and each ``created`` belongs to the oldest of them. A watch
+  closed while its create is in flight leaves an *orphan* slot: the id its ``created``
+  brings is cancelled, and the slot counts against the window until then.
 * Next revision (where a resume starts) moves only on safe evidence: a delivered event
   (its mod_revision + 1); a progress notification for this watch id (header.revision + 1:
   etcd sends those only to synced watchers, in order with their events); for a watch
@@ -177,37 +181,43 @@ class _Watch:
     undelivered: int = 0  # Deliver actions minus consumed(); drives pausing
     announced: bool = False  # a `created` was seen once: never deliver one again
     caught_up: bool = False  # a -1 progress may advance next_rev (see module docstring)
+    in_flight: bool = False  # QUEUED with its create sent (it is in WatchMux._pending)
 
 
 class WatchMux:
     """The state machine of one Watch stream; local watch ids (``wid``) are ints it assigns.
 
     Invariants (checked by tests/unit/test_watch_mux_stateful.py):
-      * at most one create request is in flight, for the head of the creation queue;
+      * at most ``create_window`` create requests are in flight (1 by default: the head);
       * per watch, delivered events' revisions strictly increase across responses;
         nothing twice, none skipped (given a server that replays history from the start);
       * ``next_revision`` moves only on safe evidence (see the module docstring);
       * every watch ends with exactly one :class:`End`.
     """
 
-    def __init__(self, *, buffer_limit: int = 1000) -> None:
+    def __init__(self, *, buffer_limit: int = 1000, create_window: int = 1) -> None:
         """Create an empty mux, stream down.
 
         Args:
             buffer_limit: max undelivered (not yet consumed) responses per watch before the
                 watch is paused (cancelled on the server) until its consumer drains it.
+            create_window: how many create requests may be in flight at once (1: only the
+                head of the queue, as clientv3; more pipelines the creation of many watches).
 
         Raises:
-            ValueError: if ``buffer_limit`` is below 1.
+            ValueError: if ``buffer_limit`` or ``create_window`` is below 1.
         """
         if buffer_limit < 1:
             raise ValueError("buffer_limit must be at least 1")
+        if create_window < 1:
+            raise ValueError("create_window must be at least 1")
         self._limit = buffer_limit  # fixed
+        self._window = create_window  # fixed
         self._next_wid = 0  # add(): the next local id
         self._watches: dict[int, _Watch] = {}  # add() inserts, _end() removes: the live ones
-        self._queue: deque[_Watch] = deque()  # waiting for creation; head may be in flight
-        self._in_flight: _Watch | None = None  # the head whose create was sent, until created
-        self._orphan = False  # a create is in flight for a watch closed meanwhile
+        self._queue: deque[_Watch] = deque()  # waiting for creation, no request sent yet
+        # Creates sent, oldest first, each awaiting its `created`; None: an orphan (closed).
+        self._pending: deque[_Watch | None] = deque()
         self._by_server_id: dict[int, _Watch] = {}  # ACTIVE watches by their server id
         self._cancelled: set[int] = set()  # server ids we cancelled, until confirmed
         self._fragments: dict[int, _pb.rpc.WatchResponse] = {}  # server id -> joined so far
@@ -254,10 +264,10 @@ class WatchMux:
             return []
         actions: list[Action] = []
         if watch.phase is Phase.QUEUED:
-            if watch is self._in_flight:
-                self._in_flight = None
-                self._orphan = True
-            self._queue.remove(watch)
+            if watch.in_flight:
+                self._pending[self._pending.index(watch)] = None  # its `created` is cancelled
+            else:
+                self._queue.remove(watch)
         elif watch.phase is Phase.ACTIVE:
             actions.extend(self._cancel_on_server(watch))
         actions.append(self._end(watch, None, None))
@@ -407,15 +417,19 @@ class WatchMux:
     @property
     def create_in_flight(self) -> bool:
         """Whether a create request awaits its ``created`` response on this stream."""
-        return self._in_flight is not None or self._orphan
+        return bool(self._pending)
+
+    @property
+    def creates_in_flight(self) -> int:
+        """How many create requests await their ``created`` response (orphans included)."""
+        return len(self._pending)
 
     # ---- internals ---------------------------------------------------------------------------
 
     def _reset_stream(self) -> None:
         """Forget the stream's state and queue every ACTIVE/QUEUED watch in creation order."""
         self._up = False
-        self._in_flight = None
-        self._orphan = False
+        self._pending.clear()
         self._by_server_id.clear()
         self._cancelled.clear()
         self._fragments.clear()
@@ -424,14 +438,22 @@ class WatchMux:
             if watch.phase in (Phase.ACTIVE, Phase.QUEUED):
                 watch.phase = Phase.QUEUED
                 watch.server_id = None
+                watch.in_flight = False
                 self._queue.append(watch)
 
     def _send_next_create(self) -> list[Action]:
-        """Send the create request of the queue's head, if the stream is free for one."""
-        if not self._up or self._in_flight is not None or self._orphan or not self._queue:
-            return []
-        watch = self._queue[0]
-        self._in_flight = watch
+        """Send the create requests of the queue's head(s) while the window has room."""
+        actions: list[Action] = []
+        while self._up and self._queue and len(self._pending) < self._window:
+            watch = self._queue.popleft()
+            watch.in_flight = True
+            self._pending.append(watch)
+            actions.append(Send(_pb.rpc.WatchRequest(create_request=self._create_of(watch))))
+        return actions
+
+    @staticmethod
+    def _create_of(watch: _Watch) -> _pb.rpc.WatchCreateRequest:
+        """Build the create request of ``watch`` from its next revision."""
         watch.min_event_rev = max(watch.min_event_rev, watch.next_rev)
         spec = watch.spec
         filters: list[_pb.rpc.WatchCreateRequest.FilterType.ValueType] = []
@@ -439,7 +461,7 @@ class WatchMux:
             filters.append(_pb.rpc.WatchCreateRequest.NOPUT)
         if spec.filter_delete:
             filters.append(_pb.rpc.WatchCreateRequest.NODELETE)
-        create = _pb.rpc.WatchCreateRequest(
+        return _pb.rpc.WatchCreateRequest(
             key=spec.key,
             range_end=spec.range_end,
             start_revision=watch.next_rev,
@@ -448,7 +470,6 @@ class WatchMux:
             prev_kv=spec.prev_kv,
             fragment=spec.fragment,
         )
-        return [Send(_pb.rpc.WatchRequest(create_request=create))]
 
     def _end(
         self, watch: _Watch, error: Exception | None, final: _pb.rpc.WatchResponse | None
@@ -497,18 +518,16 @@ class WatchMux:
         return started
 
     def _on_created(self, response: _pb.rpc.WatchResponse) -> list[Action]:
-        """A ``created`` response: it belongs to the head whose create is in flight."""
+        """A ``created`` response: it belongs to the oldest create in flight."""
         refused = response.canceled or response.watch_id == PROGRESS_ALL_ID
-        watch = self._in_flight
+        watch = self._pending.popleft() if self._pending else None
         actions: list[Action] = []
         if watch is None:
             # The create was for a watch closed meanwhile (or nobody): cancel what it made.
-            self._orphan = False
             if not refused:
                 actions.extend(self._cancel_unknown(response.watch_id))
         else:
-            self._in_flight = None
-            self._queue.popleft()
+            watch.in_flight = False
             if refused:
                 actions.append(self._end(watch, watch_error(response), response))
             else:

@@ -95,22 +95,46 @@ def is_retryable(error: BaseException) -> bool:
 class Subscription:
     """One watch's buffer and its state; every field is guarded by the stream's lock.
 
+    Kept small (slots; a condition only for iterator watches; the "finished" and
+    "registered" events made only when someone waits), since a client may hold 10,000.
+
     Attributes:
         wid: the mux's id of the watch.
+        callback: the callback of an ``add_watch_callback`` watch, None for an iterator.
     """
 
-    def __init__(self, stream: WatchStream, wid: int, callback: WatchCallback | None) -> None:
+    __slots__ = (
+        "_cond",
+        "_done",
+        "_ended",
+        "_finished",
+        "_items",
+        "_lock",
+        "_registered",
+        "_stream",
+        "_user_closed",
+        "callback",
+        "exhausted",
+        "wid",
+    )
+
+    def __init__(
+        self, stream: WatchStream, wid: int, callback: WatchCallback | None, awaiting: bool
+    ) -> None:
         self._stream = stream
+        self._lock = stream._lock
         self.wid = wid
         self.callback = callback
-        self._cond = threading.Condition(stream._lock)  # notified on push and end
+        # an iterator's consumer waits on it: notified on push and end
+        self._cond = threading.Condition(stream._lock) if callback is None else None
         self._items: collections.deque[tuple[WatchResponse | object, bool]] = collections.deque()
         self._ended = False  # the mux ended the watch (its End was pushed)
         self._user_closed = False
         self.exhausted = False  # the user saw the end (or closed)
-        self._finished = threading.Event()  # set once the end was seen / last callback ran
+        self._done = False  # the end was seen / the last callback ran
+        self._finished: threading.Event | None = None  # made by the first wait_finished()
         # set once the server registered the watch (or it ended): see WatchStream.add
-        self.registered = threading.Event()
+        self._registered = threading.Event() if awaiting else None
 
     # ---- filled by the stream (lock held) ---------------------------------------------------
     def push(self, response: WatchResponse, counted: bool) -> None:
@@ -118,7 +142,7 @@ class Subscription:
             self._stream._dispatch(self, response, counted)
         elif not self._user_closed:
             self._items.append((response, counted))
-            self._cond.notify()
+            self._notify(all_waiters=False)
 
     def finish(self, error: BaseException | None, final: _pb.rpc.WatchResponse | None) -> None:
         if final is None and error is not None:
@@ -126,26 +150,45 @@ class Subscription:
         if final is not None:
             self.push(WatchResponse(final, error), False)
         self._ended = True
-        self.registered.set()
+        self.mark_registered()
         if self.callback is not None:
             self._stream._dispatch(self, _END, False)
         else:
             self._items.append((_END, False))
-            self._cond.notify_all()
+            self._notify(all_waiters=True)
             if self._user_closed:
-                self._finished.set()
+                self._set_done()
+
+    def mark_registered(self) -> None:
+        """The server registered the watch (or it ended): release a waiting ``watch()``."""
+        if self._registered is not None:
+            self._registered.set()
+
+    def _notify(self, *, all_waiters: bool) -> None:
+        if self._cond is not None:
+            if all_waiters:
+                self._cond.notify_all()
+            else:
+                self._cond.notify()
+
+    def _set_done(self) -> None:
+        self._done = True
+        if self._finished is not None:
+            self._finished.set()
 
     # ---- read by users --------------------------------------------------------------------
     def next(self, timeout: float | None) -> WatchResponse | None:
         """Take the next response, waiting up to ``timeout`` s; ``None`` at the end."""
+        cond = self._cond
+        assert cond is not None, "next() is for iterator watches"
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
+        with cond:
             while not self.exhausted:
                 if self._items:
                     item, counted = self._items.popleft()
                     if item is _END:
                         self.exhausted = True
-                        self._finished.set()
+                        self._set_done()
                         return None
                     if counted:
                         self._stream._consumed(self.wid)
@@ -154,15 +197,15 @@ class Subscription:
                 wait = _WAKE if deadline is None else min(_WAKE, deadline - time.monotonic())
                 if wait <= 0:
                     return None
-                self._cond.wait(wait)
+                cond.wait(wait)
         return None
 
     def run_callback(self, item: WatchResponse | object, counted: bool) -> None:
         """Run on the dispatcher thread, outside every lock."""
         if item is _END:
-            with self._cond:
+            with self._lock:
                 self.exhausted = True
-            self._finished.set()
+                self._set_done()
             return
         assert isinstance(item, WatchResponse) and self.callback is not None
         if not self._user_closed:
@@ -171,12 +214,12 @@ class Subscription:
             except Exception:
                 _log.exception("etcd3py: a watch callback raised; the watch goes on")
         if counted:
-            with self._cond:
+            with self._lock:
                 self._stream._consumed(self.wid)
 
     def close(self) -> None:
         """The user closed the watch: cancel it on the server and end the iteration."""
-        with self._cond:
+        with self._lock:
             if self._user_closed:
                 return
             self._user_closed = True
@@ -184,12 +227,23 @@ class Subscription:
             if self.callback is None:
                 self.exhausted = True
             self._stream._close_watch(self)
-            self._cond.notify_all()
+            self._notify(all_waiters=True)
             if self.callback is None and self._ended:
-                self._finished.set()
+                self._set_done()
 
     def wait_finished(self, timeout: float | None) -> bool:
-        return self._finished.wait(timeout)
+        """Wait until the end was seen (or the last callback ran); False on timeout."""
+        with self._lock:
+            if self._done:
+                return True
+            if self._finished is None:
+                self._finished = threading.Event()
+            finished = self._finished
+        return finished.wait(timeout)
+
+    def wait_registered(self, timeout: float) -> bool:
+        """Wait until the server registered the watch (or it ended); False on timeout."""
+        return self._registered is None or self._registered.wait(timeout)
 
     def __repr__(self) -> str:
         state = "ended" if self._ended else "closed" if self._user_closed else "live"
@@ -205,13 +259,15 @@ class _State(enum.Enum):
 class WatchStream:
     """One gRPC Watch stream (one context) and its reader thread."""
 
-    def __init__(self, registry: StreamRegistry, ctx: Context, buffer_limit: int) -> None:
+    def __init__(
+        self, registry: StreamRegistry, ctx: Context, buffer_limit: int, create_window: int
+    ) -> None:
         self._registry = registry
         self._transport = registry.transport
         self.ctx = ctx
         self.name = f"etcd3py-watch-{next(_STREAM_NUMBERS)}"
         self._lock = threading.Lock()
-        self._mux = WatchMux(buffer_limit=buffer_limit)
+        self._mux = WatchMux(buffer_limit=buffer_limit, create_window=create_window)
         self._state = _State.RUNNING
         self._subs: dict[int, Subscription] = {}  # live watches by wid
         # "from now" iterator watches whose watch() call waits for the server's `created`
@@ -236,9 +292,10 @@ class WatchStream:
             if self._state is not _State.RUNNING:
                 return None
             wid, actions = self._mux.add(spec)
-            sub = Subscription(self, wid, callback)
+            awaiting = spec.start_revision == 0 and callback is None
+            sub = Subscription(self, wid, callback, awaiting)
             self._subs[wid] = sub
-            if spec.start_revision == 0 and callback is None:
+            if awaiting:
                 self._awaiting.add(sub)
             if callback is not None and self._dispatcher is None:
                 self._dispatcher = _Dispatcher(f"{self.name}-callbacks")
@@ -293,7 +350,7 @@ class WatchStream:
     def _mark_registered(self) -> None:
         for sub in list(self._awaiting):
             if self._mux.phase(sub.wid) is not Phase.QUEUED:
-                sub.registered.set()
+                sub.mark_registered()
                 self._awaiting.discard(sub)
 
     def _stop_call(self) -> None:
@@ -352,7 +409,9 @@ class WatchStream:
         try:
             self._transport.check_usable()
             metadata = self._transport.metadata(self.ctx)
-            call = self._registry.stub.Watch(iter(requests), metadata=metadata)
+            # The stub is made on each (re)connect: the transport's channel may have changed.
+            stub = _pb.rpc_grpc.WatchStub(self._transport.channel)
+            call = stub.Watch(iter(requests), metadata=metadata)
         except EtcdError as exc:
             return (None if isinstance(exc, ClientClosedError) else exc), False
         with self._lock:
@@ -433,10 +492,10 @@ class _Dispatcher:
 class StreamRegistry:
     """The streams of one watcher, by context; made and used by ``GrpcWatcher``."""
 
-    def __init__(self, transport: Transport, *, buffer_limit: int) -> None:
+    def __init__(self, transport: Transport, *, buffer_limit: int, create_window: int) -> None:
         self.transport = transport
-        self.stub = _pb.rpc_grpc.WatchStub(transport.channel)
         self._buffer_limit = buffer_limit
+        self._create_window = create_window
         self._lock = threading.Lock()
         self._streams: dict[Context, WatchStream] = {}  # the stream taking new watches
         self._running: set[WatchStream] = set()  # every stream whose thread runs
@@ -454,7 +513,7 @@ class StreamRegistry:
             sub = stream.add(spec, callback) if stream is not None else None
             if sub is not None:
                 return sub
-            stream = WatchStream(self, ctx, self._buffer_limit)
+            stream = WatchStream(self, ctx, self._buffer_limit, self._create_window)
             self._streams[ctx] = stream
             self._running.add(stream)
             sub = stream.add(spec, callback)

@@ -97,6 +97,7 @@ class Client(KVMethods, WatchMethods, LeaseMethods, ClusterMethods, MaintenanceM
         max_call_recv_msg_size: int = DEFAULT_MAX_CALL_RECV_MSG_SIZE,
         lb_policy: str = "round_robin",
         watch_buffer_limit: int = 1000,
+        watch_create_window: int = 1,
     ) -> None:
         """Connect to the cluster.
 
@@ -114,6 +115,10 @@ class Client(KVMethods, WatchMethods, LeaseMethods, ClusterMethods, MaintenanceM
             watch_buffer_limit: responses one watch may hold unconsumed; past it the watch
                 is paused on the server and resumed, losslessly, once its consumer drained
                 half of them (see :mod:`etcd3py.watch`).
+            watch_create_window: create requests one watch stream may have in flight.
+                1 (the default) registers one watch at a time, as clientv3 does; a program
+                with thousands of watches may pipeline their creation with, say, 128 (etcd
+                answers the creates of a stream in order; see :mod:`etcd3py.watch`).
 
         Raises:
             UnavailableError: no endpoint answered within ``dial_timeout``.
@@ -138,7 +143,11 @@ class Client(KVMethods, WatchMethods, LeaseMethods, ClusterMethods, MaintenanceM
         self.cluster = Cluster(self._transport)
         self.maintenance = Maintenance(self._transport)
         try:
-            self._watcher = GrpcWatcher(self._transport, buffer_limit=watch_buffer_limit)
+            self._watcher = GrpcWatcher(
+                self._transport,
+                buffer_limit=watch_buffer_limit,
+                create_window=watch_create_window,
+            )
         except BaseException:
             self._transport.close()
             raise

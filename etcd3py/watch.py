@@ -324,20 +324,30 @@ class GrpcWatcher(Watcher):
     callbacks; never one per watch. A stream with no live watch closes and its threads end.
     """
 
-    def __init__(self, transport: Transport, *, buffer_limit: int = 1000) -> None:
+    def __init__(
+        self, transport: Transport, *, buffer_limit: int = 1000, create_window: int = 1
+    ) -> None:
         """Create the watcher (no stream opens before the first watch).
 
         Args:
             transport: the client's connection.
             buffer_limit: responses a watch may hold unconsumed before it is paused on the
                 server (and resumed, losslessly, once its consumer drained half of them).
+            create_window: create requests one stream may have in flight at once (1: only the
+                head of the creation queue, as clientv3).
+
+        Raises:
+            ArgumentTypeError: a setting is not an int.
+            InvalidArgumentError: a setting is below 1.
         """
-        if isinstance(buffer_limit, bool) or not isinstance(buffer_limit, int):
-            raise ArgumentTypeError("buffer_limit must be an int")
-        if buffer_limit < 1:
-            raise InvalidArgumentError(f"buffer_limit must be at least 1, got {buffer_limit}")
+        for name, value in (("buffer_limit", buffer_limit), ("create_window", create_window)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ArgumentTypeError(f"{name} must be an int")
+            if value < 1:
+                raise InvalidArgumentError(f"{name} must be at least 1, got {value}")
         self._transport = transport
         self._buffer_limit = buffer_limit
+        self._create_window = create_window
         self._lock = threading.Lock()  # guards the lazy creation of _registry
         self._registry: StreamRegistry | None = None
 
@@ -348,7 +358,11 @@ class GrpcWatcher(Watcher):
             if self._registry is None:
                 from etcd3py._watch_stream import StreamRegistry
 
-                self._registry = StreamRegistry(self._transport, buffer_limit=self._buffer_limit)
+                self._registry = StreamRegistry(
+                    self._transport,
+                    buffer_limit=self._buffer_limit,
+                    create_window=self._create_window,
+                )
             return self._registry
 
     def watch(
@@ -360,7 +374,7 @@ class GrpcWatcher(Watcher):
         chan = WatchChan(sub)
         if spec.start_revision == 0:
             try:  # in short slices, so that Ctrl-C interrupts the wait
-                while not sub.registered.wait(_REGISTER_WAKE):
+                while not sub.wait_registered(_REGISTER_WAKE):
                     pass
             except BaseException:
                 chan.close()

@@ -509,3 +509,34 @@ def test_watch_from_now_sees_a_write_made_right_after_it_returns(
             client.put(key, str(i))
             (event,) = take_events(chan, 1)
             assert event.kv.value == str(i).encode()
+
+
+def test_pipelined_creates_from_now(backend: Backend, prefix: str) -> None:
+    """300 "from now" watches with 64 creates in flight: each sees exactly its own write."""
+    n = 300
+    seen: dict[int, list[str]] = {i: [] for i in range(n)}
+    created = threading.Semaphore(0)
+    delivered = threading.Semaphore(0)
+
+    def make(i: int) -> Any:
+        def callback(resp: WatchResponse) -> None:
+            if resp.created:
+                created.release()
+            seen[i].extend(e.kv.key.decode() for e in resp.events)
+            for _ in resp.events:
+                delivered.release()
+
+        return callback
+
+    with Client(endpoints=backend.endpoints, watch_create_window=64) as client:
+        handles = [
+            client.add_watch_callback(prefix + f"k{i}", make(i), created_notify=True)
+            for i in range(n)
+        ]
+        assert all(created.acquire(timeout=30) for _ in range(n))
+        for i in range(n):
+            client.put(prefix + f"k{i}", "v")
+        assert all(delivered.acquire(timeout=30) for _ in range(n))
+        assert seen == {i: [prefix + f"k{i}"] for i in range(n)}
+        for handle in handles:
+            handle.close()

@@ -113,8 +113,9 @@ def bridge(backend: Backend) -> Iterator[Bridge]:
         yield b
 
 
-def test_resume_after_bridge_cuts(client: Client, bridge: Bridge, prefix: str) -> None:
-    with Client(endpoints=[bridge.endpoint]) as watcher:
+@pytest.mark.parametrize("window", [1, 32], ids=["one-create", "pipelined-creates"])
+def test_resume_after_bridge_cuts(client: Client, bridge: Bridge, prefix: str, window: int) -> None:
+    with Client(endpoints=[bridge.endpoint], watch_create_window=window) as watcher:
         breaks: dict[int, Break] = {n: lambda _log: bridge.cut() for n in (300, 900, 1500)}
         run_resume(client, watcher, prefix, breaks)
     assert bridge.accepted >= 4  # the client came back after each cut

@@ -99,8 +99,8 @@ def delivered_revisions(actions: list[Action], wid: int) -> list[int]:
     ]
 
 
-def up_mux(limit: int = 1000) -> WatchMux:
-    mux = WatchMux(buffer_limit=limit)
+def up_mux(limit: int = 1000, window: int = 1) -> WatchMux:
+    mux = WatchMux(buffer_limit=limit, create_window=window)
     assert mux.stream_opened() == []
     return mux
 
@@ -590,3 +590,64 @@ def test_event_overtaken_by_progress_all_is_still_delivered() -> None:
     assert mux.next_revision(wid) == 13
     assert delivered_revisions(mux.on_response(events(0, 12)), wid) == [12]
     assert mux.next_revision(wid) == 13
+
+
+# ---- pipelined creates (create_window > 1) -------------------------------------------------
+
+
+def test_window_sends_that_many_creates_and_matches_createds_in_order() -> None:
+    mux = up_mux(window=2)
+    w0, a0 = mux.add(spec(b"a"))
+    w1, a1 = mux.add(spec(b"b"))
+    w2, a2 = mux.add(spec(b"c"))
+    assert [create_of(a).key for a in a0 + a1] == [b"a", b"b"]
+    assert a2 == [] and mux.creates_in_flight == 2
+    actions = mux.on_response(created(7, 5))  # the oldest create's answer: "a"
+    assert mux.phase(w0) is Phase.ACTIVE and mux.phase(w1) is Phase.QUEUED
+    assert [create_of(a).key for a in actions] == [b"c"]
+    mux.on_response(created(8, 5))
+    mux.on_response(created(9, 6))
+    assert [mux.phase(w) for w in (w0, w1, w2)] == [Phase.ACTIVE] * 3
+    assert delivered_revisions(mux.on_response(events(8, 7)), w1) == [7]
+    assert mux.next_revision(w2) == 7  # "from now": its created header 6, + 1
+
+
+def test_window_close_of_a_pending_watch_leaves_an_orphan_slot() -> None:
+    mux = up_mux(window=2)
+    w0, _ = mux.add(spec(b"a"))
+    w1, _ = mux.add(spec(b"b"))
+    w2, _ = mux.add(spec(b"c"))
+    assert mux.close(w1) == [End(w1, None, None)]
+    assert mux.creates_in_flight == 2  # the orphan still holds its slot
+    actions = mux.on_response(created(0, 5))
+    assert [create_of(a).key for a in actions] == [b"c"]
+    actions = mux.on_response(created(1, 5))  # the orphan's id: cancelled, slot freed
+    assert [cancel_of(a) for a in actions] == [1]
+    mux.on_response(created(2, 5))
+    assert mux.phase(w0) is Phase.ACTIVE and mux.phase(w2) is Phase.ACTIVE
+    assert mux.creates_in_flight == 0
+
+
+def test_window_refused_create_ends_only_its_watch() -> None:
+    mux = up_mux(window=3)
+    wids = [mux.add(spec(k))[0] for k in (b"a", b"b", b"c")]
+    mux.on_response(created(0, 5))
+    actions = mux.on_response(created(-1, 5, canceled=True, reason="etcdserver: permission denied"))
+    assert len(actions) == 1 and isinstance(actions[0], End) and actions[0].wid == wids[1]
+    mux.on_response(created(1, 5))
+    assert [mux.phase(w) for w in wids] == [Phase.ACTIVE, Phase.ENDED, Phase.ACTIVE]
+
+
+def test_window_break_requeues_pending_and_active_in_creation_order() -> None:
+    mux = up_mux(window=2)
+    wids = [mux.add(spec(k, start=3))[0] for k in (b"a", b"b", b"c")]
+    mux.on_response(created(0, 5))
+    mux.stream_broken(ConnectionError("cut"))
+    actions = mux.stream_opened()
+    assert [create_of(a).key for a in actions] == [b"a", b"b"]
+    assert all(mux.phase(w) is Phase.QUEUED for w in wids)
+
+
+def test_window_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="create_window"):
+        WatchMux(create_window=0)
