@@ -38,6 +38,12 @@ The life of one watch (``wid`` is the mux's own id; the server's id lives in ``s
   resumed watch's ``created`` is never delivered again, even with ``created_notify``.
 * Ids the mux cancelled (user close, pause, orphan, unknown ids) are kept until the server
   confirms; their responses are dropped. A response for an id nobody knows gets one cancel.
+* Auth: a create refused for a reason a fresh token may cure (etcd 3.5.1 answers an expired
+  token at create time with "permission denied"; later versions with "invalid auth token" or
+  "revision of auth store is old") is, when the client has credentials (``reauth=True``),
+  not ended: the mux drops the stream's state (every watch back to the queue, as on a break)
+  and returns :class:`Reauth`; the driver fetches a new token and reopens the stream. A watch
+  refused again before it was registered once more ends with the typed error.
 * Slow consumer: ``undelivered`` counts Deliver actions not yet ``consumed()``; past
   ``buffer_limit`` the watch is cancelled on the server and PAUSED; at ``limit // 2`` or
   less it is queued again from its next revision (lossless: etcd keeps the history).
@@ -55,6 +61,9 @@ from etcd3py.errors import (
     CompactedError,
     EtcdError,
     FutureRevisionError,
+    InvalidAuthTokenError,
+    PermissionDeniedError,
+    UserEmptyError,
     WatchCanceledError,
 )
 
@@ -64,6 +73,7 @@ __all__ = [
     "End",
     "PROGRESS_ALL_ID",
     "Phase",
+    "Reauth",
     "Send",
     "WatchMux",
     "WatchSpec",
@@ -144,7 +154,27 @@ class End:
     final: _pb.rpc.WatchResponse | None
 
 
-Action = Send | Deliver | End
+@dataclass(frozen=True, slots=True)
+class Reauth:
+    """Fetch a new auth token, then reopen the stream (the mux already treats it as broken).
+
+    ``error`` is the refusal that asked for it, for the logs.
+    """
+
+    error: EtcdError
+
+
+Action = Send | Deliver | End | Reauth
+
+#: The message of etcd's ErrAuthOldRevision (a token older than the auth store's revision).
+_AUTH_OLD_REVISION = "etcdserver: revision of auth store is old"
+
+
+def _fresh_token_may_cure(error: EtcdError | None) -> bool:
+    """Whether a refused create may succeed with a new token (see the module docstring)."""
+    if isinstance(error, (InvalidAuthTokenError, PermissionDeniedError, UserEmptyError)):
+        return True
+    return error is not None and error.details.endswith(_AUTH_OLD_REVISION)
 
 
 def watch_error(response: _pb.rpc.WatchResponse) -> EtcdError | None:
@@ -165,7 +195,9 @@ def watch_error(response: _pb.rpc.WatchResponse) -> EtcdError | None:
     reason = response.cancel_reason
     if not reason:
         return FutureRevisionError()
-    return _BY_MESSAGE.get(reason, WatchCanceledError)(reason)
+    # etcd writes a refusal as a gRPC error's text: "rpc error: code = X desc = <message>"
+    message = reason.rpartition(" desc = ")[2] if reason.startswith("rpc error: ") else reason
+    return _BY_MESSAGE.get(message, WatchCanceledError)(message)
 
 
 @dataclass(slots=True)
@@ -182,6 +214,7 @@ class _Watch:
     announced: bool = False  # a `created` was seen once: never deliver one again
     caught_up: bool = False  # a -1 progress may advance next_rev (see module docstring)
     in_flight: bool = False  # QUEUED with its create sent (it is in WatchMux._pending)
+    reauthed: bool = False  # refused once for auth since it was last registered
 
 
 class WatchMux:
@@ -195,7 +228,9 @@ class WatchMux:
       * every watch ends with exactly one :class:`End`.
     """
 
-    def __init__(self, *, buffer_limit: int = 1000, create_window: int = 1) -> None:
+    def __init__(
+        self, *, buffer_limit: int = 1000, create_window: int = 1, reauth: bool = False
+    ) -> None:
         """Create an empty mux, stream down.
 
         Args:
@@ -203,6 +238,8 @@ class WatchMux:
                 watch is paused (cancelled on the server) until its consumer drains it.
             create_window: how many create requests may be in flight at once (1: only the
                 head of the queue, as clientv3; more pipelines the creation of many watches).
+            reauth: the client has credentials: a create refused for auth asks for a new
+                token once (:class:`Reauth`) instead of ending the watch.
 
         Raises:
             ValueError: if ``buffer_limit`` or ``create_window`` is below 1.
@@ -213,6 +250,7 @@ class WatchMux:
             raise ValueError("create_window must be at least 1")
         self._limit = buffer_limit  # fixed
         self._window = create_window  # fixed
+        self._reauth = reauth  # fixed
         self._next_wid = 0  # add(): the next local id
         self._watches: dict[int, _Watch] = {}  # add() inserts, _end() removes: the live ones
         self._queue: deque[_Watch] = deque()  # waiting for creation, no request sent yet
@@ -528,8 +566,13 @@ class WatchMux:
                 actions.extend(self._cancel_unknown(response.watch_id))
         else:
             watch.in_flight = False
+            error = watch_error(response)
+            if refused and self._reauth and not watch.reauthed and _fresh_token_may_cure(error):
+                watch.reauthed = True
+                self._reset_stream()  # every watch back to the queue, as on a break
+                return [Reauth(error or InvalidAuthTokenError())]
             if refused:
-                actions.append(self._end(watch, watch_error(response), response))
+                actions.append(self._end(watch, error, response))
             else:
                 actions.extend(self._activate(watch, response))
         actions.extend(self._send_next_create())
@@ -538,6 +581,7 @@ class WatchMux:
     def _activate(self, watch: _Watch, response: _pb.rpc.WatchResponse) -> list[Action]:
         """Make the head ACTIVE under the id the server gave."""
         watch.phase = Phase.ACTIVE
+        watch.reauthed = False
         watch.server_id = response.watch_id
         self._by_server_id[response.watch_id] = watch
         registered_at = watch.next_rev

@@ -51,7 +51,7 @@ import grpc
 
 from etcd3py import _pb
 from etcd3py._streams import RequestQueue, backoff
-from etcd3py._watch_mux import Deliver, End, Phase, Send, WatchMux, WatchSpec
+from etcd3py._watch_mux import Deliver, End, Phase, Reauth, Send, WatchMux, WatchSpec
 from etcd3py.context import Context
 from etcd3py.errors import (
     ClientClosedError,
@@ -267,7 +267,12 @@ class WatchStream:
         self.ctx = ctx
         self.name = f"etcd3py-watch-{next(_STREAM_NUMBERS)}"
         self._lock = threading.Lock()
-        self._mux = WatchMux(buffer_limit=buffer_limit, create_window=create_window)
+        self._mux = WatchMux(
+            buffer_limit=buffer_limit,
+            create_window=create_window,
+            reauth=self._transport.config.username is not None,
+        )
+        self._reauth: EtcdError | None = None  # a Reauth action asked for a new token
         self._state = _State.RUNNING
         self._subs: dict[int, Subscription] = {}  # live watches by wid
         # "from now" iterator watches whose watch() call waits for the server's `created`
@@ -343,6 +348,8 @@ class WatchStream:
                 if sub is not None:
                     self._awaiting.discard(sub)
                     sub.finish(action.error, action.final)
+            elif isinstance(action, Reauth):
+                self._reauth = action.error  # the reader ends this call and refreshes
         if self._state is _State.RUNNING and self._mux.live_count == 0:
             self._state = _State.IDLE  # Go closes an idle stream too (watchGRPCStream.run)
             self._stop_call()
@@ -431,6 +438,10 @@ class WatchStream:
                     self._execute(self._mux.on_response(response))
                     if response.created and self._awaiting:
                         self._mark_registered()
+                    if self._reauth is not None:  # a create refused for auth: new token
+                        reauth, self._reauth = self._reauth, None
+                        _log.info("etcd3py: %s: %s; refreshing the token", self.name, reauth)
+                        return InvalidAuthTokenError(reauth.details), healthy
             error: EtcdError = UnavailableError("etcd3py: the server ended the watch stream")
         except grpc.RpcError as exc:
             error = from_rpc_error(exc)

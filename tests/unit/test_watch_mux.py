@@ -10,6 +10,7 @@ from etcd3py._watch_mux import (
     Deliver,
     End,
     Phase,
+    Reauth,
     Send,
     WatchMux,
     WatchSpec,
@@ -18,6 +19,7 @@ from etcd3py._watch_mux import (
 from etcd3py.errors import (
     CompactedError,
     FutureRevisionError,
+    InvalidAuthTokenError,
     PermissionDeniedError,
     WatchCanceledError,
 )
@@ -651,3 +653,62 @@ def test_window_break_requeues_pending_and_active_in_creation_order() -> None:
 def test_window_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="create_window"):
         WatchMux(create_window=0)
+
+
+# ---- auth: a create refused for a token that a new one may cure --------------------------------
+
+DENIED = "rpc error: code = PermissionDenied desc = etcdserver: permission denied"
+EXPIRED = "rpc error: code = Unauthenticated desc = etcdserver: invalid auth token"
+
+
+def test_watch_error_reads_the_grpc_error_text_etcd_writes_as_cancel_reason() -> None:
+    denied = watch_error(created(-1, 5, canceled=True, reason=DENIED))
+    assert isinstance(denied, PermissionDeniedError)
+    assert denied.details == "etcdserver: permission denied"
+    expired = watch_error(created(-1, 5, canceled=True, reason=EXPIRED))
+    assert isinstance(expired, InvalidAuthTokenError)
+
+
+@pytest.mark.parametrize("reason", [DENIED, EXPIRED])
+def test_refused_for_auth_asks_for_a_new_token_once(reason: str) -> None:
+    mux = WatchMux(reauth=True, create_window=2)
+    mux.stream_opened()
+    w0, _ = mux.add(spec(b"a", start=4))
+    w1, _ = mux.add(spec(b"b", start=4))
+    actions = mux.on_response(created(-1, 5, canceled=True, reason=reason))
+    assert len(actions) == 1 and isinstance(actions[0], Reauth)
+    assert mux.phase(w0) is Phase.QUEUED and mux.phase(w1) is Phase.QUEUED
+    assert mux.on_response(created(3, 5)) == []  # the old stream's answers are ignored
+    reopened = mux.stream_opened()
+    assert [(create_of(a).key, create_of(a).start_revision) for a in reopened] == [
+        (b"a", 4),
+        (b"b", 4),
+    ]
+    actions = mux.on_response(created(-1, 5, canceled=True, reason=reason))
+    assert len(actions) == 1 and isinstance(actions[0], End) and actions[0].wid == w0
+    assert isinstance(actions[0].error, (PermissionDeniedError, InvalidAuthTokenError))
+    mux.on_response(created(0, 5))
+    assert mux.phase(w1) is Phase.ACTIVE
+
+
+def test_a_registered_watch_may_ask_for_a_new_token_again_after_a_break() -> None:
+    mux = WatchMux(reauth=True)
+    mux.stream_opened()
+    wid, _ = mux.add(spec(b"a", start=4))
+    mux.on_response(created(-1, 5, canceled=True, reason=EXPIRED))
+    mux.stream_opened()
+    mux.on_response(created(0, 5))
+    assert mux.phase(wid) is Phase.ACTIVE
+    mux.stream_broken(ConnectionError("cut"))
+    mux.stream_opened()
+    actions = mux.on_response(created(-1, 9, canceled=True, reason=EXPIRED))
+    assert len(actions) == 1 and isinstance(actions[0], Reauth)
+
+
+def test_without_credentials_an_auth_refusal_ends_the_watch() -> None:
+    mux = up_mux()
+    wid, _ = mux.add(spec(b"a"))
+    actions = mux.on_response(created(-1, 5, canceled=True, reason=DENIED))
+    assert len(actions) == 1 and isinstance(actions[0], End)
+    assert isinstance(actions[0].error, PermissionDeniedError)
+    assert mux.phase(wid) is Phase.ENDED
