@@ -1,4 +1,6 @@
-"""``python -m testserver --port N [--progress-interval S]``: serve until SIGINT or SIGTERM.
+"""``python -m testserver --port N [--progress-interval S] [--auth-token-ttl S]``: serve.
+
+Serves until SIGINT or SIGTERM.
 
 Prints ``listening on HOST:PORT`` once serving (``--port 0`` picks a free port), then stops
 cleanly on SIGINT/SIGTERM and exits 0.
@@ -12,6 +14,7 @@ import sys
 import threading
 from types import FrameType
 
+from testserver.auth import DEFAULT_TOKEN_TTL
 from testserver.server import Server
 from testserver.services.watch import DEFAULT_PROGRESS_INTERVAL
 
@@ -35,6 +38,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="S",
         help="seconds between watch progress notifications (default 600, minimum 0.1)",
     )
+    parser.add_argument(
+        "--auth-token-ttl",
+        type=float,
+        default=DEFAULT_TOKEN_TTL,
+        metavar="S",
+        help="seconds an auth token lives after its last use (default 300)",
+    )
     args = parser.parse_args(argv)
 
     stop = threading.Event()
@@ -44,7 +54,12 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    server = Server(port=args.port, host=args.host, progress_interval=args.progress_interval)
+    server = Server(
+        port=args.port,
+        host=args.host,
+        progress_interval=args.progress_interval,
+        auth_token_ttl=args.auth_token_ttl,
+    )
     server.start()
     try:
         print(f"listening on {server.endpoint}", flush=True)

@@ -21,12 +21,14 @@ from typing import Any, TypeVar
 import grpc
 
 from etcd3py import _pb
+from testserver.auth import DEFAULT_TOKEN_TTL, AuthStore, SimpleTokens
 from testserver.lease import Lessor
 from testserver.mvcc.apply import Applier
 from testserver.mvcc.store import Store
 from testserver.mvcc.watchable_store import WatchableStore
 from testserver.services._base import ServerState
 from testserver.services._header import Header
+from testserver.services.auth import AuthService
 from testserver.services.cluster import ClusterService
 from testserver.services.kv import KVService
 from testserver.services.lease import LeaseService, expiry_loop
@@ -70,6 +72,8 @@ class Server:
         max_txn_ops: etcd's ``--max-txn-ops``.
         progress_interval: seconds between watch progress notifications (etcd's
             ``--experimental-watch-progress-notify-interval``; at least 0.1).
+        auth_token_ttl: seconds a simple auth token lives after its last use (etcd's
+            ``--auth-token-ttl``, default 300; fractions allowed here).
     """
 
     def __init__(
@@ -80,9 +84,12 @@ class Server:
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
         progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
+        auth_token_ttl: float = DEFAULT_TOKEN_TTL,
     ) -> None:
         if progress_interval <= 0:
             raise ValueError("progress_interval must be > 0")
+        if auth_token_ttl <= 0:
+            raise ValueError("auth_token_ttl must be > 0")
         self.host = host
         self.progress_interval = progress_interval
         self._lessor = Lessor()
@@ -96,6 +103,7 @@ class Server:
             max_request_bytes=max_request_bytes,
             max_txn_ops=max_txn_ops,
             port=port,
+            auth=AuthStore(SimpleTokens(ttl=auth_token_ttl)),
         )
         self._lock = threading.Lock()  # guards start/stop/restart against each other
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -180,12 +188,15 @@ class Server:
 
         Clients see their calls and streams fail (as when etcd restarts) and can reconnect.
         Leases are kept and refreshed to their full TTL plus etcd's election timeout, as a
-        restarted etcd's leader does, so none expires because of the restart.
+        restarted etcd's leader does, so none expires because of the restart. Users, roles
+        and the auth flag are kept, but every auth token is dropped: etcd keeps simple tokens
+        in memory only, so clients must authenticate again.
         """
         with self._lock:
             if self._thread is None:
                 raise RuntimeError("restart() needs a running server")
             self._call(self._stop_grpc())
+            self._state.auth.tokens.clear()
             self._call(self._start_grpc())
 
     def drop_streams(self) -> int:
@@ -247,7 +258,8 @@ class Server:
                 ("grpc.so_reuseport", 0),
             ]
         )
-        _pb.rpc_grpc.add_KVServicer_to_server(KVService(st), server)
+        _pb.rpc_grpc.add_KVServicer_to_server(KVService(st, self._lessor), server)
+        _pb.rpc_grpc.add_AuthServicer_to_server(AuthService(st), server)
         _pb.rpc_grpc.add_MaintenanceServicer_to_server(MaintenanceService(st), server)
         _pb.rpc_grpc.add_ClusterServicer_to_server(ClusterService(st), server)
         watch = WatchService(

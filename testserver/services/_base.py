@@ -1,20 +1,26 @@
-"""What every servicer of the reference server shares: its state and the unary-call wrapper.
+"""What every servicer of the reference server shares: its state, the unary-call wrapper, auth.
 
 :func:`serve_unary` applies the injected delay, runs the handler and turns the domain errors
 (:class:`etcd3py.errors.EtcdError`) into the gRPC status etcd answers with, as etcd's
 ``v3rpc/util.go`` ``togRPCError``. Only ``services/`` talks gRPC status.
+
+:func:`auth_info` is etcd's ``AuthInfoFromCtx``: it reads the token from the call's metadata
+(key ``token``, else ``authorization``) and resolves the user, or raises
+``InvalidAuthTokenError``; handlers then ask ``state.auth`` for the permission they need.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 import grpc
 
-from etcd3py.errors import EtcdError
+from etcd3py.errors import EtcdError, LeaseNotFoundError
+from testserver.auth.store import AuthInfo, AuthStore
 from testserver.faults import Faults
+from testserver.lease import Lessor
 from testserver.mvcc.apply import Applier
 from testserver.mvcc.store import Store
 from testserver.services._header import Header
@@ -35,6 +41,7 @@ class ServerState:
         max_txn_ops: etcd's ``--max-txn-ops``.
         port: the port the server listens on (0 until bound).
         raft_index: a stand-in for etcd's raft index: one more per write request.
+        auth: users, roles, permissions and tokens (tokens are dropped on restart).
     """
 
     store: Store
@@ -45,6 +52,7 @@ class ServerState:
     max_txn_ops: int = 128
     port: int = 0
     raft_index: int = 4
+    auth: AuthStore = field(default_factory=AuthStore)
 
     @property
     def client_url(self) -> str:
@@ -69,6 +77,71 @@ async def serve_unary(
     try:
         return fn()
     except EtcdError as exc:
-        code, message = type(exc).status()
-        await context.abort(code, message)
+        await context.abort(exc.code, exc.details)
         raise  # not reached: abort raises
+
+
+#: the metadata keys etcd reads a token from, in order (``rpctypes.TokenFieldName*``).
+TOKEN_KEYS = ("token", "authorization")
+
+
+class _HasMetadata(Protocol):
+    def invocation_metadata(self) -> Any: ...
+
+
+def call_token(context: _HasMetadata) -> str | None:
+    """Return the token a call carries (metadata ``token``, else ``authorization``), if any.
+
+    Args:
+        context: the call's servicer context.
+
+    Returns:
+        The token, or None when the call has none.
+    """
+    found: dict[str, str] = {}
+    for item in context.invocation_metadata() or ():
+        key, value = item[0], item[1]
+        if key in TOKEN_KEYS and key not in found:
+            found[key] = value.decode() if isinstance(value, bytes) else str(value)
+    for key in TOKEN_KEYS:
+        if key in found:
+            return found[key]
+    return None
+
+
+def auth_info(state: ServerState, context: _HasMetadata) -> AuthInfo | None:
+    """etcd's ``AuthInfoFromCtx``: who sent the call (None without a token).
+
+    A token is checked (and its TTL reset) whether auth is enabled or not: while it is
+    disabled no token is valid, as in etcd.
+
+    Args:
+        state: the server state.
+        context: the call's servicer context.
+
+    Returns:
+        The caller, or None when the call carries no token.
+
+    Raises:
+        InvalidAuthTokenError: the token is unknown or expired.
+    """
+    token = call_token(context)
+    if token is None:
+        return None
+    return state.auth.info_from_token(token)
+
+
+def lease_keys(lessor: Lessor, lease_id: int) -> list[bytes]:
+    """Return the keys attached to a lease (none if it does not exist), for auth checks.
+
+    Args:
+        lessor: the lease registry.
+        lease_id: the lease.
+
+    Returns:
+        The keys, sorted.
+    """
+    try:
+        return lessor.time_to_live(lease_id)[2]
+    except LeaseNotFoundError:
+        return []

@@ -1,7 +1,9 @@
 """The Cluster service of the reference server: a cluster of one member named ``default``.
 
 MemberList answers like etcd 3.5.1 (a header with ids and term but no revision); adding,
-removing, updating or promoting members answers ``UNIMPLEMENTED``.
+removing, updating or promoting members answers ``UNIMPLEMENTED`` once etcd's admin check
+(``checkMembershipOperationPermission``: token, then the root role) has passed. MemberList
+checks nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING
 import grpc
 
 from etcd3py import _pb
-from testserver.services._base import ServerState, serve_unary
+from testserver.services._base import ServerState, auth_info, serve_unary
 
 __all__ = ["ClusterService", "MEMBER_NAME", "PEER_URL"]
 
@@ -49,6 +51,8 @@ class ClusterService(_pb.rpc_grpc.ClusterServicer):
         return await serve_unary(self._state, context, run)
 
     async def _unimplemented(self, context: _Ctx, name: str) -> None:
+        st = self._state
+        await serve_unary(st, context, lambda: st.auth.check_admin(auth_info(st, context)))
         await context.abort(
             grpc.StatusCode.UNIMPLEMENTED, f"testserver: Cluster.{name} is not implemented"
         )

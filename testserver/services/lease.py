@@ -4,7 +4,10 @@ Grant (an id picked as etcd's request-id generator does when the client gives no
 TimeToLive (TTL -1 for an unknown lease, not an error), Leases, and the LeaseKeepAlive stream:
 each request renews its lease and is answered ``{id, ttl, header}`` with the granted TTL, or
 TTL 0 when the lease is unknown or expired; the header is filled before the renewal, as etcd
-does. The stream is tracked by the fault registry, so ``drop_streams()`` breaks it.
+does. Auth, as etcd 3.5.1: Grant and Revoke check the call's token (they are raft requests);
+Revoke also needs write permission on every key attached to the lease; TimeToLive, Leases and
+KeepAlive check nothing. The stream is tracked by the fault registry, so ``drop_streams()``
+breaks it.
 :func:`expiry_loop` is the background task that revokes expired leases on the server's loop.
 """
 
@@ -19,7 +22,7 @@ from typing import TYPE_CHECKING
 from etcd3py import _pb
 from etcd3py.errors import LeaseNotFoundError
 from testserver.lease import Lessor
-from testserver.services._base import ServerState, serve_unary
+from testserver.services._base import ServerState, auth_info, lease_keys, serve_unary
 
 __all__ = ["EXPIRY_CHECK_INTERVAL", "IdGenerator", "LeaseService", "expiry_loop"]
 
@@ -88,6 +91,7 @@ class LeaseService(_pb.rpc_grpc.LeaseServicer):
         """Grant a lease."""
 
         def run() -> _pb.rpc.LeaseGrantResponse:
+            auth_info(self._state, context)  # the token only: etcd checks no permission
             lease_id = request.ID or self._ids.next_lease_id()
             lease = self._lessor.grant(lease_id, request.TTL)
             self._state.raft_index += 1
@@ -103,6 +107,9 @@ class LeaseService(_pb.rpc_grpc.LeaseServicer):
         """Revoke a lease, deleting its keys in one revision."""
 
         def run() -> _pb.rpc.LeaseRevokeResponse:
+            info = auth_info(self._state, context)
+            for key in lease_keys(self._lessor, request.ID):
+                self._state.auth.check_put(info, key)
             self._lessor.revoke(request.ID)
             self._state.raft_index += 1
             resp = _rpc.LeaseRevokeResponse()

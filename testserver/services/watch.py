@@ -12,6 +12,12 @@ responses get ``prev_kv`` when asked and are split into fragments when asked and
 the size limit (``sendFragments``). A per-stream timer sends each synced ``progress_notify``
 watcher that had no event in the interval an empty response.
 
+Auth, as etcd 3.5.1's ``isWatchPermitted``: each create is checked against the stream's token
+(read permission over the watched range; a "from key" watch is checked as its one key, as
+etcd does). A refused create, whatever the reason (no user, bad or expired token, no
+permission), is answered ``created`` and ``canceled`` with the client's ``watch_id`` and
+:data:`PERMISSION_DENIED_REASON`; the stream stays open.
+
 Every response carries the full header; the revision is the one etcd puts there: the store's
 revision when a create or cancel is handled, the txn's revision for live events, the
 replay's current revision for replayed events, and 0 for the compaction cancel.
@@ -22,21 +28,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from etcd3py import _pb
-from etcd3py.errors import CompactedError, FutureRevisionError
+from etcd3py.errors import CompactedError, EtcdError, FutureRevisionError
 from testserver.faults import TrackedStream
 from testserver.mvcc.store import Change, Record
 from testserver.mvcc.watchable_store import WatchableStore
 from testserver.mvcc.watcher_group import Watcher
-from testserver.services._base import ServerState
+from testserver.services._base import ServerState, auth_info
 
 __all__ = [
     "DEFAULT_PROGRESS_INTERVAL",
     "MIN_PROGRESS_INTERVAL",
+    "PERMISSION_DENIED_REASON",
     "STREAM_BUFFER",
     "WatchService",
     "fragments",
@@ -48,6 +55,8 @@ log = logging.getLogger(__name__)
 DEFAULT_PROGRESS_INTERVAL = 600.0
 #: etcd's smallest progress notify interval; smaller settings are raised to it.
 MIN_PROGRESS_INTERVAL = 0.1
+#: the cancel reason of a create refused by auth (etcd 3.5.1 gives it for every auth refusal).
+PERMISSION_DENIED_REASON = "rpc error: code = PermissionDenied desc = etcdserver: permission denied"
 #: event responses a stream queues before it refuses more (etcd's ``chanBufLen``).
 STREAM_BUFFER = 128
 
@@ -125,9 +134,15 @@ class _ServerStream:
     """The server side of one Watch stream: its watchers, its response queue, its loops."""
 
     def __init__(
-        self, state: ServerState, watchable: WatchableStore, interval: float, max_bytes: int
+        self,
+        state: ServerState,
+        watchable: WatchableStore,
+        interval: float,
+        max_bytes: int,
+        permitted: Callable[[bytes, bytes], bool] = lambda key, end: True,
     ) -> None:
         self._state = state
+        self._permitted = permitted
         self._watchable = watchable
         self._store = watchable.store
         self._interval = interval
@@ -190,6 +205,9 @@ class _ServerStream:
         if end == b"\x00":
             end = b""
         wsrev = self._store.current_revision
+        if not self._permitted(key, end or b""):
+            self._control(wsrev, creq.watch_id, created=True, reason=PERMISSION_DENIED_REASON)
+            return
         if end and key >= end:
             self._control(wsrev, _INVALID_WATCH_ID, created=True, reason=_EMPTY_RANGE)
             return
@@ -384,7 +402,16 @@ class WatchService(_pb.rpc_grpc.WatchServicer):
         self, request_iterator: AsyncIterator[_pb.rpc.WatchRequest], context: _Ctx
     ) -> None:
         """Serve one Watch stream until the client goes away or the stream is dropped."""
-        stream = _ServerStream(self._state, self._watchable, self._interval, self._max_bytes)
+        st = self._state
+
+        def permitted(key: bytes, end: bytes) -> bool:
+            try:
+                st.auth.check_range(auth_info(st, context), key, end)
+            except EtcdError:
+                return False
+            return True
+
+        stream = _ServerStream(st, self._watchable, self._interval, self._max_bytes, permitted)
         async with self._state.faults.streams.track(context) as tracked:
             reader = asyncio.create_task(stream.recv_loop(request_iterator))
             ticker = asyncio.create_task(stream.progress_loop())
