@@ -14,6 +14,7 @@ Errors live in :mod:`etcd3py.errors`; namespaces in :mod:`etcd3py.namespace`.
 from __future__ import annotations
 
 from etcd3py import namespace
+from etcd3py.auth import PermissionType
 from etcd3py.client import Client
 from etcd3py.compare import Compare
 from etcd3py.config import TLSConfig
@@ -31,6 +32,7 @@ __all__ = [
     "EventType",
     "KeepAlive",
     "Op",
+    "PermissionType",
     "SortOrder",
     "SortTarget",
     "TLSConfig",

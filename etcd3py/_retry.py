@@ -3,7 +3,9 @@
 Mirrors clientv3 ``retry.go``: a read-only ("repeatable") RPC is retried on any
 ``UNAVAILABLE`` (``isSafeRetryImmutableRPC``); a mutating one (put, delete, txn, compact...)
 only when the failure shows the request never left the client (``isSafeRetryMutableRPC``:
-no connection was ever made), never once the server may have applied it. Every retry waits
+no connection was ever made) or that etcd refused it before proposing it (no leader under
+``require_leader``, an unhealthy cluster for a membership change...), never once the server
+may have applied it. Every retry waits
 an exponential backoff with jitter and stops at the call's deadline. No gRPC calls here: the
 transport passes the attempt in.
 """
@@ -17,7 +19,15 @@ from typing import TypeVar
 import tenacity
 
 from etcd3py.config import RetryPolicy
-from etcd3py.errors import DeadlineExceededError, EtcdError, UnavailableError
+from etcd3py.errors import (
+    DeadlineExceededError,
+    EtcdError,
+    NoLeaderError,
+    NotCapableError,
+    NotSupportedForLearnerError,
+    UnavailableError,
+    UnhealthyError,
+)
 
 _T = TypeVar("_T")
 
@@ -30,6 +40,19 @@ _NOT_SENT_MARKERS = (
     "there is no connection available",
     "dns resolution failed",
     "name resolution failure",
+)
+
+# etcd errors answered before anything was proposed to raft, so a mutating call may be sent
+# again: from the gRPC interceptors (v3rpc interceptor.go) "no leader" (a require_leader call
+# on a member without a leader; no mutating RPC returns it otherwise), "not capable", "rpc
+# not supported for learner"; and "unhealthy cluster", which only the membership checks
+# return (server.go mayAddMember/mayRemoveMember/mayPromoteMember: the leader has not been
+# connected to every voting member for the last 5 s, e.g. just after a member restart).
+_REFUSED_BEFORE_HANDLING = (
+    NoLeaderError,
+    NotCapableError,
+    NotSupportedForLearnerError,
+    UnhealthyError,
 )
 
 
@@ -52,10 +75,14 @@ def is_safe_retry_mutable(exc: BaseException) -> bool:
         exc: the error the attempt raised.
 
     Returns:
-        ``True`` when the failure is ``UNAVAILABLE`` before a connection was made.
+        ``True`` when the failure is ``UNAVAILABLE`` before a connection was made, or an
+        etcd refusal given before anything was proposed (no leader, not capable, learner,
+        unhealthy cluster).
     """
+    if isinstance(exc, _REFUSED_BEFORE_HANDLING):
+        return True
     if not isinstance(exc, UnavailableError) or exc.etcd_message is not None:
-        return False  # an etcd leaf (no leader, timed out...) was answered by a server
+        return False  # another etcd leaf (timed out, leader changed...): maybe applied
     details = exc.details.lower()
     return any(marker in details for marker in _NOT_SENT_MARKERS)
 

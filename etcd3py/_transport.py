@@ -2,6 +2,9 @@
 
 Owns the client's single gRPC channel over every endpoint (an ``ipv4:``/``ipv6:``
 multi-address target, host names resolved at dial time, ``round_robin`` or ``pick_first``),
+the endpoint list and its replacement (:meth:`Transport.set_endpoints`, used by
+``sync_endpoints``: the channel is a :class:`etcd3py._channel.SwitchableChannel`, so every
+stub made on it, streams included, uses the new connection from its next call on),
 keepalive and message-size options, TLS credentials, the wait for a first connection
 (``dial_timeout``), the auth token (sent as metadata ``token``, fetched again once when the
 server says it is invalid), fork and close checks, and the mapping of every
@@ -17,18 +20,22 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TypeVar
 
 import grpc
 
 from etcd3py import _pb
+from etcd3py._channel import SwitchableChannel
+from etcd3py._endpoint_sync import endpoints_from_members
 from etcd3py._retry import call_with_retry
 from etcd3py.config import Config, Endpoint, parse_endpoint
 from etcd3py.context import Context
 from etcd3py.errors import (
     ArgumentTypeError,
+    AuthNotEnabledError,
     CanceledError,
     ClientClosedError,
     ForkedClientError,
@@ -190,7 +197,8 @@ class Transport:
         self._lock = threading.Lock()  # guards _closed and _token
         self._closed = False
         self._token: str | None = None
-        self.channel = open_channel(config, config.endpoints, config.lb_policy)
+        self._switch_lock = threading.Lock()  # one endpoint change at a time
+        self.channel = SwitchableChannel(open_channel(config, config.endpoints, config.lb_policy))
         self.kv = _pb.rpc_grpc.KVStub(self.channel)
         self.cluster = _pb.rpc_grpc.ClusterStub(self.channel)
         self.maintenance = _pb.rpc_grpc.MaintenanceStub(self.channel)
@@ -206,7 +214,7 @@ class Transport:
 
     def _wait_ready(self, dial_timeout: float) -> None:
         try:
-            grpc.channel_ready_future(self.channel).result(timeout=dial_timeout)
+            grpc.channel_ready_future(self.channel.current).result(timeout=dial_timeout)
         except grpc.FutureTimeoutError:
             addresses = ", ".join(e.address for e in self.config.endpoints)
             raise UnavailableError(
@@ -220,7 +228,10 @@ class Transport:
         )
         with self._lock:
             self._token = None
-        response = self.call(self.auth.Authenticate, request, repeatable=True)
+        try:
+            response = self.call(self.auth.Authenticate, request, repeatable=True)
+        except AuthNotEnabledError:
+            return  # as clientv3's getToken: auth is off (or was disabled), go on without one
         with self._lock:
             self._token = response.token
 
@@ -341,6 +352,70 @@ class Transport:
             channel.close()
 
     @property
+    def endpoints(self) -> tuple[str, ...]:
+        """The current endpoints, as ``host:port``."""
+        return tuple(e.address for e in self.config.endpoints)
+
+    def set_endpoints(self, endpoints: Sequence[Endpoint]) -> bool:
+        """Replace the endpoint list: new calls and reconnects use a new channel at once.
+
+        The new channel is opened first and made current; the old one is closed once the
+        calls that run on it have ended (a unary call finishes or fails and is retried on
+        the new channel; a watch or keep-alive stream goes on until it breaks, then its
+        driver reconnects on the new channel). TLS, credentials and options are kept.
+
+        Args:
+            endpoints: the new endpoints (at least one).
+
+        Returns:
+            ``False`` when the list names the same endpoints as now (nothing changes).
+
+        Raises:
+            InvalidArgumentError: an empty list.
+            UnavailableError: a host name cannot be resolved.
+            ClientClosedError: the client is closed.
+        """
+        new = tuple(endpoints)
+        if not new:
+            raise InvalidArgumentError("at least one endpoint is required")
+        with self._switch_lock:
+            self.check_usable()
+            old = self.config.endpoints
+            if {(e.host, e.port) for e in new} == {(e.host, e.port) for e in old}:
+                return False
+            config = replace(self.config, endpoints=new)
+            self.channel.switch(open_channel(config, new, config.lb_policy))
+            self.config = config
+        _log.info(
+            "etcd3py: endpoints changed from %s to %s",
+            [e.address for e in old],
+            [e.address for e in new],
+        )
+        return True
+
+    def sync_endpoints(self, timeout: float | None = None) -> tuple[str, ...]:
+        """Replace the endpoints by the client URLs of the started voting members.
+
+        Args:
+            timeout: seconds for the member list call, retries included.
+
+        Returns:
+            The endpoints now in use, as ``host:port``.
+
+        Raises:
+            EtcdError: the member list failed (the endpoints stay as they were).
+            UnavailableError: no member has a usable client URL.
+        """
+        response = self.call(
+            self.cluster.MemberList, _pb.rpc.MemberListRequest(), timeout=timeout, repeatable=True
+        )
+        found = endpoints_from_members(_MemberView.all(response), secure=self.config.secure)
+        if not found:
+            raise UnavailableError("etcd3py: the member list names no usable client URL")
+        self.set_endpoints(found)
+        return self.endpoints
+
+    @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
         return self._closed
@@ -353,3 +428,18 @@ class Transport:
             self._closed = True
         if os.getpid() == self._pid:
             self.channel.close()
+
+
+class _MemberView:
+    """The fields of a ``Member`` message :func:`endpoints_from_members` reads."""
+
+    __slots__ = ("client_urls", "is_learner", "name")
+
+    def __init__(self, pb: _pb.rpc.Member) -> None:
+        self.name: str = pb.name
+        self.client_urls: list[str] = list(pb.clientURLs)
+        self.is_learner: bool = pb.isLearner
+
+    @classmethod
+    def all(cls, response: _pb.rpc.MemberListResponse) -> list[_MemberView]:
+        return [cls(m) for m in response.members]

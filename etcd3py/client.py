@@ -11,11 +11,12 @@ Every RPC goes through :mod:`etcd3py._transport`.
 from __future__ import annotations
 
 from types import TracebackType
-from typing import NoReturn
 
 from typing_extensions import Self
 
+from etcd3py._endpoint_sync import AutoSync
 from etcd3py._forward import (
+    AuthMethods,
     ClusterMethods,
     KVMethods,
     LeaseMethods,
@@ -24,6 +25,7 @@ from etcd3py._forward import (
 )
 from etcd3py._keys import KeyLike
 from etcd3py._transport import Transport
+from etcd3py.auth import Auth
 from etcd3py.cluster import Cluster
 from etcd3py.config import (
     DEFAULT_MAX_CALL_RECV_MSG_SIZE,
@@ -32,6 +34,7 @@ from etcd3py.config import (
     KeepaliveConfig,
     RetryPolicy,
     TLSConfig,
+    check_interval,
     parse_endpoints,
 )
 from etcd3py.kv import KV, GrpcKV
@@ -42,26 +45,9 @@ from etcd3py.watch import GrpcWatcher, Watcher
 __all__ = ["Client"]
 
 
-class _NotYetAvailable:
-    """Stands in for a concern that a later issue brings: any use says so, loudly."""
-
-    def __init__(self, concern: str, issue: str) -> None:
-        self._concern = concern
-        self._issue = issue
-
-    def __getattr__(self, name: str) -> NoReturn:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        raise NotImplementedError(
-            f"etcd3py: {self._concern}.{name} is not implemented yet "
-            f"({self._concern} arrives with the {self._issue} issue)"
-        )
-
-    def __repr__(self) -> str:
-        return f"<{self._concern}: arrives with the {self._issue} issue>"
-
-
-class Client(KVMethods, WatchMethods, LeaseMethods, ClusterMethods, MaintenanceMethods):
+class Client(
+    KVMethods, WatchMethods, LeaseMethods, ClusterMethods, MaintenanceMethods, AuthMethods
+):
     """A client of one etcd cluster, mirroring clientv3's ``Client``.
 
     Example::
@@ -76,7 +62,7 @@ class Client(KVMethods, WatchMethods, LeaseMethods, ClusterMethods, MaintenanceM
         lease: the Lease concern (replaceable: ``client.grant`` calls ``client.lease.grant``).
         cluster: the Cluster concern.
         maintenance: the Maintenance concern.
-        auth: the Auth concern (arrives with the auth issue).
+        auth: the Auth concern (users, roles, permissions; see :mod:`etcd3py.auth`).
         config: the settings the client was built with.
 
     Threading: every method may be called from any thread. Create clients after
@@ -98,6 +84,7 @@ class Client(KVMethods, WatchMethods, LeaseMethods, ClusterMethods, MaintenanceM
         lb_policy: str = "round_robin",
         watch_buffer_limit: int = 1000,
         watch_create_window: int = 1,
+        auto_sync_interval: float | None = None,
     ) -> None:
         """Connect to the cluster.
 
@@ -119,12 +106,16 @@ class Client(KVMethods, WatchMethods, LeaseMethods, ClusterMethods, MaintenanceM
                 1 (the default) registers one watch at a time, as clientv3 does; a program
                 with thousands of watches may pipeline their creation with, say, 128 (etcd
                 answers the creates of a stream in order; see :mod:`etcd3py.watch`).
+            auto_sync_interval: if set, call :meth:`sync_endpoints` every this many
+                seconds on a daemon thread (clientv3 ``AutoSyncInterval``); a failed sync
+                is logged and tried again at the next interval.
 
         Raises:
             UnavailableError: no endpoint answered within ``dial_timeout``.
             AuthFailedError: wrong username or password.
             InvalidArgumentError: bad settings (an endpoint, TLS, lb_policy...).
         """
+        check_interval("auto_sync_interval", auto_sync_interval)
         config = Config(
             endpoints=parse_endpoints(endpoints),
             dial_timeout=dial_timeout,
@@ -154,7 +145,11 @@ class Client(KVMethods, WatchMethods, LeaseMethods, ClusterMethods, MaintenanceM
         self.watcher: Watcher = self._watcher
         self._lease = GrpcLease(self._transport)
         self.lease: Lease = self._lease
-        self.auth: object = _NotYetAvailable("auth", "auth")
+        self.auth: Auth = Auth(self._transport)
+        self._auto_sync: AutoSync | None = None
+        if auto_sync_interval is not None:
+            self._auto_sync = AutoSync(self.sync_endpoints, auto_sync_interval)
+            self._auto_sync.start()
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -162,6 +157,8 @@ class Client(KVMethods, WatchMethods, LeaseMethods, ClusterMethods, MaintenanceM
         """Close the client: every watch and keep-alive ends (with ``ClientClosedError``),
         their threads are joined (with a time limit), then the channel closes. Idempotent.
         """
+        if self._auto_sync is not None:
+            self._auto_sync.stop()
         if not self._transport.closed:
             self._watcher.close()
             self._lease.close()
@@ -171,6 +168,33 @@ class Client(KVMethods, WatchMethods, LeaseMethods, ClusterMethods, MaintenanceM
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
         return self._transport.closed
+
+    # ---- endpoints ---------------------------------------------------------------------
+
+    @property
+    def endpoints(self) -> list[str]:
+        """The endpoints in use now, as ``host:port`` (changed by :meth:`sync_endpoints`)."""
+        return list(self._transport.endpoints)
+
+    def sync_endpoints(self, timeout: float | None = None) -> list[str]:
+        """Replace the endpoints by the client URLs of the cluster's members (clientv3 ``Sync``).
+
+        Learners and members not started yet are left out. When the list changes, new calls
+        and reconnects go to a new channel at once; calls running on the old one end
+        normally, and watch and keep-alive streams move over when they next reconnect.
+        TLS and credentials are kept.
+
+        Args:
+            timeout: seconds for the member list call, retries included.
+
+        Returns:
+            The endpoints now in use, as ``host:port``.
+
+        Raises:
+            EtcdError: the member list failed (the endpoints stay as they were).
+            UnavailableError: no member has a usable client URL.
+        """
+        return list(self._transport.sync_endpoints(timeout))
 
     def __enter__(self) -> Self:
         return self
@@ -185,7 +209,7 @@ class Client(KVMethods, WatchMethods, LeaseMethods, ClusterMethods, MaintenanceM
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
-        return f"Client({[e.address for e in self.config.endpoints]!r}, {state})"
+        return f"Client({self.endpoints!r}, {state})"
 
     def with_namespace(self, prefix: KeyLike) -> Client:
         """Return a client whose ``kv``, ``watcher`` and ``lease`` live under ``prefix``.

@@ -21,6 +21,7 @@ __all__ = [
     "KeepaliveConfig",
     "RetryPolicy",
     "TLSConfig",
+    "check_interval",
     "parse_endpoint",
     "parse_endpoints",
 ]
@@ -95,14 +96,16 @@ class RetryPolicy:
     """How calls are retried (clientv3 ``retry.go``; which calls may be is in ``_retry``).
 
     Attributes:
-        max_attempts: the most attempts per call, the first included (1 disables retries).
+        max_attempts: the most attempts per call, the first included (1 disables retries);
+            100 as clientv3's ``defaultUnaryMaxRetries``, so that in practice the call's
+            ``timeout=`` (or ``max_elapsed``) is what bounds the retries.
         initial_backoff: seconds to wait before the first retry; doubled each retry.
         max_backoff: the longest wait between two attempts, in seconds.
         jitter: at most this many seconds of random delay added to each wait.
         max_elapsed: the longest a call with no ``timeout=`` keeps retrying, in seconds.
     """
 
-    max_attempts: int = 10
+    max_attempts: int = 100
     initial_backoff: float = 0.025
     max_backoff: float = 1.0
     jitter: float = 0.1
@@ -132,6 +135,25 @@ class Endpoint:
         """``host:port`` (IPv6 hosts in brackets)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
+
+
+def check_interval(name: str, value: object) -> None:
+    """Refuse an optional interval that is not ``None`` or a positive number of seconds.
+
+    Args:
+        name: the argument's name, for the message.
+        value: the argument.
+
+    Raises:
+        ArgumentTypeError: not a number.
+        InvalidArgumentError: zero, negative or NaN.
+    """
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ArgumentTypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+    if not value > 0:
+        raise InvalidArgumentError(f"{name} must be positive, got {value}")
 
 
 def parse_endpoint(text: str) -> Endpoint:

@@ -415,12 +415,15 @@ class BackendPool:
 
 
 @contextlib.contextmanager
-def running_cluster(binary: Path, size: int = 3) -> Iterator[list[EtcdProcess]]:
+def running_cluster(
+    binary: Path, size: int = 3, extra_args: Sequence[str] = ()
+) -> Iterator[list[EtcdProcess]]:
     """Start a ``size``-member etcd cluster on loopback ports; stop and wipe it afterwards.
 
     Args:
         binary: the etcd executable.
         size: the number of members.
+        extra_args: more flags for every member, such as ``["--election-timeout=500"]``.
 
     Yields:
         The members, all serving; stop and start them (``stop()``, ``start()``) to test
@@ -439,6 +442,7 @@ def running_cluster(binary: Path, size: int = 3) -> Iterator[list[EtcdProcess]]:
             client_port=ports[2 * i],
             peer_port=ports[2 * i + 1],
             initial_cluster=initial,
+            extra_args=extra_args,
         )
         for i, n in enumerate(names)
     ]

@@ -25,7 +25,16 @@ FAST = RetryPolicy(max_attempts=5, initial_backoff=0.001, max_backoff=0.002, jit
         (NOT_SENT, True, True),
         (SENT, True, False),
         (errors.UnavailableError("connection reset by peer"), True, False),
-        (errors.NoLeaderError(), True, False),
+        # refused by etcd's interceptors before the handler ran: nothing was applied
+        (errors.NoLeaderError(), True, True),
+        (errors.NotCapableError(), True, True),
+        (errors.NotSupportedForLearnerError(), True, True),
+        (errors.UnhealthyError(), True, True),
+        # answered after the request may have been proposed: a write must not repeat
+        (errors.LeaderChangedError(), True, False),
+        (errors.StoppedError(), True, False),
+        (errors.TimeoutDueToLeaderFailError(), True, False),
+        (errors.TimeoutDueToConnectionLostError(), True, False),
         (errors.RequestTimedOutError(), True, False),
         (errors.UnavailableError("there is no address available"), True, True),
         (errors.CompactedError(), False, False),
@@ -66,6 +75,16 @@ def test_write_is_retried_only_when_never_sent() -> None:
     assert len(script.calls) == 3
     script = Script(NOT_SENT, SENT)
     with pytest.raises(errors.UnavailableError, match="Socket closed"):
+        call_with_retry(FAST, script, repeatable=False, deadline=None)
+    assert len(script.calls) == 2
+
+
+def test_write_refused_before_proposal_is_retried() -> None:
+    script = Script(errors.UnhealthyError(), errors.NoLeaderError(), errors.NotCapableError())
+    assert call_with_retry(FAST, script, repeatable=False, deadline=None) == "ok"
+    assert len(script.calls) == 4
+    script = Script(errors.NoLeaderError(), errors.LeaderChangedError())
+    with pytest.raises(errors.LeaderChangedError):
         call_with_retry(FAST, script, repeatable=False, deadline=None)
     assert len(script.calls) == 2
 

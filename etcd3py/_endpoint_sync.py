@@ -1,0 +1,127 @@
+"""Endpoint discovery: the member list turned into endpoints, and the auto-sync thread.
+
+Owns :func:`endpoints_from_members` (pure: which client URLs of a ``MemberList`` answer a
+client may use, as clientv3's ``Sync`` picks them) and :class:`AutoSync`, the daemon thread
+that calls a sync function every ``interval`` seconds (clientv3 ``autoSync``). The
+transport swaps the channel (:mod:`etcd3py._transport`); nothing here does I/O itself.
+
+Thread: ``etcd3py-autosync`` (daemon), one per client with ``auto_sync_interval`` set. It
+waits in short slices, so :meth:`AutoSync.stop` (called by ``client.close()``) returns within
+a time limit; a failed sync is logged and tried again at the next interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from etcd3py.config import Endpoint, parse_endpoint
+from etcd3py.errors import EtcdError
+
+_log = logging.getLogger(__name__)
+
+_WAKE = 0.2  # seconds the thread sleeps at most between two looks at its stop flag
+_JOIN_LIMIT = 5.0  # seconds stop() waits for a sync in progress to end
+
+
+class MemberLike(Protocol):
+    """What :func:`endpoints_from_members` reads of a member."""
+
+    @property
+    def name(self) -> str: ...  # pragma: no cover - protocol
+
+    @property
+    def client_urls(self) -> list[str]: ...  # pragma: no cover - protocol
+
+    @property
+    def is_learner(self) -> bool: ...  # pragma: no cover - protocol
+
+
+def endpoints_from_members(members: Iterable[MemberLike], *, secure: bool) -> tuple[Endpoint, ...]:
+    """Return the endpoints a client should use for ``members``.
+
+    Learners (which serve no KV or watch) and members not started yet (no client URL) are
+    skipped, as clientv3's ``Sync`` does. A URL whose scheme disagrees with the client's
+    security (``https://`` for a plain-text client, ``http://`` for a TLS one) is skipped
+    with a warning: the client keeps its credentials across a sync. Duplicates are removed,
+    order kept.
+
+    Args:
+        members: the ``member_list()`` members.
+        secure: whether the client uses TLS.
+
+    Returns:
+        The endpoints, possibly empty.
+    """
+    found: dict[tuple[str, int], Endpoint] = {}
+    for member in members:
+        if member.is_learner or not member.client_urls:
+            continue
+        for url in member.client_urls:
+            try:
+                endpoint = parse_endpoint(url)
+            except EtcdError:
+                _log.warning("etcd3py: member %s has a bad client URL %r", member.name, url)
+                continue
+            if endpoint.secure is not None and endpoint.secure != secure:
+                _log.warning(
+                    "etcd3py: skipping %s of member %s: the client is %s",
+                    url,
+                    member.name,
+                    "TLS" if secure else "plain text",
+                )
+                continue
+            key = (endpoint.host, endpoint.port)
+            found.setdefault(key, Endpoint(endpoint.host, endpoint.port, secure or None))
+    return tuple(found.values())
+
+
+class AutoSync:
+    """Calls ``sync()`` every ``interval`` seconds on a daemon thread until stopped.
+
+    Args:
+        sync: the function to call (``client.sync_endpoints``); its errors are logged.
+        interval: seconds between two syncs (the first one ``interval`` after start).
+    """
+
+    def __init__(self, sync: Callable[[], object], interval: float) -> None:
+        self._sync = sync
+        self._interval = interval
+        self._stop = threading.Event()
+        self.failures = 0  # syncs that failed (for tests and logs)
+        self.runs = 0  # syncs that succeeded
+        self._thread = threading.Thread(target=self._run, name="etcd3py-autosync", daemon=True)
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread.start()
+
+    def _run(self) -> None:
+        next_at = time.monotonic() + self._interval
+        while not self._stop.is_set():
+            wait = next_at - time.monotonic()
+            if wait > 0:
+                self._stop.wait(min(wait, _WAKE))
+                continue
+            try:
+                self._sync()
+                self.runs += 1
+            except EtcdError as exc:
+                self.failures += 1
+                if not self._stop.is_set():
+                    _log.info("etcd3py: auto sync of endpoints failed: %s", exc)
+            except Exception:  # a bug must not end the thread silently
+                self.failures += 1
+                _log.exception("etcd3py: auto sync of endpoints failed")
+            next_at = time.monotonic() + self._interval
+
+    def stop(self) -> None:
+        """Stop the thread and join it with a time limit (never from the thread itself)."""
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(_JOIN_LIMIT)
+            if self._thread.is_alive():
+                _log.warning("etcd3py: thread %s did not end in time", self._thread.name)

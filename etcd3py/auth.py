@@ -1,0 +1,553 @@
+"""The Auth concern: enabling auth, users, roles and key-range permissions (clientv3 ``auth.go``).
+
+Owns :class:`Auth`, what ``client.auth`` is. The response views, :class:`Permission` and
+:class:`PermissionType` (defined in :mod:`etcd3py._auth_views`) are re-exported here. Every
+call goes through the client's transport; reads (``auth_status``, ``user_get``,
+``user_list``, ``role_get``, ``role_list``) are retried as safe, changes are not. Names and
+key ranges are checked before anything is sent. The client's own credentials (``username=``,
+``password=``), its token and the token refresh live in :mod:`etcd3py._transport`.
+
+Example::
+
+    client.user_add("root", "rootpw")
+    client.role_add("root")
+    client.user_grant_role("root", "root")
+    client.role_add("reader")
+    client.role_grant_permission("reader", "/app/", PermissionType.READ, prefix=True)
+    client.auth_enable()
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from etcd3py import _pb
+from etcd3py._auth_views import (
+    AuthDisableResponse,
+    AuthEnableResponse,
+    AuthenticateResponse,
+    AuthRoleAddResponse,
+    AuthRoleDeleteResponse,
+    AuthRoleGetResponse,
+    AuthRoleGrantPermissionResponse,
+    AuthRoleListResponse,
+    AuthRoleRevokePermissionResponse,
+    AuthStatusResponse,
+    AuthUserAddResponse,
+    AuthUserChangePasswordResponse,
+    AuthUserDeleteResponse,
+    AuthUserGetResponse,
+    AuthUserGrantRoleResponse,
+    AuthUserListResponse,
+    AuthUserRevokeRoleResponse,
+    Permission,
+    PermissionType,
+)
+from etcd3py._keys import KeyLike
+from etcd3py._transport import check_timeout
+from etcd3py.errors import ArgumentTypeError, InvalidArgumentError, RoleEmptyError, UserEmptyError
+from etcd3py.op import Op
+
+if TYPE_CHECKING:
+    from etcd3py._transport import Transport
+
+__all__ = [
+    "Auth",
+    "AuthDisableResponse",
+    "AuthEnableResponse",
+    "AuthRoleAddResponse",
+    "AuthRoleDeleteResponse",
+    "AuthRoleGetResponse",
+    "AuthRoleGrantPermissionResponse",
+    "AuthRoleListResponse",
+    "AuthRoleRevokePermissionResponse",
+    "AuthStatusResponse",
+    "AuthUserAddResponse",
+    "AuthUserChangePasswordResponse",
+    "AuthUserDeleteResponse",
+    "AuthUserGetResponse",
+    "AuthUserGrantRoleResponse",
+    "AuthUserListResponse",
+    "AuthUserRevokeRoleResponse",
+    "AuthenticateResponse",
+    "Permission",
+    "PermissionType",
+]
+
+
+def _name(value: object, what: str, empty: type[UserEmptyError] | type[RoleEmptyError]) -> str:
+    """Return a user or role name, refusing a non-str or an empty one as etcd would."""
+    if not isinstance(value, str):
+        raise ArgumentTypeError(f"{what} must be str, not {type(value).__name__}")
+    if not value:
+        raise empty(empty.etcd_message)
+    return value
+
+
+def _user(value: object) -> str:
+    return _name(value, "user name", UserEmptyError)
+
+
+def _role(value: object) -> str:
+    return _name(value, "role name", RoleEmptyError)
+
+
+def _password(value: object) -> str:
+    if not isinstance(value, str):
+        raise ArgumentTypeError(f"password must be str, not {type(value).__name__}")
+    return value
+
+
+def _perm_range(
+    key: KeyLike, range_end: KeyLike | None, prefix: bool, from_key: bool
+) -> tuple[bytes, bytes]:
+    """Return (key, range_end) of a permission, checked and computed exactly as a get's.
+
+    The empty key with ``prefix`` or ``from_key`` is every key (``b"\\0"``, ``b"\\0"``), as
+    etcdctl's ``role grant-permission`` sends it.
+    """
+    op = Op.get(key, prefix=prefix, from_key=from_key, range_end=range_end)
+    return op.key, op.range_end
+
+
+def _perm_type(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ArgumentTypeError(f"perm_type must be a PermissionType, not {type(value).__name__}")
+    try:
+        return int(PermissionType(value))
+    except ValueError:
+        raise InvalidArgumentError(f"perm_type {value} is not a valid PermissionType") from None
+
+
+class Auth:
+    """Authentication and role-based access control, as clientv3's ``Auth`` interface.
+
+    Every method takes ``timeout=`` (seconds for the call, retries included) and raises the
+    typed error etcd answers with (see :mod:`etcd3py.errors`); on a cluster with auth
+    enabled, every method but :meth:`authenticate` needs a client authenticated as a user
+    with the ``root`` role (else ``PermissionDeniedError``).
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        """Serve auth calls through ``transport``.
+
+        Args:
+            transport: the client's transport.
+        """
+        self._transport = transport
+
+    # ---- enabling --------------------------------------------------------------------------
+
+    def auth_enable(self, *, timeout: float | None = None) -> AuthEnableResponse:
+        """Enable authentication (a no-op when it is already enabled).
+
+        Args:
+            timeout: seconds for the call, retries included.
+
+        Returns:
+            The response.
+
+        Raises:
+            RootUserNotExistError: there is no ``root`` user.
+            RootRoleNotExistError: the ``root`` user lacks the ``root`` role.
+        """
+        check_timeout(timeout)
+        t = self._transport
+        resp = t.call(t.auth.AuthEnable, _pb.rpc.AuthEnableRequest(), timeout=timeout)
+        return AuthEnableResponse(resp)
+
+    def auth_disable(self, *, timeout: float | None = None) -> AuthDisableResponse:
+        """Disable authentication (a no-op when it is already disabled).
+
+        Every token is dropped; a client with credentials gets a new one by itself if auth
+        is enabled again.
+
+        Args:
+            timeout: seconds for the call, retries included.
+
+        Returns:
+            The response.
+
+        Raises:
+            PermissionDeniedError: the client's user lacks the ``root`` role.
+        """
+        check_timeout(timeout)
+        t = self._transport
+        resp = t.call(t.auth.AuthDisable, _pb.rpc.AuthDisableRequest(), timeout=timeout)
+        return AuthDisableResponse(resp)
+
+    def auth_status(self, *, timeout: float | None = None) -> AuthStatusResponse:
+        """Say whether authentication is enabled, and the auth store's revision.
+
+        Args:
+            timeout: seconds for the call, retries included.
+
+        Returns:
+            ``.enabled`` and ``.auth_revision``.
+        """
+        check_timeout(timeout)
+        t = self._transport
+        resp = t.call(
+            t.auth.AuthStatus, _pb.rpc.AuthStatusRequest(), timeout=timeout, repeatable=True
+        )
+        return AuthStatusResponse(resp)
+
+    def authenticate(
+        self, name: str, password: str, *, timeout: float | None = None
+    ) -> AuthenticateResponse:
+        """Check a user's password and get a token for it.
+
+        The client does this by itself when built with ``username=``/``password=``; call it
+        to check credentials or to hand a token to another program.
+
+        Args:
+            name: the user name.
+            password: the user's password.
+            timeout: seconds for the call, retries included.
+
+        Returns:
+            ``.token``.
+
+        Raises:
+            AuthFailedError: unknown user, wrong password, or a user without a password.
+            AuthNotEnabledError: authentication is not enabled.
+            UserEmptyError: ``name`` is empty.
+        """
+        check_timeout(timeout)
+        request = _pb.rpc.AuthenticateRequest(name=_user(name), password=_password(password))
+        t = self._transport
+        # not a change of the key space: asking again only makes another token
+        resp = t.call(t.auth.Authenticate, request, timeout=timeout, repeatable=True)
+        return AuthenticateResponse(resp)
+
+    # ---- users -----------------------------------------------------------------------------
+
+    def user_add(
+        self,
+        name: str,
+        password: str | None = None,
+        *,
+        no_password: bool = False,
+        timeout: float | None = None,
+    ) -> AuthUserAddResponse:
+        """Add a user, with a password or (``no_password=True``) one that logs in by TLS only.
+
+        Args:
+            name: the user name.
+            password: its password (required unless ``no_password``).
+            no_password: add a user without a password; it can only authenticate with a
+                client certificate whose common name is ``name``.
+            timeout: seconds for the call, retries included.
+
+        Returns:
+            The response.
+
+        Raises:
+            UserEmptyError: ``name`` is empty.
+            UserAlreadyExistError: the user exists.
+            InvalidArgumentError: no password and no ``no_password``, or both.
+        """
+        check_timeout(timeout)
+        if not isinstance(no_password, bool):
+            raise ArgumentTypeError(f"no_password must be a bool, not {type(no_password).__name__}")
+        if no_password and password is not None:
+            raise InvalidArgumentError("password and no_password=True cannot be set together")
+        if not no_password and password is None:
+            raise InvalidArgumentError("user_add needs a password, or no_password=True")
+        request = _pb.rpc.AuthUserAddRequest(
+            name=_user(name),
+            password="" if password is None else _password(password),
+            options=_pb.auth.UserAddOptions(no_password=no_password),
+        )
+        t = self._transport
+        return AuthUserAddResponse(t.call(t.auth.UserAdd, request, timeout=timeout))
+
+    def user_get(self, name: str, *, timeout: float | None = None) -> AuthUserGetResponse:
+        """Get a user's roles.
+
+        Args:
+            name: the user name.
+            timeout: seconds for the call, retries included.
+
+        Returns:
+            ``.roles``.
+
+        Raises:
+            UserEmptyError: ``name`` is empty.
+            UserNotFoundError: there is no such user.
+        """
+        check_timeout(timeout)
+        request = _pb.rpc.AuthUserGetRequest(name=_user(name))
+        t = self._transport
+        resp = t.call(t.auth.UserGet, request, timeout=timeout, repeatable=True)
+        return AuthUserGetResponse(resp)
+
+    def user_list(self, *, timeout: float | None = None) -> AuthUserListResponse:
+        """List every user.
+
+        Args:
+            timeout: seconds for the call, retries included.
+
+        Returns:
+            ``.users``, sorted.
+        """
+        check_timeout(timeout)
+        t = self._transport
+        resp = t.call(
+            t.auth.UserList, _pb.rpc.AuthUserListRequest(), timeout=timeout, repeatable=True
+        )
+        return AuthUserListResponse(resp)
+
+    def user_delete(self, name: str, *, timeout: float | None = None) -> AuthUserDeleteResponse:
+        """Delete a user.
+
+        Args:
+            name: the user name.
+            timeout: seconds for the call, retries included.
+
+        Returns:
+            The response.
+
+        Raises:
+            UserEmptyError: ``name`` is empty.
+            UserNotFoundError: there is no such user.
+            InvalidAuthMgmtError: deleting ``root`` while auth is enabled.
+        """
+        check_timeout(timeout)
+        request = _pb.rpc.AuthUserDeleteRequest(name=_user(name))
+        t = self._transport
+        return AuthUserDeleteResponse(t.call(t.auth.UserDelete, request, timeout=timeout))
+
+    def user_change_password(
+        self, name: str, password: str, *, timeout: float | None = None
+    ) -> AuthUserChangePasswordResponse:
+        """Change a user's password (its tokens stay valid until they expire).
+
+        Args:
+            name: the user name.
+            password: the new password.
+            timeout: seconds for the call, retries included.
+
+        Returns:
+            The response.
+
+        Raises:
+            UserEmptyError: ``name`` is empty.
+            UserNotFoundError: there is no such user.
+        """
+        check_timeout(timeout)
+        request = _pb.rpc.AuthUserChangePasswordRequest(
+            name=_user(name), password=_password(password)
+        )
+        t = self._transport
+        resp = t.call(t.auth.UserChangePassword, request, timeout=timeout)
+        return AuthUserChangePasswordResponse(resp)
+
+    def user_grant_role(
+        self, user: str, role: str, *, timeout: float | None = None
+    ) -> AuthUserGrantRoleResponse:
+        """Grant a role to a user (granting one it has is a no-op).
+
+        Args:
+            user: the user name.
+            role: the role name (``root`` need not exist to be granted).
+            timeout: seconds for the call, retries included.
+
+        Returns:
+            The response.
+
+        Raises:
+            UserEmptyError: ``user`` is empty.
+            RoleEmptyError: ``role`` is empty.
+            UserNotFoundError: there is no such user.
+            RoleNotFoundError: there is no such role.
+        """
+        check_timeout(timeout)
+        request = _pb.rpc.AuthUserGrantRoleRequest(user=_user(user), role=_role(role))
+        t = self._transport
+        return AuthUserGrantRoleResponse(t.call(t.auth.UserGrantRole, request, timeout=timeout))
+
+    def user_revoke_role(
+        self, name: str, role: str, *, timeout: float | None = None
+    ) -> AuthUserRevokeRoleResponse:
+        """Revoke a role from a user.
+
+        Args:
+            name: the user name.
+            role: the role name.
+            timeout: seconds for the call, retries included.
+
+        Returns:
+            The response.
+
+        Raises:
+            UserEmptyError: ``name`` is empty.
+            RoleEmptyError: ``role`` is empty.
+            UserNotFoundError: there is no such user.
+            RoleNotGrantedError: the user does not have the role.
+            InvalidAuthMgmtError: revoking ``root`` from ``root`` while auth is enabled.
+        """
+        check_timeout(timeout)
+        request = _pb.rpc.AuthUserRevokeRoleRequest(name=_user(name), role=_role(role))
+        t = self._transport
+        return AuthUserRevokeRoleResponse(t.call(t.auth.UserRevokeRole, request, timeout=timeout))
+
+    # ---- roles -----------------------------------------------------------------------------
+
+    def role_add(self, name: str, *, timeout: float | None = None) -> AuthRoleAddResponse:
+        """Add a role, with no permission yet.
+
+        Args:
+            name: the role name.
+            timeout: seconds for the call, retries included.
+
+        Returns:
+            The response.
+
+        Raises:
+            RoleEmptyError: ``name`` is empty.
+            RoleAlreadyExistError: the role exists.
+        """
+        check_timeout(timeout)
+        request = _pb.rpc.AuthRoleAddRequest(name=_role(name))
+        t = self._transport
+        return AuthRoleAddResponse(t.call(t.auth.RoleAdd, request, timeout=timeout))
+
+    def role_get(self, role: str, *, timeout: float | None = None) -> AuthRoleGetResponse:
+        """Get a role's permissions.
+
+        Args:
+            role: the role name.
+            timeout: seconds for the call, retries included.
+
+        Returns:
+            ``.perms``, sorted by key.
+
+        Raises:
+            RoleEmptyError: ``role`` is empty.
+            RoleNotFoundError: there is no such role.
+        """
+        check_timeout(timeout)
+        request = _pb.rpc.AuthRoleGetRequest(role=_role(role))
+        t = self._transport
+        resp = t.call(t.auth.RoleGet, request, timeout=timeout, repeatable=True)
+        return AuthRoleGetResponse(resp)
+
+    def role_list(self, *, timeout: float | None = None) -> AuthRoleListResponse:
+        """List every role.
+
+        Args:
+            timeout: seconds for the call, retries included.
+
+        Returns:
+            ``.roles``, sorted.
+        """
+        check_timeout(timeout)
+        t = self._transport
+        resp = t.call(
+            t.auth.RoleList, _pb.rpc.AuthRoleListRequest(), timeout=timeout, repeatable=True
+        )
+        return AuthRoleListResponse(resp)
+
+    def role_delete(self, role: str, *, timeout: float | None = None) -> AuthRoleDeleteResponse:
+        """Delete a role (and revoke it from every user).
+
+        Args:
+            role: the role name.
+            timeout: seconds for the call, retries included.
+
+        Returns:
+            The response.
+
+        Raises:
+            RoleEmptyError: ``role`` is empty.
+            RoleNotFoundError: there is no such role.
+            InvalidAuthMgmtError: deleting ``root`` while auth is enabled.
+        """
+        check_timeout(timeout)
+        request = _pb.rpc.AuthRoleDeleteRequest(role=_role(role))
+        t = self._transport
+        return AuthRoleDeleteResponse(t.call(t.auth.RoleDelete, request, timeout=timeout))
+
+    def role_grant_permission(
+        self,
+        role: str,
+        key: KeyLike,
+        perm_type: PermissionType,
+        *,
+        range_end: KeyLike | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+        timeout: float | None = None,
+    ) -> AuthRoleGrantPermissionResponse:
+        """Let a role read, write or both on a key, a prefix or a range.
+
+        Granting again over the same key and range end replaces the permission's type.
+
+        Args:
+            role: the role name.
+            key: the key, or the start of the range (``str`` is encoded UTF-8).
+            perm_type: what the permission allows.
+            range_end: cover ``[key, range_end)``.
+            prefix: cover every key starting with ``key`` (the empty key: every key).
+            from_key: cover every key ``>= key`` (the empty key: every key).
+            timeout: seconds for the call, retries included.
+
+        Returns:
+            The response.
+
+        Raises:
+            RoleEmptyError: ``role`` is empty.
+            RoleNotFoundError: there is no such role.
+            EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
+            InvalidArgumentError: conflicting range options or an unknown ``perm_type``.
+            ArgumentTypeError: an argument of the wrong type.
+        """
+        check_timeout(timeout)
+        raw, end = _perm_range(key, range_end, prefix, from_key)
+        perm = _pb.auth.Permission(key=raw, range_end=end)
+        perm.permType = _perm_type(perm_type)  # type: ignore[assignment]
+        request = _pb.rpc.AuthRoleGrantPermissionRequest(name=_role(role), perm=perm)
+        t = self._transport
+        resp = t.call(t.auth.RoleGrantPermission, request, timeout=timeout)
+        return AuthRoleGrantPermissionResponse(resp)
+
+    def role_revoke_permission(
+        self,
+        role: str,
+        key: KeyLike,
+        *,
+        range_end: KeyLike | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+        timeout: float | None = None,
+    ) -> AuthRoleRevokePermissionResponse:
+        """Take back the permission a role has over exactly this key and range.
+
+        The key and range options must be those the permission was granted with.
+
+        Args:
+            role: the role name.
+            key: the key, or the start of the range.
+            range_end: the range end it was granted with.
+            prefix: it was granted with ``prefix=True``.
+            from_key: it was granted with ``from_key=True``.
+            timeout: seconds for the call, retries included.
+
+        Returns:
+            The response.
+
+        Raises:
+            RoleEmptyError: ``role`` is empty.
+            RoleNotFoundError: there is no such role.
+            PermissionNotGrantedError: the role has no permission over that exact range.
+            EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
+            InvalidArgumentError: conflicting range options.
+            ArgumentTypeError: an argument of the wrong type.
+        """
+        check_timeout(timeout)
+        raw, end = _perm_range(key, range_end, prefix, from_key)
+        request = _pb.rpc.AuthRoleRevokePermissionRequest(role=_role(role), key=raw, range_end=end)
+        t = self._transport
+        resp = t.call(t.auth.RoleRevokePermission, request, timeout=timeout)
+        return AuthRoleRevokePermissionResponse(resp)
