@@ -8,6 +8,7 @@
 #   make docs          mkdocs build --strict (into site/)
 #   make protos        regenerate etcd3py/_gen from protos/ with the pinned generator
 #   make check-protos  fail when etcd3py/_gen is stale
+#   make bench         the benchmarks of bench/ on etcd 3.5.1 (BENCH_ARGS='--quick' for a smoke run)
 #   make test-lowest   the declared lowest runtime versions, in .venv-lowest, on the testserver
 #   make clean         remove venvs and build output
 PYTHON ?= python3
@@ -17,11 +18,12 @@ PIP := $(PY) -m pip install -q --disable-pip-version-check
 # The venv is (re)installed whenever pyproject.toml changes.
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 LOWEST_VENV := .venv-lowest
 LOWEST_PINS := grpcio==1.51.1 protobuf==3.20.3 tenacity==8.3.0 typing-extensions==4.6.0
 
-FORMATTED := etcd3py testserver tests examples
+FORMATTED := etcd3py testserver tests examples bench
 
 .PHONY: venv demo test lint typecheck docs protos check-protos test-lowest bench clean
 
@@ -70,11 +72,11 @@ test-lowest:
 	$(LOWEST_VENV)/bin/python -m pytest tests/unit tests/e2e --backend testserver -q \
 		-p no:cacheprovider $(PYTEST_ARGS)
 
+# The harness builds one venv per client under bench/.venvs/ itself (see bench/README.md).
+# BENCH_ARGS passes options on, e.g. BENCH_ARGS='--quick' or '--backend testserver --only put_seq'.
 bench: $(STAMP)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]'
-	@if ls bench/*.py >/dev/null 2>&1; then for f in bench/*.py; do $(PY) $$f; done; \
-	else echo "no benchmarks yet"; fi
+	$(PY) -m bench.harness $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(LOWEST_VENV) .venv-protoc site build *.egg-info .pytest_cache \
-		.mypy_cache .ruff_cache .hypothesis
+		.mypy_cache .ruff_cache .hypothesis bench/.venvs
