@@ -2,7 +2,8 @@
 #
 #   make demo          venv + install, then run examples/quickstart.py on the reference server
 #   make test          venv + install (dev extra, which holds the test extra), then pytest
-#                      (PYTEST_ARGS='--backend testserver -x' passes options on)
+#                      on 2 workers (PYTEST_ARGS='--backend testserver -x' passes options on;
+#                      PYTEST_WORKERS= runs it in one process)
 #   make lint          ruff check + ruff format --check
 #   make typecheck     mypy --strict etcd3py
 #   make docs          mkdocs build --strict (into site/)
@@ -18,6 +19,9 @@ PIP := $(PY) -m pip install -q --disable-pip-version-check
 # The venv is (re)installed whenever pyproject.toml changes.
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# The suite mostly waits on servers, TTLs and reconnects: two workers halve its time on 2 cores.
+# Each test file runs in one worker (its module fixtures, e.g. a 3-member cluster, start once).
+PYTEST_WORKERS ?= -n 2 --dist loadfile
 BENCH_ARGS ?=
 
 LOWEST_VENV := .venv-lowest
@@ -39,7 +43,7 @@ demo: $(STAMP)
 	$(PY) examples/quickstart.py
 
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -19,7 +19,7 @@ Threads (never one per lease):
   (started by the first ``subscribe``; it ends once none is left or the client closes; as
   clientv3, every stream failure is retried, the deadlines ending what cannot wait): opens
   the ``LeaseKeepAlive`` call with the auth token, reads its responses and delivers them,
-  and on a failure backs off (tenacity's exponential wait with jitter, capped at 2 s;
+  and on a failure backs off (tenacity's exponential wait with jitter, capped at 1 s;
   :func:`etcd3py._streams.backoff`) while checking deadlines, then reopens and renews every
   lease at once, so a dropped stream or a restarted server does not let a lease expire.
 * gRPC's consumer of each call's request iterator (an :class:`etcd3py._streams.RequestQueue`,

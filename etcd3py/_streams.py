@@ -18,8 +18,8 @@ import tenacity
 
 _T = TypeVar("_T")
 
-#: Reconnect wait: exponential from 50 ms with up to 100 ms of jitter, capped at 2 s.
-_BACKOFF = tenacity.wait_exponential(multiplier=0.05, max=2.0) + tenacity.wait_random(0, 0.1)
+#: Reconnect wait: exponential from 50 ms with up to 100 ms of jitter, capped at 1 s.
+_BACKOFF = tenacity.wait_exponential(multiplier=0.05, max=1.0) + tenacity.wait_random(0, 0.1)
 
 
 def backoff(attempt: int) -> float:
@@ -29,11 +29,11 @@ def backoff(attempt: int) -> float:
         attempt: how many reconnects in a row failed so far, plus one.
 
     Returns:
-        The wait, at most 2 seconds.
+        The wait, at most 1 second.
     """
     state = tenacity.RetryCallState(tenacity.Retrying(), None, (), {})
     state.attempt_number = max(attempt, 1)
-    return min(float(_BACKOFF(state)), 2.0)
+    return min(float(_BACKOFF(state)), 1.0)
 
 
 def cancel_call(call: grpc.Call | Any) -> None:

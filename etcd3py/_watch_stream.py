@@ -9,7 +9,7 @@ Threads (never one per watch):
 * ``etcd3py-watch-<n>`` (daemon), one per :class:`WatchStream` (one per context with live
   watches): opens the gRPC call, reads its responses, feeds them to the mux, executes the
   actions; on a retryable failure backs off (tenacity's exponential wait with jitter, capped
-  at 2 s) and reopens. It owns the call; it ends when the stream is idle (no live watch),
+  at 1 s) and reopens. It owns the call; it ends when the stream is idle (no live watch),
   its context ends, the client closes, or a failure cannot be retried.
 * gRPC's own consumer of each call's request iterator (an
   :class:`etcd3py._streams.RequestQueue`, shared with the keep-alive driver): it blocks on
