@@ -217,10 +217,22 @@ class Transport:
             grpc.channel_ready_future(self.channel.current).result(timeout=dial_timeout)
         except grpc.FutureTimeoutError:
             addresses = ", ".join(e.address for e in self.config.endpoints)
+            reason = self._connect_failure()
             raise UnavailableError(
                 f"etcd3py: no endpoint answered within dial_timeout={dial_timeout}s "
-                f"(endpoints: {addresses})"
+                f"(endpoints: {addresses})" + (f": {reason}" if reason else "")
             ) from None
+
+    def _connect_failure(self) -> str:
+        """Return gRPC's last connection error (a refused port, a failed TLS handshake...).
+
+        A fail-fast call on a channel that cannot connect fails at once with that reason.
+        """
+        try:
+            self.kv.Range(_pb.rpc.RangeRequest(key=b"\0"), timeout=0.5)
+        except grpc.RpcError as exc:
+            return str(exc.details() or "")
+        return ""
 
     def _authenticate(self) -> None:
         request = _pb.rpc.AuthenticateRequest(
