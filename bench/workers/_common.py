@@ -36,7 +36,7 @@ import threading
 import time
 import traceback
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ __all__ = [
     "WORKLOADS",
     "Deadline",
     "WorkerArgs",
+    "atimed_calls",
     "check_range",
     "emit",
     "emit_event",
@@ -64,6 +65,7 @@ __all__ = [
     "rss_kb",
     "run_worker",
     "stamp_age_ms",
+    "timed_calls",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -330,6 +332,41 @@ class Deadline:
     def passed(self) -> bool:
         """Return True once the limit is reached."""
         return time.monotonic() >= self.end
+
+
+def timed_calls(count: int, deadline_s: float, call: Callable[[int], object]) -> dict[str, float]:
+    """Run ``call(i)`` for ``i`` in ``range(count)`` one after another, timing each (workloads
+    1 and 2); stop early at the deadline.
+
+    Returns:
+        :func:`latency_metrics` of the calls made.
+    """
+    lat: list[float] = []
+    deadline = Deadline(deadline_s)
+    start = time.perf_counter()
+    for i in range(count):
+        t0 = time.perf_counter()
+        call(i)
+        lat.append(time.perf_counter() - t0)
+        if deadline.passed():
+            break
+    return latency_metrics(lat, time.perf_counter() - start)
+
+
+async def atimed_calls(
+    count: int, deadline_s: float, call: Callable[[int], Awaitable[object]]
+) -> dict[str, float]:
+    """The asyncio form of :func:`timed_calls`: ``await call(i)`` one after another."""
+    lat: list[float] = []
+    deadline = Deadline(deadline_s)
+    start = time.perf_counter()
+    for i in range(count):
+        t0 = time.perf_counter()
+        await call(i)
+        lat.append(time.perf_counter() - t0)
+        if deadline.passed():
+            break
+    return latency_metrics(lat, time.perf_counter() - start)
 
 
 def read_stdin_json(timeout_s: float) -> dict[str, Any] | None:

@@ -23,13 +23,13 @@ from _common import (
     check_range,
     emit_event,
     lag_stamp,
-    latency_metrics,
     live_rate,
     os_threads,
     percentile,
     read_stdin_json,
     rss_kb,
     run_worker,
+    timed_calls,
 )
 
 from etcd3py import Client, WatchResponse
@@ -50,34 +50,17 @@ def put_seq(p: Params) -> dict[str, Any]:
     """Workload 1: sequential puts of ``count`` values."""
     value = b"v" * p["value_size"]
     keys = [f"{p['prefix']}{i:06d}".encode() for i in range(p["count"])]
-    lat: list[float] = []
-    deadline = Deadline(p["deadline_s"])
     with _client(p) as client:
         client.put(p["prefix"] + "warm", value)
-        start = time.perf_counter()
-        for key in keys:
-            t0 = time.perf_counter()
-            client.put(key, value)
-            lat.append(time.perf_counter() - t0)
-            if deadline.passed():
-                break
-        return latency_metrics(lat, time.perf_counter() - start)
+        return timed_calls(len(keys), p["deadline_s"], lambda i: client.put(keys[i], value))
 
 
 def get_seq(p: Params) -> dict[str, Any]:
     """Workload 2: ``count`` gets of one existing key, reading its value."""
-    lat: list[float] = []
-    deadline = Deadline(p["deadline_s"])
+    key = p["key"]
     with _client(p) as client:
-        client.get(p["key"])
-        start = time.perf_counter()
-        for _ in range(p["count"]):
-            t0 = time.perf_counter()
-            _ = client.get(p["key"]).kvs[0].value
-            lat.append(time.perf_counter() - t0)
-            if deadline.passed():
-                break
-        return latency_metrics(lat, time.perf_counter() - start)
+        client.get(key)
+        return timed_calls(p["count"], p["deadline_s"], lambda _: client.get(key).kvs[0].value)
 
 
 def put_concurrent(p: Params) -> dict[str, Any]:

@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import etcd_client
 from _common import (
     Deadline,
+    atimed_calls,
     check_range,
     emit_event,
     lag_stamp,
-    latency_metrics,
     live_rate,
     os_threads,
     percentile,
@@ -76,38 +76,26 @@ def _sync(fn: Callable[[Params], Awaitable[dict[str, Any]]]) -> Callable[[Params
 async def put_seq(p: Params) -> dict[str, Any]:
     """Workload 1: sequential ``put``."""
     value = b"v" * p["value_size"]
-    lat: list[float] = []
-    deadline = Deadline(p["deadline_s"])
     async with _client(p) as etcd:
         await etcd.put((p["prefix"] + "warm").encode(), value)
-        start = time.perf_counter()
-        for i in range(p["count"]):
-            key = _key(p, i)
-            t0 = time.perf_counter()
-            await etcd.put(key, value)
-            lat.append(time.perf_counter() - t0)
-            if deadline.passed():
-                break
-        return latency_metrics(lat, time.perf_counter() - start)
+        return await atimed_calls(
+            p["count"], p["deadline_s"], lambda i: etcd.put(_key(p, i), value)
+        )
 
 
 async def get_seq(p: Params) -> dict[str, Any]:
     """Workload 2: sequential ``get`` of one key (the value's bytes)."""
     key = p["key"].encode()
-    lat: list[float] = []
-    deadline = Deadline(p["deadline_s"])
     async with _client(p) as etcd:
         await etcd.get(key)
-        start = time.perf_counter()
-        for _ in range(p["count"]):
-            t0 = time.perf_counter()
+
+        async def get(_: int) -> bytes:
             value = await etcd.get(key)
-            lat.append(time.perf_counter() - t0)
             if value is None:
                 raise KeyError(f"{p['key']} not found")
-            if deadline.passed():
-                break
-        return latency_metrics(lat, time.perf_counter() - start)
+            return bytes(value)
+
+        return await atimed_calls(p["count"], p["deadline_s"], get)
 
 
 async def put_concurrent(p: Params) -> dict[str, Any]:

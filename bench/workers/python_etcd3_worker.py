@@ -35,13 +35,13 @@ from _common import (
     check_range,
     emit_event,
     lag_stamp,
-    latency_metrics,
     live_rate,
     os_threads,
     percentile,
     read_stdin_json,
     rss_kb,
     run_worker,
+    timed_calls,
 )
 
 __all__ = ["make_handlers"]
@@ -109,37 +109,23 @@ class _Workloads:
     def put_seq(self, p: Params) -> dict[str, Any]:
         """Workload 1: sequential ``put``."""
         value = b"v" * p["value_size"]
-        lat: list[float] = []
-        deadline = Deadline(p["deadline_s"])
         with self._client(p) as etcd:
             etcd.put(p["prefix"] + "warm", value)
-            start = time.perf_counter()
-            for i in range(p["count"]):
-                key = _key(p, i)
-                t0 = time.perf_counter()
-                etcd.put(key, value)
-                lat.append(time.perf_counter() - t0)
-                if deadline.passed():
-                    break
-            return latency_metrics(lat, time.perf_counter() - start)
+            return timed_calls(p["count"], p["deadline_s"], lambda i: etcd.put(_key(p, i), value))
 
     def get_seq(self, p: Params) -> dict[str, Any]:
         """Workload 2: sequential ``get`` of one key, reading its value."""
         key = p["key"]
-        lat: list[float] = []
-        deadline = Deadline(p["deadline_s"])
         with self._client(p) as etcd:
             etcd.get(key)
-            start = time.perf_counter()
-            for _ in range(p["count"]):
-                t0 = time.perf_counter()
+
+            def get(_: int) -> bytes:
                 value, _meta = etcd.get(key)
-                lat.append(time.perf_counter() - t0)
                 if value is None:
                     raise KeyError(f"{key} not found")
-                if deadline.passed():
-                    break
-            return latency_metrics(lat, time.perf_counter() - start)
+                return bytes(value)
+
+            return timed_calls(p["count"], p["deadline_s"], get)
 
     def put_concurrent(self, p: Params) -> dict[str, Any]:
         """Workload 3: ``put`` from ``concurrency`` threads sharing one client."""

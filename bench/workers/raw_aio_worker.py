@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     Deadline,
+    atimed_calls,
     check_range,
     emit_event,
     lag_stamp,
-    latency_metrics,
     live_rate,
     load_stubs,
     os_threads,
@@ -49,36 +49,24 @@ def _channel(p: Params) -> grpc.aio.Channel:
 async def _put_seq(p: Params) -> dict[str, Any]:
     value = b"v" * p["value_size"]
     keys = [f"{p['prefix']}{i:06d}".encode() for i in range(p["count"])]
-    lat: list[float] = []
-    deadline = Deadline(p["deadline_s"])
     async with _channel(p) as ch:
         stub = rpc_grpc.KVStub(ch)
         await stub.Put(rpc.PutRequest(key=(p["prefix"] + "warm").encode(), value=value))
-        start = time.perf_counter()
-        for key in keys:
-            t0 = time.perf_counter()
-            await stub.Put(rpc.PutRequest(key=key, value=value))
-            lat.append(time.perf_counter() - t0)
-            if deadline.passed():
-                break
-        return latency_metrics(lat, time.perf_counter() - start)
+        return await atimed_calls(
+            len(keys), p["deadline_s"], lambda i: stub.Put(rpc.PutRequest(key=keys[i], value=value))
+        )
 
 
 async def _get_seq(p: Params) -> dict[str, Any]:
     key = p["key"].encode()
-    lat: list[float] = []
-    deadline = Deadline(p["deadline_s"])
     async with _channel(p) as ch:
         stub = rpc_grpc.KVStub(ch)
         await stub.Range(rpc.RangeRequest(key=key))
-        start = time.perf_counter()
-        for _ in range(p["count"]):
-            t0 = time.perf_counter()
-            _ = (await stub.Range(rpc.RangeRequest(key=key))).kvs[0].value
-            lat.append(time.perf_counter() - t0)
-            if deadline.passed():
-                break
-        return latency_metrics(lat, time.perf_counter() - start)
+
+        async def get(_: int) -> bytes:
+            return (await stub.Range(rpc.RangeRequest(key=key))).kvs[0].value
+
+        return await atimed_calls(p["count"], p["deadline_s"], get)
 
 
 async def _put_concurrent(p: Params) -> dict[str, Any]:

@@ -28,7 +28,6 @@ from _common import (
     check_range,
     emit_event,
     lag_stamp,
-    latency_metrics,
     live_rate,
     load_stubs,
     os_threads,
@@ -37,6 +36,7 @@ from _common import (
     read_stdin_json,
     rss_kb,
     run_worker,
+    timed_calls,
 )
 
 rpc, rpc_grpc = load_stubs()
@@ -52,37 +52,22 @@ def put_seq(p: Params) -> dict[str, Any]:
     """Workload 1: sequential Put calls."""
     value = b"v" * p["value_size"]
     keys = [f"{p['prefix']}{i:06d}".encode() for i in range(p["count"])]
-    lat: list[float] = []
-    deadline = Deadline(p["deadline_s"])
     with _channel(p) as ch:
         stub = rpc_grpc.KVStub(ch)
         stub.Put(rpc.PutRequest(key=(p["prefix"] + "warm").encode(), value=value))
-        start = time.perf_counter()
-        for key in keys:
-            t0 = time.perf_counter()
-            stub.Put(rpc.PutRequest(key=key, value=value))
-            lat.append(time.perf_counter() - t0)
-            if deadline.passed():
-                break
-        return latency_metrics(lat, time.perf_counter() - start)
+        return timed_calls(
+            len(keys), p["deadline_s"], lambda i: stub.Put(rpc.PutRequest(key=keys[i], value=value))
+        )
 
 
 def get_seq(p: Params) -> dict[str, Any]:
     """Workload 2: sequential Range calls of one key, reading its value."""
     key = p["key"].encode()
-    lat: list[float] = []
-    deadline = Deadline(p["deadline_s"])
     with _channel(p) as ch:
         stub = rpc_grpc.KVStub(ch)
         stub.Range(rpc.RangeRequest(key=key))
-        start = time.perf_counter()
-        for _ in range(p["count"]):
-            t0 = time.perf_counter()
-            _ = stub.Range(rpc.RangeRequest(key=key)).kvs[0].value
-            lat.append(time.perf_counter() - t0)
-            if deadline.passed():
-                break
-        return latency_metrics(lat, time.perf_counter() - start)
+        request = rpc.RangeRequest(key=key)
+        return timed_calls(p["count"], p["deadline_s"], lambda _: stub.Range(request).kvs[0].value)
 
 
 def put_concurrent(p: Params) -> dict[str, Any]:
