@@ -421,7 +421,10 @@ class Transport:
         response = self.call(
             self.cluster.MemberList, _pb.rpc.MemberListRequest(), timeout=timeout, repeatable=True
         )
-        found = endpoints_from_members(_MemberView.all(response), secure=self.config.secure)
+        from etcd3py.cluster import Member  # cluster builds on the transport
+
+        members = [Member(pb) for pb in response.members]
+        found = endpoints_from_members(members, secure=self.config.secure)
         if not found:
             raise UnavailableError("etcd3py: the member list names no usable client URL")
         self.set_endpoints(found)
@@ -440,18 +443,3 @@ class Transport:
             self._closed = True
         if os.getpid() == self._pid:
             self.channel.close()
-
-
-class _MemberView:
-    """The fields of a ``Member`` message :func:`endpoints_from_members` reads."""
-
-    __slots__ = ("client_urls", "is_learner", "name")
-
-    def __init__(self, pb: _pb.rpc.Member) -> None:
-        self.name: str = pb.name
-        self.client_urls: list[str] = list(pb.clientURLs)
-        self.is_learner: bool = pb.isLearner
-
-    @classmethod
-    def all(cls, response: _pb.rpc.MemberListResponse) -> list[_MemberView]:
-        return [cls(m) for m in response.members]
