@@ -364,7 +364,7 @@ class KeepAliveDriver:
                     return
                 attempt = 1 if healthy else attempt + 1
                 if isinstance(error, InvalidAuthTokenError):
-                    self._refresh_token()
+                    self._transport.refresh_token("the keep-alive stream")
                 with self._lock:
                     if run.stopped:
                         return
@@ -422,15 +422,6 @@ class KeepAliveDriver:
             cancel_call(call)
         with self._lock:
             return (None if run.stopped else error), healthy
-
-    def _refresh_token(self) -> None:
-        """clientv3 fetches a new token when the server says the old one is invalid."""
-        if self._transport.config.username is None:
-            return
-        try:
-            self._transport._authenticate()
-        except EtcdError as exc:
-            _log.warning("etcd3py: the keep-alive stream could not refresh the token: %s", exc)
 
     def _fail(self, run: _Run, error: EtcdError) -> None:
         with self._lock:

@@ -38,6 +38,7 @@ from etcd3py.errors import (
     AuthNotEnabledError,
     CanceledError,
     ClientClosedError,
+    EtcdError,
     ForkedClientError,
     InvalidArgumentError,
     InvalidAuthTokenError,
@@ -233,6 +234,27 @@ class Transport:
         except grpc.RpcError as exc:
             return str(exc.details() or "")
         return ""
+
+    def refresh_token(self, who: str) -> bool:
+        """Fetch a new auth token, as clientv3 does when the server says the old one is invalid.
+
+        Used by the stream drivers (a watch or keep-alive stream that met an invalid token);
+        a failure is logged, not raised, so the stream decides what to do.
+
+        Args:
+            who: the stream asking, for the log.
+
+        Returns:
+            True when a new token was fetched; False without credentials or on a failure.
+        """
+        if self.config.username is None:
+            return False
+        try:
+            self._authenticate()
+        except EtcdError as exc:
+            _log.warning("etcd3py: %s could not refresh the auth token: %s", who, exc)
+            return False
+        return True
 
     def _authenticate(self) -> None:
         request = _pb.rpc.AuthenticateRequest(

@@ -391,8 +391,9 @@ class WatchStream:
                 if error is None:
                     return
                 attempt = 1 if healthy else attempt + 1
+                stale_token = isinstance(error, InvalidAuthTokenError)
                 retry = is_retryable(error) or (
-                    isinstance(error, InvalidAuthTokenError) and self._refresh_token()
+                    stale_token and self._transport.refresh_token(self.name)
                 )
                 with self._lock:
                     if self._state is not _State.RUNNING:
@@ -451,17 +452,6 @@ class WatchStream:
             requests.end()
             _cancel(call)
         return error, healthy
-
-    def _refresh_token(self) -> bool:
-        """clientv3 fetches a new token when the server says the old one is invalid."""
-        if self._transport.config.username is None:
-            return False
-        try:
-            self._transport._authenticate()
-        except EtcdError as exc:
-            _log.warning("etcd3py: %s could not refresh the auth token: %s", self.name, exc)
-            return False
-        return True
 
     def _finish_thread(self) -> None:
         self._unregister_ctx()
