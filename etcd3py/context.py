@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -35,34 +36,84 @@ Metadata = tuple[tuple[str, str], ...]
 
 
 class _DeadlineTimer:
-    """One daemon thread that fires contexts' deadlines in time order."""
+    """One daemon thread that fires contexts' deadlines in time order.
+
+    Fork-safe: in a child process the timer starts afresh (the parent's thread does not
+    exist there) with the deadlines the child inherited, so they still fire. A context that
+    ends before its deadline is dropped at once (its entry forgets it), so cancelled
+    contexts are never held until their deadline.
+    """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()  # guards _heap and _thread
-        self._heap: list[tuple[float, int, Context]] = []
+        self._reset()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._after_fork)
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition()  # guards _heap, _dropped and _thread
+        self._heap: list[list[object]] = []  # [when, seq, ctx or None]
+        self._dropped = 0
         self._seq = itertools.count()
         self._thread: threading.Thread | None = None
 
-    def schedule(self, when: float, ctx: Context) -> None:
+    def _after_fork(self) -> None:
+        live = [entry for entry in self._heap if entry[2] is not None]
+        self._cond = threading.Condition()  # the parent's may have been held at fork time
+        self._thread = None
+        self._heap = live
+        heapq.heapify(self._heap)
+        self._dropped = 0
+        if live:
+            with self._cond:
+                self._start()
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="etcd3py-deadlines", daemon=True)
+        self._thread.start()
+
+    def schedule(self, when: float, ctx: Context) -> list[object]:
+        """Fire ``ctx``'s deadline at ``when``; return the entry :meth:`drop` takes."""
+        entry: list[object] = [when, next(self._seq), ctx]
         with self._cond:
-            heapq.heappush(self._heap, (when, next(self._seq), ctx))
+            heapq.heappush(self._heap, entry)
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="etcd3py-deadlines", daemon=True
-                )
-                self._thread.start()
+                self._start()
             self._cond.notify()
+        return entry
+
+    def drop(self, entry: list[object]) -> None:
+        """Forget an entry whose context ended first; compact the heap when half is dropped."""
+        with self._cond:
+            if entry[2] is None:
+                return
+            entry[2] = None
+            self._dropped += 1
+            if self._dropped * 2 > len(self._heap):
+                self._heap = [e for e in self._heap if e[2] is not None]
+                heapq.heapify(self._heap)
+                self._dropped = 0
+
+    def pending(self) -> int:
+        """The number of contexts waiting for their deadline (for tests)."""
+        with self._cond:
+            return len(self._heap) - self._dropped
 
     def _run(self) -> None:
         while True:
             with self._cond:
                 while True:
                     now = time.monotonic()
-                    if self._heap and self._heap[0][0] <= now:
-                        _, _, ctx = heapq.heappop(self._heap)
+                    if self._heap and self._heap[0][0] <= now:  # type: ignore[operator]
+                        entry = heapq.heappop(self._heap)
+                        ctx = entry[2]
+                        if ctx is None:
+                            self._dropped -= 1
+                            continue
+                        entry[2] = None
                         break
-                    self._cond.wait(self._heap[0][0] - now if self._heap else None)
-            # A cancelled context stays in the heap until its deadline; _finish ignores it.
+                    wait = self._heap[0][0] - now if self._heap else None  # type: ignore[operator]
+                    self._cond.wait(wait)
+            assert isinstance(ctx, Context)
             ctx._finish(DeadlineExceededError("context deadline exceeded"))
 
 
@@ -80,7 +131,16 @@ class Context:
         metadata: gRPC metadata pairs sent with every call made under this context.
     """
 
-    __slots__ = ("_callbacks", "_done", "_err", "_lock", "_parent", "deadline", "metadata")
+    __slots__ = (
+        "_callbacks",
+        "_done",
+        "_err",
+        "_lock",
+        "_parent",
+        "_timer_entry",
+        "deadline",
+        "metadata",
+    )
 
     _background: ClassVar[Context | None] = None
 
@@ -108,10 +168,16 @@ class Context:
             deadline = inherited
         self.deadline: float | None = deadline
         self.metadata: Metadata = (parent.metadata if parent else ()) + tuple(metadata)
+        self._timer_entry: list[object] | None = None
         if parent is not None:
             parent.add_done_callback(self._on_parent_done)
         if deadline is not None and not self._done.is_set():
-            _TIMER.schedule(deadline, self)
+            entry = _TIMER.schedule(deadline, self)
+            with self._lock:
+                if self._err is None:
+                    self._timer_entry = entry
+            if self._timer_entry is None:
+                _TIMER.drop(entry)
 
     @classmethod
     def background(cls) -> Context:
@@ -182,9 +248,20 @@ class Context:
         return self.with_metadata(("hasleader", "true"))
 
     @property
-    def done(self) -> threading.Event:
-        """An event set once the context is cancelled or past its deadline."""
-        return self._done
+    def done(self) -> bool:
+        """Whether the context has ended (cancelled, or past its deadline)."""
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the context ends, at most ``timeout`` seconds.
+
+        Args:
+            timeout: seconds to wait; ``None`` waits as long as it takes.
+
+        Returns:
+            Whether the context has ended.
+        """
+        return self._done.wait(timeout)
 
     def err(self) -> EtcdError | None:
         """Return why the context ended.
@@ -251,7 +328,10 @@ class Context:
                 return
             self._err = err
             callbacks, self._callbacks = self._callbacks, []
+            entry, self._timer_entry = self._timer_entry, None
         self._done.set()
+        if entry is not None:
+            _TIMER.drop(entry)
         if self._parent is not None:
             self._parent._remove_callback(self._on_parent_done)
         for callback in callbacks:

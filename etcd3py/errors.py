@@ -9,7 +9,7 @@ clientv3's ``rpctypes``)::
     │   ├── EmptyKeyError  KeyNotFoundError  ValueProvidedError  LeaseProvidedError
     │   ├── TooManyOpsError  DuplicateKeyError  RequestTooLargeError  MemberBadURLsError
     │   ├── UserEmptyError  RoleEmptyError  AuthFailedError  PermissionNotGivenError
-    │   └── InvalidAuthMgmtError  WrongDowngradeVersionFormatError ...
+    │   └── InvalidAuthMgmtError  InvalidSortOptionError  AuthOldRevisionError ...
     ├── OutOfRangeError                        OUT_OF_RANGE
     │   └── CompactedError  FutureRevisionError  LeaseTTLTooLargeError
     ├── ResourceExhaustedError                 RESOURCE_EXHAUSTED
@@ -31,7 +31,7 @@ clientv3's ``rpctypes``)::
     ├── AlreadyExistsError  AbortedError  UnimplementedError  InternalError  UnknownError
     ├── ClientClosedError                      the client was closed (no gRPC status)
     ├── LeaseExpiredError                      a kept-alive lease ran out (no gRPC status)
-    ├── LockedError  SessionExpiredError       etcd3py.concurrency's Mutex (no gRPC status)
+    ├── LockedError  LockReleasedError  SessionExpiredError   the Mutex (no gRPC status)
     ├── ElectionNoLeaderError  ElectionNotLeaderError   its Election (no gRPC status)
     └── ForkedClientError                      a client used in a child after os.fork()
 
@@ -55,9 +55,11 @@ __all__ = [
     "ArgumentTypeError",
     "AuthFailedError",
     "AuthNotEnabledError",
+    "AuthOldRevisionError",
     "BadLeaderTransfereeError",
     "CanceledError",
     "ClientClosedError",
+    "ClusterIDMismatchError",
     "ClusterVersionUnavailableError",
     "CompactedError",
     "CorruptError",
@@ -77,6 +79,7 @@ __all__ = [
     "InvalidAuthMgmtError",
     "InvalidAuthTokenError",
     "InvalidDowngradeTargetVersionError",
+    "InvalidSortOptionError",
     "KeyNotFoundError",
     "LeaderChangedError",
     "LearnerNotReadyError",
@@ -85,6 +88,7 @@ __all__ = [
     "LeaseNotFoundError",
     "LeaseProvidedError",
     "LeaseTTLTooLargeError",
+    "LockReleasedError",
     "LockedError",
     "MemberBadURLsError",
     "MemberExistError",
@@ -116,6 +120,7 @@ __all__ = [
     "StoppedError",
     "TimeoutDueToConnectionLostError",
     "TimeoutDueToLeaderFailError",
+    "TimeoutWaitAppliedIndexError",
     "TooManyLearnersError",
     "TooManyOpsError",
     "TooManyRequestsError",
@@ -396,6 +401,18 @@ class InvalidAuthMgmtError(InvalidArgumentError):
     etcd_message = "etcdserver: invalid auth management"
 
 
+class InvalidSortOptionError(InvalidArgumentError):
+    """The range's sort option is not valid (etcd 3.6)."""
+
+    etcd_message = "etcdserver: invalid sort option"
+
+
+class AuthOldRevisionError(InvalidArgumentError):
+    """The auth store changed since the token's revision (etcd 3.6 ``ErrAuthOldRevision``)."""
+
+    etcd_message = "etcdserver: revision of auth store is old"
+
+
 class WrongDowngradeVersionFormatError(InvalidArgumentError):
     """The downgrade target version is malformed."""
 
@@ -472,6 +489,12 @@ class MemberNotEnoughStartedError(FailedPreconditionError):
     """Reconfiguring would leave too few started members."""
 
     etcd_message = "etcdserver: re-configuration failed due to not enough started members"
+
+
+class ClusterIDMismatchError(FailedPreconditionError):
+    """The request was meant for another cluster (etcd 3.6 ``ErrClusterIDMismatch``)."""
+
+    etcd_message = "etcdserver: cluster ID mismatch"
 
 
 class MemberNotLearnerError(FailedPreconditionError):
@@ -636,6 +659,12 @@ class ClusterVersionUnavailableError(UnavailableError):
     etcd_message = "etcdserver: cluster version not found during downgrade"
 
 
+class TimeoutWaitAppliedIndexError(UnavailableError):
+    """The server timed out waiting for its applied index to catch up (etcd 3.6)."""
+
+    etcd_message = "etcdserver: request timed out, waiting for the applied index took too long"
+
+
 class WatchCanceledError(CanceledError):
     """The server cancelled the watch."""
 
@@ -662,6 +691,14 @@ class LockedError(EtcdError):
 
     def __init__(self, details: str | None = None, *, code: grpc.StatusCode | None = None) -> None:
         super().__init__(details or "mutex: Locked by another session", code=code)
+
+
+class LockReleasedError(EtcdError):
+    """``Mutex.unlock`` was called on a mutex that holds no lock (clientv3 3.6
+    ``ErrLockReleased``); nothing was sent."""
+
+    def __init__(self, details: str | None = None, *, code: grpc.StatusCode | None = None) -> None:
+        super().__init__(details or "mutex: lock has been released", code=code)
 
 
 class SessionExpiredError(EtcdError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from etcd3py import Context
@@ -11,7 +13,7 @@ from etcd3py.errors import CanceledError, DeadlineExceededError, InvalidArgument
 def test_background_is_shared_live_and_not_cancellable() -> None:
     bg = Context.background()
     assert bg is Context.background()
-    assert bg.err() is None and not bg.done.is_set()
+    assert bg.err() is None and not bg.done
     assert bg.deadline is None and bg.remaining() is None and bg.metadata == ()
     with pytest.raises(InvalidArgumentError):
         bg.cancel()
@@ -26,7 +28,7 @@ def test_cancel_ends_the_context_and_its_children_once() -> None:
     parent.cancel()
     parent.cancel()
     for ctx in (parent, child, grandchild):
-        assert ctx.done.is_set()
+        assert ctx.done
         assert isinstance(ctx.err(), CanceledError)
     assert seen == ["child"]
     late: list[str] = []
@@ -46,7 +48,7 @@ def test_cancelling_a_child_leaves_the_parent_live() -> None:
 def test_timeout_ends_the_context_with_deadline_exceeded() -> None:
     ctx = Context.background().with_timeout(0.05)
     assert ctx.remaining() is not None
-    assert ctx.done.wait(timeout=5.0)
+    assert ctx.wait(timeout=5.0)
     assert isinstance(ctx.err(), DeadlineExceededError)
     assert ctx.remaining() == 0.0
     # The deadline was first: a later cancel keeps the reason.
@@ -80,3 +82,54 @@ def test_with_timeout_checks_its_argument() -> None:
 
     with pytest.raises(ArgumentTypeError):
         Context.background().with_timeout("5")  # type: ignore[arg-type]
+
+
+def test_wait_returns_false_while_live_and_done_is_a_bool() -> None:
+    ctx = Context.background().with_cancel()
+    assert ctx.done is False
+    assert ctx.wait(timeout=0.01) is False
+    ctx.cancel()
+    assert ctx.done is True
+    assert ctx.wait(timeout=0.01) is True
+
+
+def test_a_cancelled_context_leaves_the_deadline_timer_at_once() -> None:
+    from etcd3py.context import _TIMER
+
+    before = _TIMER.pending()
+    contexts = [Context.background().with_timeout(3600.0) for _ in range(100)]
+    assert _TIMER.pending() == before + 100
+    for ctx in contexts:
+        ctx.cancel()
+    assert _TIMER.pending() == before
+    # a parent's cancel drops its children's deadlines too
+    parent = Context.background().with_cancel()
+    children = [parent.with_timeout(3600.0) for _ in range(10)]
+    parent.cancel()
+    assert all(child.done for child in children)
+    assert _TIMER.pending() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_deadlines_fire_in_a_forked_child() -> None:
+    # Start the timer thread in the parent first: the child inherits it dead.
+    warm = Context.background().with_timeout(0.01)
+    assert warm.wait(timeout=5.0)
+    inherited = Context.background().with_timeout(0.3)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report what it saw through the pipe, then leave at once
+        try:
+            fresh = Context.background().with_timeout(0.1)
+            ok = fresh.wait(timeout=5.0) and inherited.wait(timeout=5.0)
+            ok = ok and isinstance(fresh.err(), DeadlineExceededError)
+            os.write(write_end, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end, "rb") as pipe:
+            assert pipe.read() == b"1"
+    finally:
+        os.waitpid(pid, 0)
+    assert inherited.wait(timeout=5.0)
