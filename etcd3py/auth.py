@@ -45,7 +45,9 @@ from etcd3py._auth_views import (
 )
 from etcd3py._keys import KeyLike
 from etcd3py._transport import check_timeout
+from etcd3py.context import Context
 from etcd3py.errors import ArgumentTypeError, InvalidArgumentError, RoleEmptyError, UserEmptyError
+from etcd3py.kv import check_ctx
 from etcd3py.op import Op
 
 if TYPE_CHECKING:
@@ -122,10 +124,14 @@ def _perm_type(value: object) -> int:
 class Auth:
     """Authentication and role-based access control, as clientv3's ``Auth`` interface.
 
-    Every method takes ``timeout=`` (seconds for the call, retries included) and raises the
-    typed error etcd answers with (see :mod:`etcd3py.errors`); on a cluster with auth
-    enabled, every method but :meth:`authenticate` needs a client authenticated as a user
-    with the ``root`` role (else ``PermissionDeniedError``).
+    Every method takes ``timeout=`` (seconds for the call, retries included) and ``ctx=``
+    (a :class:`~etcd3py.Context`: the nearer deadline bounds the call, cancelling it from any
+    thread aborts the call in flight with ``CanceledError``, a ctx already ended sends
+    nothing, and its metadata goes with the request), and raises the typed error etcd
+    answers with (see :mod:`etcd3py.errors`); on a cluster with auth enabled, every method
+    but :meth:`authenticate` needs a client authenticated as a user with the ``root`` role
+    (else ``PermissionDeniedError``). A ``ctx`` that is not a ``Context`` is an
+    ``ArgumentTypeError``, raised before anything is sent.
     """
 
     def __init__(self, transport: Transport) -> None:
@@ -138,11 +144,14 @@ class Auth:
 
     # ---- enabling --------------------------------------------------------------------------
 
-    def auth_enable(self, *, timeout: float | None = None) -> AuthEnableResponse:
+    def auth_enable(
+        self, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthEnableResponse:
         """Enable authentication (a no-op when it is already enabled).
 
         Args:
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
@@ -152,11 +161,14 @@ class Auth:
             RootRoleNotExistError: the ``root`` user lacks the ``root`` role.
         """
         check_timeout(timeout)
+        check_ctx(ctx)
         t = self._transport
-        resp = t.call(t.auth.AuthEnable, _pb.rpc.AuthEnableRequest(), timeout=timeout)
+        resp = t.call(t.auth.AuthEnable, _pb.rpc.AuthEnableRequest(), timeout=timeout, ctx=ctx)
         return AuthEnableResponse(resp)
 
-    def auth_disable(self, *, timeout: float | None = None) -> AuthDisableResponse:
+    def auth_disable(
+        self, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthDisableResponse:
         """Disable authentication (a no-op when it is already disabled).
 
         Every token is dropped; a client with credentials gets a new one by itself if auth
@@ -164,6 +176,7 @@ class Auth:
 
         Args:
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
@@ -172,28 +185,37 @@ class Auth:
             PermissionDeniedError: the client's user lacks the ``root`` role.
         """
         check_timeout(timeout)
+        check_ctx(ctx)
         t = self._transport
-        resp = t.call(t.auth.AuthDisable, _pb.rpc.AuthDisableRequest(), timeout=timeout)
+        resp = t.call(t.auth.AuthDisable, _pb.rpc.AuthDisableRequest(), timeout=timeout, ctx=ctx)
         return AuthDisableResponse(resp)
 
-    def auth_status(self, *, timeout: float | None = None) -> AuthStatusResponse:
+    def auth_status(
+        self, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthStatusResponse:
         """Say whether authentication is enabled, and the auth store's revision.
 
         Args:
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             ``.enabled`` and ``.auth_revision``.
         """
         check_timeout(timeout)
+        check_ctx(ctx)
         t = self._transport
         resp = t.call(
-            t.auth.AuthStatus, _pb.rpc.AuthStatusRequest(), timeout=timeout, repeatable=True
+            t.auth.AuthStatus,
+            _pb.rpc.AuthStatusRequest(),
+            timeout=timeout,
+            ctx=ctx,
+            repeatable=True,
         )
         return AuthStatusResponse(resp)
 
     def authenticate(
-        self, name: str, password: str, *, timeout: float | None = None
+        self, name: str, password: str, *, timeout: float | None = None, ctx: Context | None = None
     ) -> AuthenticateResponse:
         """Check a user's password and get a token for it.
 
@@ -204,6 +226,7 @@ class Auth:
             name: the user name.
             password: the user's password.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             ``.token``.
@@ -214,10 +237,11 @@ class Auth:
             UserEmptyError: ``name`` is empty.
         """
         check_timeout(timeout)
+        check_ctx(ctx)
         request = _pb.rpc.AuthenticateRequest(name=_user(name), password=_password(password))
         t = self._transport
         # not a change of the key space: asking again only makes another token
-        resp = t.call(t.auth.Authenticate, request, timeout=timeout, repeatable=True)
+        resp = t.call(t.auth.Authenticate, request, timeout=timeout, ctx=ctx, repeatable=True)
         return AuthenticateResponse(resp)
 
     # ---- users -----------------------------------------------------------------------------
@@ -229,6 +253,7 @@ class Auth:
         *,
         no_password: bool = False,
         timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> AuthUserAddResponse:
         """Add a user, with a password or (``no_password=True``) one that logs in by TLS only.
 
@@ -238,6 +263,7 @@ class Auth:
             no_password: add a user without a password; it can only authenticate with a
                 client certificate whose common name is ``name``.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
@@ -248,6 +274,7 @@ class Auth:
             InvalidArgumentError: no password and no ``no_password``, or both.
         """
         check_timeout(timeout)
+        check_ctx(ctx)
         if not isinstance(no_password, bool):
             raise ArgumentTypeError(f"no_password must be a bool, not {type(no_password).__name__}")
         if no_password and password is not None:
@@ -260,14 +287,17 @@ class Auth:
             options=_pb.auth.UserAddOptions(no_password=no_password),
         )
         t = self._transport
-        return AuthUserAddResponse(t.call(t.auth.UserAdd, request, timeout=timeout))
+        return AuthUserAddResponse(t.call(t.auth.UserAdd, request, timeout=timeout, ctx=ctx))
 
-    def user_get(self, name: str, *, timeout: float | None = None) -> AuthUserGetResponse:
+    def user_get(
+        self, name: str, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthUserGetResponse:
         """Get a user's roles.
 
         Args:
             name: the user name.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             ``.roles``.
@@ -277,33 +307,45 @@ class Auth:
             UserNotFoundError: there is no such user.
         """
         check_timeout(timeout)
+        check_ctx(ctx)
         request = _pb.rpc.AuthUserGetRequest(name=_user(name))
         t = self._transport
-        resp = t.call(t.auth.UserGet, request, timeout=timeout, repeatable=True)
+        resp = t.call(t.auth.UserGet, request, timeout=timeout, ctx=ctx, repeatable=True)
         return AuthUserGetResponse(resp)
 
-    def user_list(self, *, timeout: float | None = None) -> AuthUserListResponse:
+    def user_list(
+        self, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthUserListResponse:
         """List every user.
 
         Args:
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             ``.users``, sorted.
         """
         check_timeout(timeout)
+        check_ctx(ctx)
         t = self._transport
         resp = t.call(
-            t.auth.UserList, _pb.rpc.AuthUserListRequest(), timeout=timeout, repeatable=True
+            t.auth.UserList,
+            _pb.rpc.AuthUserListRequest(),
+            timeout=timeout,
+            ctx=ctx,
+            repeatable=True,
         )
         return AuthUserListResponse(resp)
 
-    def user_delete(self, name: str, *, timeout: float | None = None) -> AuthUserDeleteResponse:
+    def user_delete(
+        self, name: str, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthUserDeleteResponse:
         """Delete a user.
 
         Args:
             name: the user name.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
@@ -314,12 +356,13 @@ class Auth:
             InvalidAuthMgmtError: deleting ``root`` while auth is enabled.
         """
         check_timeout(timeout)
+        check_ctx(ctx)
         request = _pb.rpc.AuthUserDeleteRequest(name=_user(name))
         t = self._transport
-        return AuthUserDeleteResponse(t.call(t.auth.UserDelete, request, timeout=timeout))
+        return AuthUserDeleteResponse(t.call(t.auth.UserDelete, request, timeout=timeout, ctx=ctx))
 
     def user_change_password(
-        self, name: str, password: str, *, timeout: float | None = None
+        self, name: str, password: str, *, timeout: float | None = None, ctx: Context | None = None
     ) -> AuthUserChangePasswordResponse:
         """Change a user's password (its tokens stay valid until they expire).
 
@@ -327,6 +370,7 @@ class Auth:
             name: the user name.
             password: the new password.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
@@ -336,15 +380,16 @@ class Auth:
             UserNotFoundError: there is no such user.
         """
         check_timeout(timeout)
+        check_ctx(ctx)
         request = _pb.rpc.AuthUserChangePasswordRequest(
             name=_user(name), password=_password(password)
         )
         t = self._transport
-        resp = t.call(t.auth.UserChangePassword, request, timeout=timeout)
+        resp = t.call(t.auth.UserChangePassword, request, timeout=timeout, ctx=ctx)
         return AuthUserChangePasswordResponse(resp)
 
     def user_grant_role(
-        self, user: str, role: str, *, timeout: float | None = None
+        self, user: str, role: str, *, timeout: float | None = None, ctx: Context | None = None
     ) -> AuthUserGrantRoleResponse:
         """Grant a role to a user (granting one it has is a no-op).
 
@@ -352,6 +397,7 @@ class Auth:
             user: the user name.
             role: the role name (``root`` need not exist to be granted).
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
@@ -363,12 +409,15 @@ class Auth:
             RoleNotFoundError: there is no such role.
         """
         check_timeout(timeout)
+        check_ctx(ctx)
         request = _pb.rpc.AuthUserGrantRoleRequest(user=_user(user), role=_role(role))
         t = self._transport
-        return AuthUserGrantRoleResponse(t.call(t.auth.UserGrantRole, request, timeout=timeout))
+        return AuthUserGrantRoleResponse(
+            t.call(t.auth.UserGrantRole, request, timeout=timeout, ctx=ctx)
+        )
 
     def user_revoke_role(
-        self, name: str, role: str, *, timeout: float | None = None
+        self, name: str, role: str, *, timeout: float | None = None, ctx: Context | None = None
     ) -> AuthUserRevokeRoleResponse:
         """Revoke a role from a user.
 
@@ -376,6 +425,7 @@ class Auth:
             name: the user name.
             role: the role name.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
@@ -388,18 +438,24 @@ class Auth:
             InvalidAuthMgmtError: revoking ``root`` from ``root`` while auth is enabled.
         """
         check_timeout(timeout)
+        check_ctx(ctx)
         request = _pb.rpc.AuthUserRevokeRoleRequest(name=_user(name), role=_role(role))
         t = self._transport
-        return AuthUserRevokeRoleResponse(t.call(t.auth.UserRevokeRole, request, timeout=timeout))
+        return AuthUserRevokeRoleResponse(
+            t.call(t.auth.UserRevokeRole, request, timeout=timeout, ctx=ctx)
+        )
 
     # ---- roles -----------------------------------------------------------------------------
 
-    def role_add(self, name: str, *, timeout: float | None = None) -> AuthRoleAddResponse:
+    def role_add(
+        self, name: str, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthRoleAddResponse:
         """Add a role, with no permission yet.
 
         Args:
             name: the role name.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
@@ -409,16 +465,20 @@ class Auth:
             RoleAlreadyExistError: the role exists.
         """
         check_timeout(timeout)
+        check_ctx(ctx)
         request = _pb.rpc.AuthRoleAddRequest(name=_role(name))
         t = self._transport
-        return AuthRoleAddResponse(t.call(t.auth.RoleAdd, request, timeout=timeout))
+        return AuthRoleAddResponse(t.call(t.auth.RoleAdd, request, timeout=timeout, ctx=ctx))
 
-    def role_get(self, role: str, *, timeout: float | None = None) -> AuthRoleGetResponse:
+    def role_get(
+        self, role: str, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthRoleGetResponse:
         """Get a role's permissions.
 
         Args:
             role: the role name.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             ``.perms``, sorted by key.
@@ -428,33 +488,45 @@ class Auth:
             RoleNotFoundError: there is no such role.
         """
         check_timeout(timeout)
+        check_ctx(ctx)
         request = _pb.rpc.AuthRoleGetRequest(role=_role(role))
         t = self._transport
-        resp = t.call(t.auth.RoleGet, request, timeout=timeout, repeatable=True)
+        resp = t.call(t.auth.RoleGet, request, timeout=timeout, ctx=ctx, repeatable=True)
         return AuthRoleGetResponse(resp)
 
-    def role_list(self, *, timeout: float | None = None) -> AuthRoleListResponse:
+    def role_list(
+        self, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthRoleListResponse:
         """List every role.
 
         Args:
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             ``.roles``, sorted.
         """
         check_timeout(timeout)
+        check_ctx(ctx)
         t = self._transport
         resp = t.call(
-            t.auth.RoleList, _pb.rpc.AuthRoleListRequest(), timeout=timeout, repeatable=True
+            t.auth.RoleList,
+            _pb.rpc.AuthRoleListRequest(),
+            timeout=timeout,
+            ctx=ctx,
+            repeatable=True,
         )
         return AuthRoleListResponse(resp)
 
-    def role_delete(self, role: str, *, timeout: float | None = None) -> AuthRoleDeleteResponse:
+    def role_delete(
+        self, role: str, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthRoleDeleteResponse:
         """Delete a role (and revoke it from every user).
 
         Args:
             role: the role name.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
@@ -465,9 +537,10 @@ class Auth:
             InvalidAuthMgmtError: deleting ``root`` while auth is enabled.
         """
         check_timeout(timeout)
+        check_ctx(ctx)
         request = _pb.rpc.AuthRoleDeleteRequest(role=_role(role))
         t = self._transport
-        return AuthRoleDeleteResponse(t.call(t.auth.RoleDelete, request, timeout=timeout))
+        return AuthRoleDeleteResponse(t.call(t.auth.RoleDelete, request, timeout=timeout, ctx=ctx))
 
     def role_grant_permission(
         self,
@@ -479,6 +552,7 @@ class Auth:
         prefix: bool = False,
         from_key: bool = False,
         timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> AuthRoleGrantPermissionResponse:
         """Let a role read, write or both on a key, a prefix or a range.
 
@@ -492,6 +566,7 @@ class Auth:
             prefix: cover every key starting with ``key`` (the empty key: every key).
             from_key: cover every key ``>= key`` (the empty key: every key).
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
@@ -504,12 +579,13 @@ class Auth:
             ArgumentTypeError: an argument of the wrong type.
         """
         check_timeout(timeout)
+        check_ctx(ctx)
         raw, end = _perm_range(key, range_end, prefix, from_key)
         perm = _pb.auth.Permission(key=raw, range_end=end)
         perm.permType = _perm_type(perm_type)  # type: ignore[assignment]
         request = _pb.rpc.AuthRoleGrantPermissionRequest(name=_role(role), perm=perm)
         t = self._transport
-        resp = t.call(t.auth.RoleGrantPermission, request, timeout=timeout)
+        resp = t.call(t.auth.RoleGrantPermission, request, timeout=timeout, ctx=ctx)
         return AuthRoleGrantPermissionResponse(resp)
 
     def role_revoke_permission(
@@ -521,6 +597,7 @@ class Auth:
         prefix: bool = False,
         from_key: bool = False,
         timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> AuthRoleRevokePermissionResponse:
         """Take back the permission a role has over exactly this key and range.
 
@@ -533,6 +610,7 @@ class Auth:
             prefix: it was granted with ``prefix=True``.
             from_key: it was granted with ``from_key=True``.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
@@ -546,8 +624,9 @@ class Auth:
             ArgumentTypeError: an argument of the wrong type.
         """
         check_timeout(timeout)
+        check_ctx(ctx)
         raw, end = _perm_range(key, range_end, prefix, from_key)
         request = _pb.rpc.AuthRoleRevokePermissionRequest(role=_role(role), key=raw, range_end=end)
         t = self._transport
-        resp = t.call(t.auth.RoleRevokePermission, request, timeout=timeout)
+        resp = t.call(t.auth.RoleRevokePermission, request, timeout=timeout, ctx=ctx)
         return AuthRoleRevokePermissionResponse(resp)

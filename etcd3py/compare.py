@@ -1,7 +1,11 @@
 """The compare DSL of transactions: ``Compare.value(key) == b"v"`` builds a frozen :class:`Cmp`.
 
 Owns the compare targets and the immutable :class:`Cmp` they build (clientv3 ``compare.go``),
-with type checks when a compare is built, before anything is sent. No I/O.
+with type and range checks when a compare is built, before anything is sent. No I/O.
+
+A compare only means something to the server: neither a target nor a :class:`Cmp` has a
+truth value, so ``if Compare.value(k) == "x":`` or ``Compare.version(k) in [1, 2]`` raises
+``TypeError`` instead of being always true.
 
 Example::
 
@@ -14,6 +18,7 @@ import enum
 from dataclasses import dataclass
 
 from etcd3py import _pb
+from etcd3py._ints import INT64_MIN, check_int
 from etcd3py._keys import ALL_KEYS_START, KeyLike, prefix_range_end, to_bytes
 from etcd3py.errors import ArgumentTypeError, EmptyKeyError, InvalidArgumentError
 
@@ -66,6 +71,17 @@ class Cmp:
     operand: bytes | int
     range_end: bytes = b""
 
+    def __bool__(self) -> bool:
+        """Refuse to be a truth value: a compare is checked by the server, in a transaction.
+
+        Raises:
+            ArgumentTypeError: always (a ``TypeError``).
+        """
+        raise ArgumentTypeError(
+            "a compare has no truth value: pass it to a transaction, "
+            "client.txn().if_(cmp).then(...).commit()"
+        )
+
     def to_pb(self) -> _pb.rpc.Compare:
         """Build the ``etcdserverpb.Compare`` message sent for this condition.
 
@@ -97,14 +113,30 @@ class CompareOperand:
     range_end: bytes
 
     def _build(self, result: CompareResult, operand: object) -> Cmp:
+        name = f"a {_PB_FIELD[self.target]} compare"
+        if isinstance(operand, (Cmp, CompareOperand)):
+            raise ArgumentTypeError(
+                f"{name} takes a value on the right, not another compare "
+                "(compares of two keys are not supported by etcd)"
+            )
         if self.target is CompareTarget.VALUE:
-            value: bytes | int = to_bytes(operand, "compare value")
+            value: bytes | int = to_bytes(operand, "the value of a compare")
         elif isinstance(operand, bool) or not isinstance(operand, int):
-            name = self.target.name.lower()
-            raise ArgumentTypeError(f"a {name} compare takes an int, not {type(operand).__name__}")
-        else:
-            value = operand
+            raise ArgumentTypeError(f"{name} takes an int, not {type(operand).__name__}")
+        else:  # int64 fields on the wire: refused here, never by protobuf
+            value = check_int(f"the operand of {name}", operand, minimum=INT64_MIN)
         return Cmp(self.target, result, self.key, value, self.range_end)
+
+    def __bool__(self) -> bool:
+        """Refuse to be a truth value (``if Compare.value(k):`` is a mistake).
+
+        Raises:
+            ArgumentTypeError: always (a ``TypeError``).
+        """
+        raise ArgumentTypeError(
+            "a compare target has no truth value: apply ==, !=, < or > to a value and "
+            "pass it to a transaction, client.txn().if_(Compare.value(k) == v)"
+        )
 
     def __eq__(self, operand: object) -> Cmp:  # type: ignore[override]
         return self._build(CompareResult.EQUAL, operand)

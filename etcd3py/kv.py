@@ -5,6 +5,12 @@ Owns ``put``/``get``/``delete``/``txn`` written once on top of the abstract
 ``do`` and ``compact``. :class:`GrpcKV` sends each op through the transport (ranges and
 read-only txns are retried on ``UNAVAILABLE``; writes only when never sent). Validation
 happens when the :class:`~etcd3py.Op` is built, before anything is sent.
+
+Every call takes ``timeout=`` and ``ctx=`` (a :class:`~etcd3py.Context`), as clientv3's
+calls take a ``context.Context``: the nearer of the two deadlines bounds the call and its
+retries (``DeadlineExceededError``), cancelling the ctx from any thread aborts the call in
+flight (``CanceledError``; a ctx already ended sends nothing), and the ctx's metadata (e.g.
+``with_require_leader()``) goes with the request.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 from typing_extensions import Unpack
 
 from etcd3py import _pb
+from etcd3py._ints import check_int
 from etcd3py._keys import KeyLike
 from etcd3py._responses import (
     CompactResponse,
@@ -25,7 +32,8 @@ from etcd3py._responses import (
     TxnResponse,
 )
 from etcd3py._transport import check_timeout
-from etcd3py.errors import ArgumentTypeError, InternalError, InvalidArgumentError
+from etcd3py.context import Context
+from etcd3py.errors import ArgumentTypeError, InternalError
 from etcd3py.op import DeleteOptions, GetOptions, Op, OpType, PutOptions
 from etcd3py.txn import Txn
 
@@ -45,6 +53,19 @@ __all__ = [
 _R = TypeVar("_R", GetResponse, PutResponse, DeleteResponse, TxnResponse)
 
 
+def check_ctx(ctx: object) -> None:
+    """Refuse a ``ctx=`` that is neither ``None`` nor a :class:`~etcd3py.Context`.
+
+    Args:
+        ctx: the argument.
+
+    Raises:
+        ArgumentTypeError: not a ``Context``.
+    """
+    if ctx is not None and not isinstance(ctx, Context):
+        raise ArgumentTypeError(f"ctx must be an etcd3py.Context, not {type(ctx).__name__}")
+
+
 def _expect(response: OpResponse, cls: type[_R]) -> _R:
     if not isinstance(response, cls):
         raise InternalError(f"KV.do answered {type(response).__name__}, expected {cls.__name__}")
@@ -58,23 +79,34 @@ class KV(abc.ABC):
     """
 
     @abc.abstractmethod
-    def do(self, op: Op, *, timeout: float | None = None) -> OpResponse:
+    def do(self, op: Op, *, timeout: float | None = None, ctx: Context | None = None) -> OpResponse:
         """Run one op and return its typed response.
+
+        An implementation passes ``ctx`` on to the call it makes (a wrapper to the KV it
+        wraps), as clientv3's ``Do(ctx, op)``.
 
         Args:
             op: the op (``Op.get``, ``Op.put``, ``Op.delete`` or ``Op.txn``).
             timeout: seconds for the call, retries included (``None``: no limit).
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             A ``GetResponse``, ``PutResponse``, ``DeleteResponse`` or ``TxnResponse``.
 
         Raises:
+            CanceledError: ``ctx`` was cancelled (before the call: nothing is sent).
+            DeadlineExceededError: the timeout or the ctx's deadline passed.
             EtcdError: the server's or the transport's failure, typed.
         """
 
     @abc.abstractmethod
     def compact(
-        self, rev: int, *, physical: bool = False, timeout: float | None = None
+        self,
+        rev: int,
+        *,
+        physical: bool = False,
+        timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> CompactResponse:
         """Compact the key-value history up to ``rev``.
 
@@ -82,23 +114,33 @@ class KV(abc.ABC):
             rev: the revision; older revisions of keys can no longer be read or watched.
             physical: wait until the compaction is applied to the backend before answering.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
 
         Raises:
+            InvalidArgumentError: ``rev`` is negative or past ``2**63 - 1``, before sending.
             CompactedError: ``rev`` is already compacted.
             FutureRevisionError: ``rev`` is newer than the current revision.
+            CanceledError: ``ctx`` was cancelled.
+            DeadlineExceededError: the timeout or the ctx's deadline passed.
         """
 
     def get(
-        self, key: KeyLike, *, timeout: float | None = None, **opts: Unpack[GetOptions]
+        self,
+        key: KeyLike,
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+        **opts: Unpack[GetOptions],
     ) -> GetResponse:
         """Read a key or a range (options: :class:`~etcd3py.op.GetOptions`).
 
         Args:
             key: the key, or the start of the range.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
             **opts: ``prefix``, ``range_end``, ``from_key``, ``rev``, ``limit``, sorting...
 
         Returns:
@@ -108,8 +150,10 @@ class KV(abc.ABC):
             InvalidArgumentError: a bad option (see ``Op.get``), before anything is sent.
             CompactedError: ``rev`` is compacted.
             FutureRevisionError: ``rev`` is in the future.
+            CanceledError: ``ctx`` was cancelled.
+            DeadlineExceededError: the timeout or the ctx's deadline passed.
         """
-        return _expect(self.do(Op.get(key, **opts), timeout=timeout), GetResponse)
+        return _expect(self.do(Op.get(key, **opts), timeout=timeout, ctx=ctx), GetResponse)
 
     def put(
         self,
@@ -117,6 +161,7 @@ class KV(abc.ABC):
         value: KeyLike,
         *,
         timeout: float | None = None,
+        ctx: Context | None = None,
         **opts: Unpack[PutOptions],
     ) -> PutResponse:
         """Write ``value`` at ``key`` (options: :class:`~etcd3py.op.PutOptions`).
@@ -125,7 +170,9 @@ class KV(abc.ABC):
             key: the key.
             value: the value.
             timeout: seconds for the call.
-            **opts: ``lease``, ``prev_kv``, ``ignore_value``, ``ignore_lease``.
+            ctx: a Context whose deadline, cancellation and metadata apply.
+            **opts: ``lease`` (an ID or a grant response), ``prev_kv``, ``ignore_value``,
+                ``ignore_lease``.
 
         Returns:
             The response (``.header.revision`` is the write's revision).
@@ -135,17 +182,26 @@ class KV(abc.ABC):
             KeyNotFoundError: ``ignore_value``/``ignore_lease`` on a key that does not exist.
             LeaseNotFoundError: the lease does not exist.
             RequestTooLargeError: the request exceeds the server's or gRPC's size limit.
+            CanceledError: ``ctx`` was cancelled (in flight, the write may have been applied).
+            DeadlineExceededError: the timeout or the ctx's deadline passed.
         """
-        return _expect(self.do(Op.put(key, value, **opts), timeout=timeout), PutResponse)
+        op = Op.put(key, value, **opts)
+        return _expect(self.do(op, timeout=timeout, ctx=ctx), PutResponse)
 
     def delete(
-        self, key: KeyLike, *, timeout: float | None = None, **opts: Unpack[DeleteOptions]
+        self,
+        key: KeyLike,
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+        **opts: Unpack[DeleteOptions],
     ) -> DeleteResponse:
         """Delete a key or a range (options: :class:`~etcd3py.op.DeleteOptions`).
 
         Args:
             key: the key, or the start of the range.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
             **opts: ``prefix``, ``range_end``, ``from_key``, ``prev_kv``.
 
         Returns:
@@ -153,11 +209,17 @@ class KV(abc.ABC):
 
         Raises:
             InvalidArgumentError: a bad option (see ``Op.delete``), before anything is sent.
+            CanceledError: ``ctx`` was cancelled (in flight, the delete may have been applied).
+            DeadlineExceededError: the timeout or the ctx's deadline passed.
         """
-        return _expect(self.do(Op.delete(key, **opts), timeout=timeout), DeleteResponse)
+        op = Op.delete(key, **opts)
+        return _expect(self.do(op, timeout=timeout, ctx=ctx), DeleteResponse)
 
     def txn(self) -> Txn:
-        """Start a transaction: ``kv.txn().if_(...).then(...).else_(...).commit()``.
+        """Start a transaction: ``kv.txn().if_(...).then(...).else_(...).commit(ctx=ctx)``.
+
+        The ctx and timeout of the call go to :meth:`Txn.commit <etcd3py.txn.Txn.commit>`,
+        the one step that sends.
 
         Returns:
             A new transaction builder.
@@ -184,36 +246,47 @@ class GrpcKV(KV):
         """
         self._transport = transport
 
-    def do(self, op: Op, *, timeout: float | None = None) -> OpResponse:
+    def do(self, op: Op, *, timeout: float | None = None, ctx: Context | None = None) -> OpResponse:
         """Run one op over gRPC; see :meth:`KV.do`.
 
         Args:
             op: the op.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The typed response.
 
         Raises:
-            ArgumentTypeError: ``op`` is not an ``Op``.
+            ArgumentTypeError: ``op`` is not an ``Op``, or ``ctx`` not a ``Context``.
         """
         if not isinstance(op, Op):
             raise ArgumentTypeError(f"do() takes an Op, not {type(op).__name__}")
         check_timeout(timeout)
+        check_ctx(ctx)
         t, stub = self._transport, self._transport.kv
         if op.type is OpType.GET:
-            rng = t.call(stub.Range, op.to_range_request(), timeout=timeout, repeatable=True)
+            rng = t.call(
+                stub.Range, op.to_range_request(), timeout=timeout, ctx=ctx, repeatable=True
+            )
             return GetResponse(rng)
         if op.type is OpType.PUT:
-            return PutResponse(t.call(stub.Put, op.to_put_request(), timeout=timeout))
+            return PutResponse(t.call(stub.Put, op.to_put_request(), timeout=timeout, ctx=ctx))
         if op.type is OpType.DELETE:
-            return DeleteResponse(t.call(stub.DeleteRange, op.to_delete_request(), timeout=timeout))
-        request = op.to_txn_request()
-        txn = t.call(stub.Txn, request, timeout=timeout, repeatable=_is_read_only(op))
+            request = op.to_delete_request()
+            return DeleteResponse(t.call(stub.DeleteRange, request, timeout=timeout, ctx=ctx))
+        txn = t.call(
+            stub.Txn, op.to_txn_request(), timeout=timeout, ctx=ctx, repeatable=_is_read_only(op)
+        )
         return TxnResponse(txn)
 
     def compact(
-        self, rev: int, *, physical: bool = False, timeout: float | None = None
+        self,
+        rev: int,
+        *,
+        physical: bool = False,
+        timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> CompactResponse:
         """Compact the history up to ``rev``; see :meth:`KV.compact`.
 
@@ -221,22 +294,21 @@ class GrpcKV(KV):
             rev: the revision.
             physical: wait until the backend applied it.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
 
         Raises:
-            ArgumentTypeError: ``rev`` is not an int or ``physical`` not a bool.
-            InvalidArgumentError: ``rev`` is negative.
+            ArgumentTypeError: ``rev`` is not an int, ``physical`` not a bool, or ``ctx``
+                not a ``Context``.
+            InvalidArgumentError: ``rev`` is negative or past ``2**63 - 1``.
         """
-        if isinstance(rev, bool) or not isinstance(rev, int):
-            raise ArgumentTypeError(f"rev must be an int, not {type(rev).__name__}")
-        if rev < 0:
-            raise InvalidArgumentError(f"rev must not be negative, got {rev}")
+        check_int("rev", rev)
         if not isinstance(physical, bool):
             raise ArgumentTypeError(f"physical must be a bool, not {type(physical).__name__}")
         check_timeout(timeout)
+        check_ctx(ctx)
         request = _pb.rpc.CompactionRequest(revision=rev, physical=physical)
-        return CompactResponse(
-            self._transport.call(self._transport.kv.Compact, request, timeout=timeout)
-        )
+        t = self._transport
+        return CompactResponse(t.call(t.kv.Compact, request, timeout=timeout, ctx=ctx))

@@ -20,6 +20,7 @@ from typing import TypeVar
 from typing_extensions import TypedDict, Unpack
 
 from etcd3py import _pb
+from etcd3py._ints import LeaseLike, check_int, lease_id
 from etcd3py._keys import ALL_KEYS_START, FROM_KEY_END, KeyLike, prefix_range_end, to_bytes
 from etcd3py.compare import Cmp
 from etcd3py.errors import (
@@ -76,13 +77,13 @@ class PutOptions(TypedDict, total=False):
     """Options of a write (``Op.put``, ``KV.put``).
 
     Attributes:
-        lease: attach the key to this lease ID (0: none).
+        lease: attach the key to this lease: its ID, or the grant response (0: none).
         prev_kv: return the key-value as it was before the write.
         ignore_value: keep the current value (the value passed must be empty).
         ignore_lease: keep the current lease (``lease`` must be 0).
     """
 
-    lease: int
+    lease: LeaseLike
     prev_kv: bool
     ignore_value: bool
     ignore_lease: bool
@@ -123,19 +124,25 @@ _INT_OPTIONS = frozenset(
 )
 
 
-def _check_options(kind: str, opts: Mapping[str, object], allowed: frozenset[str]) -> None:
-    """Refuse unknown options and options of the wrong type or sign."""
+def _check_options(
+    kind: str, opts: Mapping[str, object], allowed: frozenset[str]
+) -> dict[str, object]:
+    """Return the options with each checked: known, of its type, an ``int64`` where an int.
+
+    ``lease`` becomes its ID (a grant response gives its ``.id``), so an Op holds plain values.
+    """
     unknown = sorted(set(opts) - allowed)
     if unknown:
         raise ArgumentTypeError(f"{kind} got unexpected option(s): {', '.join(unknown)}")
+    checked = dict(opts)
     for name, value in opts.items():
         if name in _BOOL_OPTIONS and not isinstance(value, bool):
             raise ArgumentTypeError(f"{name} must be a bool, not {type(value).__name__}")
-        if name in _INT_OPTIONS:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ArgumentTypeError(f"{name} must be an int, not {type(value).__name__}")
-            if value < 0:
-                raise InvalidArgumentError(f"{name} must not be negative, got {value}")
+        if name == "lease":
+            checked[name] = lease_id(value, name)
+        elif name in _INT_OPTIONS:
+            check_int(name, value)
+    return checked
 
 
 def _enum_option(cls: type[SortTarget] | type[SortOrder], value: object, name: str) -> int:
@@ -208,16 +215,16 @@ class Op:
         Raises:
             ArgumentTypeError: an argument of the wrong type, or an unknown option.
             EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
-            InvalidArgumentError: conflicting range options, a negative revision or limit,
-                or an unknown sort target or order.
+            InvalidArgumentError: conflicting range options, a revision, limit or revision
+                bound that is negative or past ``2**63 - 1``, or an unknown sort target or order.
         """
-        _check_options("get", opts, frozenset(GetOptions.__annotations__))
+        checked = _check_options("get", opts, frozenset(GetOptions.__annotations__))
         for name, cls in (("sort_target", SortTarget), ("sort_order", SortOrder)):
-            if name in opts:
-                _enum_option(cls, opts[name], name)  # type: ignore[literal-required]
-        raw, end = _key_range(key, opts)
+            if name in checked:
+                _enum_option(cls, checked[name], name)
+        raw, end = _key_range(key, checked)
         kept = tuple(
-            (k, v) for k, v in opts.items() if k not in ("prefix", "from_key", "range_end")
+            (k, v) for k, v in checked.items() if k not in ("prefix", "from_key", "range_end")
         )
         return Op(OpType.GET, raw, end, options=kept)
 
@@ -228,7 +235,8 @@ class Op:
         Args:
             key: the key.
             value: the value (``str`` is encoded UTF-8); empty with ``ignore_value=True``.
-            **opts: the write's options.
+            **opts: the write's options; ``lease`` takes an ID or a grant response (its
+                ``.id``), and the op keeps the ID.
 
         Returns:
             The op.
@@ -238,18 +246,18 @@ class Op:
             EmptyKeyError: the key is empty.
             ValueProvidedError: ``ignore_value=True`` with a non-empty value.
             LeaseProvidedError: ``ignore_lease=True`` with a lease.
-            InvalidArgumentError: a negative lease ID.
+            InvalidArgumentError: a lease ID that is negative or past ``2**63 - 1``.
         """
         raw = to_bytes(key)
         data = to_bytes(value, "value")
-        _check_options("put", opts, frozenset(PutOptions.__annotations__))
+        checked = _check_options("put", opts, frozenset(PutOptions.__annotations__))
         if not raw:
             raise EmptyKeyError(EmptyKeyError.etcd_message)
-        if opts.get("ignore_value") and data:
+        if checked.get("ignore_value") and data:
             raise ValueProvidedError(ValueProvidedError.etcd_message)
-        if opts.get("ignore_lease") and opts.get("lease"):
+        if checked.get("ignore_lease") and checked.get("lease"):
             raise LeaseProvidedError(LeaseProvidedError.etcd_message)
-        return Op(OpType.PUT, raw, value=data, options=tuple(opts.items()))
+        return Op(OpType.PUT, raw, value=data, options=tuple(checked.items()))
 
     @staticmethod
     def delete(key: KeyLike, **opts: Unpack[DeleteOptions]) -> Op:
@@ -267,9 +275,9 @@ class Op:
             EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
             InvalidArgumentError: conflicting range options.
         """
-        _check_options("delete", opts, frozenset(DeleteOptions.__annotations__))
-        raw, end = _key_range(key, opts)
-        kept = tuple((k, v) for k, v in opts.items() if k == "prev_kv")
+        checked = _check_options("delete", opts, frozenset(DeleteOptions.__annotations__))
+        raw, end = _key_range(key, checked)
+        kept = tuple((k, v) for k, v in checked.items() if k == "prev_kv")
         return Op(OpType.DELETE, raw, end, options=kept)
 
     @staticmethod

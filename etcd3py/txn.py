@@ -18,6 +18,7 @@ from etcd3py.errors import InternalError, InvalidArgumentError
 from etcd3py.op import Op
 
 if TYPE_CHECKING:
+    from etcd3py.context import Context
     from etcd3py.kv import KV
 
 __all__ = ["Txn", "TxnResponse"]
@@ -33,7 +34,7 @@ class Txn:
             .if_(Compare.mod_revision("/cfg") == rev)
             .then(Op.put("/cfg", new))
             .else_(Op.get("/cfg"))
-            .commit()
+            .commit(ctx=ctx)
         )
 
     Not thread-safe: build and commit it on one thread.
@@ -118,11 +119,12 @@ class Txn:
         """
         return Op.txn(self._compares, self._then, self._else)
 
-    def commit(self, *, timeout: float | None = None) -> TxnResponse:
-        """Send the transaction.
+    def commit(self, *, timeout: float | None = None, ctx: Context | None = None) -> TxnResponse:
+        """Send the transaction (the only step that talks to the server).
 
         Args:
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response: ``.succeeded`` and the typed ``.responses`` of the branch run.
@@ -130,9 +132,12 @@ class Txn:
         Raises:
             TooManyOpsError: more ops than the server's ``--max-txn-ops`` (128 by default).
             DuplicateKeyError: a branch writes the same key twice.
+            CanceledError: ``ctx`` was cancelled (in flight, a txn that writes may have been
+                applied: read back to know).
+            DeadlineExceededError: the timeout or the ctx's deadline passed.
             EtcdError: any other failure, typed.
         """
-        response = self._kv.do(self.op(), timeout=timeout)
+        response = self._kv.do(self.op(), timeout=timeout, ctx=ctx)
         if not isinstance(response, TxnResponse):
             raise InternalError(f"KV.do answered {type(response).__name__} to a txn")
         return response

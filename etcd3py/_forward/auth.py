@@ -24,6 +24,7 @@ from etcd3py.auth import (
     AuthUserRevokeRoleResponse,
     PermissionType,
 )
+from etcd3py.context import Context
 
 __all__ = ["AuthMethods"]
 
@@ -37,41 +38,50 @@ class AuthMethods:
 
     auth: Auth
 
-    def auth_enable(self, *, timeout: float | None = None) -> AuthEnableResponse:
+    def auth_enable(
+        self, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthEnableResponse:
         """Enable authentication: ``client.auth.auth_enable``.
 
         Args:
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
         """
-        return self.auth.auth_enable(timeout=timeout)
+        return self.auth.auth_enable(timeout=timeout, ctx=ctx)
 
-    def auth_disable(self, *, timeout: float | None = None) -> AuthDisableResponse:
+    def auth_disable(
+        self, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthDisableResponse:
         """Disable authentication: ``client.auth.auth_disable``.
 
         Args:
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
         """
-        return self.auth.auth_disable(timeout=timeout)
+        return self.auth.auth_disable(timeout=timeout, ctx=ctx)
 
-    def auth_status(self, *, timeout: float | None = None) -> AuthStatusResponse:
+    def auth_status(
+        self, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthStatusResponse:
         """Whether authentication is enabled: ``client.auth.auth_status``.
 
         Args:
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             ``.enabled`` and ``.auth_revision``.
         """
-        return self.auth.auth_status(timeout=timeout)
+        return self.auth.auth_status(timeout=timeout, ctx=ctx)
 
     def authenticate(
-        self, name: str, password: str, *, timeout: float | None = None
+        self, name: str, password: str, *, timeout: float | None = None, ctx: Context | None = None
     ) -> AuthenticateResponse:
         """Get a token for a user: ``client.auth.authenticate``.
 
@@ -79,11 +89,12 @@ class AuthMethods:
             name: the user name.
             password: the user's password.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             ``.token``.
         """
-        return self.auth.authenticate(name, password, timeout=timeout)
+        return self.auth.authenticate(name, password, timeout=timeout, ctx=ctx)
 
     def user_add(
         self,
@@ -92,6 +103,7 @@ class AuthMethods:
         *,
         no_password: bool = False,
         timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> AuthUserAddResponse:
         """Add a user: ``client.auth.user_add``.
 
@@ -100,49 +112,59 @@ class AuthMethods:
             password: its password (required unless ``no_password``).
             no_password: add a user that can authenticate by TLS certificate only.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
         """
-        return self.auth.user_add(name, password, no_password=no_password, timeout=timeout)
+        return self.auth.user_add(name, password, no_password=no_password, timeout=timeout, ctx=ctx)
 
-    def user_get(self, name: str, *, timeout: float | None = None) -> AuthUserGetResponse:
+    def user_get(
+        self, name: str, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthUserGetResponse:
         """Get a user's roles: ``client.auth.user_get``.
 
         Args:
             name: the user name.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             ``.roles``.
         """
-        return self.auth.user_get(name, timeout=timeout)
+        return self.auth.user_get(name, timeout=timeout, ctx=ctx)
 
-    def user_list(self, *, timeout: float | None = None) -> AuthUserListResponse:
+    def user_list(
+        self, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthUserListResponse:
         """List every user: ``client.auth.user_list``.
 
         Args:
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             ``.users``.
         """
-        return self.auth.user_list(timeout=timeout)
+        return self.auth.user_list(timeout=timeout, ctx=ctx)
 
-    def user_delete(self, name: str, *, timeout: float | None = None) -> AuthUserDeleteResponse:
+    def user_delete(
+        self, name: str, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthUserDeleteResponse:
         """Delete a user: ``client.auth.user_delete``.
 
         Args:
             name: the user name.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
         """
-        return self.auth.user_delete(name, timeout=timeout)
+        return self.auth.user_delete(name, timeout=timeout, ctx=ctx)
 
     def user_change_password(
-        self, name: str, password: str, *, timeout: float | None = None
+        self, name: str, password: str, *, timeout: float | None = None, ctx: Context | None = None
     ) -> AuthUserChangePasswordResponse:
         """Change a user's password: ``client.auth.user_change_password``.
 
@@ -150,14 +172,15 @@ class AuthMethods:
             name: the user name.
             password: the new password.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
         """
-        return self.auth.user_change_password(name, password, timeout=timeout)
+        return self.auth.user_change_password(name, password, timeout=timeout, ctx=ctx)
 
     def user_grant_role(
-        self, user: str, role: str, *, timeout: float | None = None
+        self, user: str, role: str, *, timeout: float | None = None, ctx: Context | None = None
     ) -> AuthUserGrantRoleResponse:
         """Grant a role to a user: ``client.auth.user_grant_role``.
 
@@ -165,14 +188,15 @@ class AuthMethods:
             user: the user name.
             role: the role name.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
         """
-        return self.auth.user_grant_role(user, role, timeout=timeout)
+        return self.auth.user_grant_role(user, role, timeout=timeout, ctx=ctx)
 
     def user_revoke_role(
-        self, name: str, role: str, *, timeout: float | None = None
+        self, name: str, role: str, *, timeout: float | None = None, ctx: Context | None = None
     ) -> AuthUserRevokeRoleResponse:
         """Revoke a role from a user: ``client.auth.user_revoke_role``.
 
@@ -180,58 +204,71 @@ class AuthMethods:
             name: the user name.
             role: the role name.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
         """
-        return self.auth.user_revoke_role(name, role, timeout=timeout)
+        return self.auth.user_revoke_role(name, role, timeout=timeout, ctx=ctx)
 
-    def role_add(self, name: str, *, timeout: float | None = None) -> AuthRoleAddResponse:
+    def role_add(
+        self, name: str, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthRoleAddResponse:
         """Add a role: ``client.auth.role_add``.
 
         Args:
             name: the role name.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
         """
-        return self.auth.role_add(name, timeout=timeout)
+        return self.auth.role_add(name, timeout=timeout, ctx=ctx)
 
-    def role_get(self, role: str, *, timeout: float | None = None) -> AuthRoleGetResponse:
+    def role_get(
+        self, role: str, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthRoleGetResponse:
         """Get a role's permissions: ``client.auth.role_get``.
 
         Args:
             role: the role name.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             ``.perms``.
         """
-        return self.auth.role_get(role, timeout=timeout)
+        return self.auth.role_get(role, timeout=timeout, ctx=ctx)
 
-    def role_list(self, *, timeout: float | None = None) -> AuthRoleListResponse:
+    def role_list(
+        self, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthRoleListResponse:
         """List every role: ``client.auth.role_list``.
 
         Args:
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             ``.roles``.
         """
-        return self.auth.role_list(timeout=timeout)
+        return self.auth.role_list(timeout=timeout, ctx=ctx)
 
-    def role_delete(self, role: str, *, timeout: float | None = None) -> AuthRoleDeleteResponse:
+    def role_delete(
+        self, role: str, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AuthRoleDeleteResponse:
         """Delete a role: ``client.auth.role_delete``.
 
         Args:
             role: the role name.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
         """
-        return self.auth.role_delete(role, timeout=timeout)
+        return self.auth.role_delete(role, timeout=timeout, ctx=ctx)
 
     def role_grant_permission(
         self,
@@ -243,6 +280,7 @@ class AuthMethods:
         prefix: bool = False,
         from_key: bool = False,
         timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> AuthRoleGrantPermissionResponse:
         """Give a role a permission: ``client.auth.role_grant_permission``.
 
@@ -254,6 +292,7 @@ class AuthMethods:
             prefix: cover every key starting with ``key``.
             from_key: cover every key ``>= key``.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
@@ -266,6 +305,7 @@ class AuthMethods:
             prefix=prefix,
             from_key=from_key,
             timeout=timeout,
+            ctx=ctx,
         )
 
     def role_revoke_permission(
@@ -277,6 +317,7 @@ class AuthMethods:
         prefix: bool = False,
         from_key: bool = False,
         timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> AuthRoleRevokePermissionResponse:
         """Take back a role's permission: ``client.auth.role_revoke_permission``.
 
@@ -287,10 +328,17 @@ class AuthMethods:
             prefix: it was granted with ``prefix=True``.
             from_key: it was granted with ``from_key=True``.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
         """
         return self.auth.role_revoke_permission(
-            role, key, range_end=range_end, prefix=prefix, from_key=from_key, timeout=timeout
+            role,
+            key,
+            range_end=range_end,
+            prefix=prefix,
+            from_key=from_key,
+            timeout=timeout,
+            ctx=ctx,
         )

@@ -12,6 +12,7 @@ from etcd3py._responses import (
     OpResponse,
     PutResponse,
 )
+from etcd3py.context import Context
 from etcd3py.kv import KV
 from etcd3py.op import DeleteOptions, GetOptions, Op, PutOptions
 from etcd3py.txn import Txn
@@ -23,25 +24,32 @@ class KVMethods:
     """The KV methods of a client.
 
     Each method looks ``self.kv`` up on every call, so replacing ``client.kv`` changes
-    what it does, as in clientv3.
+    what it does, as in clientv3. Each has the signature of the :class:`~etcd3py.kv.KV`
+    method it forwards to; arguments, errors and the ``timeout``/``ctx`` rules are theirs.
     """
 
     kv: KV
 
     def get(
-        self, key: KeyLike, *, timeout: float | None = None, **opts: Unpack[GetOptions]
+        self,
+        key: KeyLike,
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+        **opts: Unpack[GetOptions],
     ) -> GetResponse:
         """Read a key or a range: ``client.kv.get``; see :meth:`etcd3py.kv.KV.get`.
 
         Args:
             key: the key, or the start of the range.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
             **opts: see :class:`~etcd3py.op.GetOptions`.
 
         Returns:
             The key-values read.
         """
-        return self.kv.get(key, timeout=timeout, **opts)
+        return self.kv.get(key, timeout=timeout, ctx=ctx, **opts)
 
     def put(
         self,
@@ -49,6 +57,7 @@ class KVMethods:
         value: KeyLike,
         *,
         timeout: float | None = None,
+        ctx: Context | None = None,
         **opts: Unpack[PutOptions],
     ) -> PutResponse:
         """Write a key: ``client.kv.put``; see :meth:`etcd3py.kv.KV.put`.
@@ -57,30 +66,42 @@ class KVMethods:
             key: the key.
             value: the value.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
             **opts: see :class:`~etcd3py.op.PutOptions`.
 
         Returns:
             The response.
         """
-        return self.kv.put(key, value, timeout=timeout, **opts)
+        return self.kv.put(key, value, timeout=timeout, ctx=ctx, **opts)
 
     def delete(
-        self, key: KeyLike, *, timeout: float | None = None, **opts: Unpack[DeleteOptions]
+        self,
+        key: KeyLike,
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+        **opts: Unpack[DeleteOptions],
     ) -> DeleteResponse:
         """Delete a key or a range: ``client.kv.delete``; see :meth:`etcd3py.kv.KV.delete`.
 
         Args:
             key: the key, or the start of the range.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
             **opts: see :class:`~etcd3py.op.DeleteOptions`.
 
         Returns:
             The response.
         """
-        return self.kv.delete(key, timeout=timeout, **opts)
+        return self.kv.delete(key, timeout=timeout, ctx=ctx, **opts)
 
     def compact(
-        self, rev: int, *, physical: bool = False, timeout: float | None = None
+        self,
+        rev: int,
+        *,
+        physical: bool = False,
+        timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> CompactResponse:
         """Compact the history up to ``rev``: ``client.kv.compact``.
 
@@ -88,28 +109,30 @@ class KVMethods:
             rev: the revision.
             physical: wait until the backend applied it.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
         """
-        return self.kv.compact(rev, physical=physical, timeout=timeout)
+        return self.kv.compact(rev, physical=physical, timeout=timeout, ctx=ctx)
 
     def txn(self) -> Txn:
-        """Start a transaction: ``client.kv.txn()``.
+        """Start a transaction: ``client.kv.txn()``; ``commit(timeout=, ctx=)`` sends it.
 
         Returns:
             A new transaction builder.
         """
         return self.kv.txn()
 
-    def do(self, op: Op, *, timeout: float | None = None) -> OpResponse:
+    def do(self, op: Op, *, timeout: float | None = None, ctx: Context | None = None) -> OpResponse:
         """Run one op: ``client.kv.do``.
 
         Args:
             op: the op.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The op's typed response.
         """
-        return self.kv.do(op, timeout=timeout)
+        return self.kv.do(op, timeout=timeout, ctx=ctx)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from etcd3py._keys import KeyLike, to_bytes
 from etcd3py._responses import CompactResponse, OpResponse
+from etcd3py.context import Context
 from etcd3py.errors import ArgumentTypeError, ClientClosedError, EmptyKeyError
 from etcd3py.kv import KV
 from etcd3py.namespace._prefix import prefix_op, unprefix_response
@@ -44,12 +45,14 @@ class NamespaceKV(KV):
         """The namespace prefix."""
         return self._prefix
 
-    def do(self, op: Op, *, timeout: float | None = None) -> OpResponse:
+    def do(self, op: Op, *, timeout: float | None = None, ctx: Context | None = None) -> OpResponse:
         """Run ``op`` inside the namespace; see :meth:`etcd3py.kv.KV.do`.
 
         Args:
             op: the op, with keys as the namespace sees them.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply (passed on to
+                the wrapped KV).
 
         Returns:
             The response, with keys as the namespace sees them.
@@ -64,11 +67,16 @@ class NamespaceKV(KV):
         if not op.key and op.type is not OpType.TXN:
             raise EmptyKeyError(EmptyKeyError.etcd_message)
         self._check_open()
-        response = self._kv.do(prefix_op(self._prefix, op), timeout=timeout)
+        response = self._kv.do(prefix_op(self._prefix, op), timeout=timeout, ctx=ctx)
         return unprefix_response(self._prefix, response)
 
     def compact(
-        self, rev: int, *, physical: bool = False, timeout: float | None = None
+        self,
+        rev: int,
+        *,
+        physical: bool = False,
+        timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> CompactResponse:
         """Compact the whole store's history (revisions are not namespaced), as clientv3.
 
@@ -76,6 +84,7 @@ class NamespaceKV(KV):
             rev: the revision.
             physical: wait until the backend applied it.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
@@ -84,7 +93,7 @@ class NamespaceKV(KV):
             ClientClosedError: the namespaced client that owns this KV was closed.
         """
         self._check_open()
-        return self._kv.compact(rev, physical=physical, timeout=timeout)
+        return self._kv.compact(rev, physical=physical, timeout=timeout, ctx=ctx)
 
     def close(self) -> None:
         """Refuse further calls (``ClientClosedError``); the wrapped KV is left open."""

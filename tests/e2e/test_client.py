@@ -130,9 +130,9 @@ def test_replaced_kv_is_what_put_uses(backend: Backend, client: Client, prefix: 
     calls: list[str] = []
 
     class CountingKV(GrpcKV):
-        def do(self, op, *, timeout=None):  # type: ignore[no-untyped-def]
+        def do(self, op, *, timeout=None, ctx=None):  # type: ignore[no-untyped-def]
             calls.append(op.type.value)
-            return super().do(op, timeout=timeout)
+            return super().do(op, timeout=timeout, ctx=ctx)
 
     original: KV = client.kv
     client.kv = CountingKV(client._transport)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from etcd3py import Client, PermissionType, _pb
+from etcd3py import Client, Context, PermissionType, _pb
 from etcd3py import errors as E
 from etcd3py.auth import Auth, AuthRoleGetResponse, Permission
 
@@ -27,11 +27,19 @@ class FakeTransport:
     def __init__(self) -> None:
         self.auth = _Methods()
         self.calls: list[tuple[str, Any, bool]] = []
+        self.ctxs: list[Context | None] = []
 
     def call(
-        self, method: str, request: Any, *, timeout: float | None = None, repeatable: bool = False
+        self,
+        method: str,
+        request: Any,
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+        repeatable: bool = False,
     ) -> Any:
         self.calls.append((method, request, repeatable))
+        self.ctxs.append(ctx)
         name = f"{method}Response" if method.startswith("Auth") else f"Auth{method}Response"
         return getattr(_pb.rpc, name)()
 
@@ -93,6 +101,55 @@ BAD_CALLS: list[tuple[Callable[[Auth], object], type[Exception]]] = [
     (lambda a: a.user_list(timeout=-1), E.InvalidArgumentError),
     (lambda a: a.auth_enable(timeout="1"), E.ArgumentTypeError),  # type: ignore[arg-type]
 ]
+
+
+# Every Auth method, called with a ctx (on an Auth or a Client: the names are the same).
+AUTH_CALLS: list[tuple[str, Callable[[Any, Context | None], object]]] = [
+    ("auth_enable", lambda a, ctx: a.auth_enable(ctx=ctx)),
+    ("auth_disable", lambda a, ctx: a.auth_disable(ctx=ctx)),
+    ("auth_status", lambda a, ctx: a.auth_status(ctx=ctx)),
+    ("authenticate", lambda a, ctx: a.authenticate("u", "pw", ctx=ctx)),
+    ("user_add", lambda a, ctx: a.user_add("u", "pw", ctx=ctx)),
+    ("user_get", lambda a, ctx: a.user_get("u", ctx=ctx)),
+    ("user_list", lambda a, ctx: a.user_list(ctx=ctx)),
+    ("user_delete", lambda a, ctx: a.user_delete("u", ctx=ctx)),
+    ("user_change_password", lambda a, ctx: a.user_change_password("u", "pw2", ctx=ctx)),
+    ("user_grant_role", lambda a, ctx: a.user_grant_role("u", "r", ctx=ctx)),
+    ("user_revoke_role", lambda a, ctx: a.user_revoke_role("u", "r", ctx=ctx)),
+    ("role_add", lambda a, ctx: a.role_add("r", ctx=ctx)),
+    ("role_get", lambda a, ctx: a.role_get("r", ctx=ctx)),
+    ("role_list", lambda a, ctx: a.role_list(ctx=ctx)),
+    ("role_delete", lambda a, ctx: a.role_delete("r", ctx=ctx)),
+    (
+        "role_grant_permission",
+        lambda a, ctx: a.role_grant_permission("r", "/k", PermissionType.READ, ctx=ctx),
+    ),
+    ("role_revoke_permission", lambda a, ctx: a.role_revoke_permission("r", "/k", ctx=ctx)),
+]
+
+
+def test_auth_calls_cover_every_method() -> None:
+    public = {n for n in vars(Auth) if not n.startswith("_")}
+    assert {name for name, _ in AUTH_CALLS} == public
+
+
+@pytest.mark.parametrize(("name", "call"), AUTH_CALLS, ids=[n for n, _ in AUTH_CALLS])
+def test_every_auth_call_sends_its_ctx(
+    auth: Auth, fake: FakeTransport, name: str, call: Callable[[Any, Context | None], object]
+) -> None:
+    ctx = Context.background().with_require_leader()
+    call(auth, ctx)
+    call(auth, None)
+    assert fake.ctxs == [ctx, None]
+
+
+@pytest.mark.parametrize(("name", "call"), AUTH_CALLS, ids=[n for n, _ in AUTH_CALLS])
+def test_a_ctx_that_is_not_a_context_is_refused(
+    auth: Auth, fake: FakeTransport, name: str, call: Callable[[Any, Any], object]
+) -> None:
+    with pytest.raises(E.ArgumentTypeError, match=r"ctx must be an etcd3py\.Context, not str"):
+        call(auth, "ctx")
+    assert fake.calls == []
 
 
 @pytest.mark.parametrize(("call", "error"), BAD_CALLS)

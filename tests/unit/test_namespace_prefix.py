@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etcd3py import Compare, Op, _pb
+from etcd3py import Compare, Context, Op, _pb
 from etcd3py._keys import FROM_KEY_END
 from etcd3py._responses import (
     CompactResponse,
@@ -250,7 +250,7 @@ class RecordingKV(KV):
         self.stored = stored
         self.ops: list[Op] = []
 
-    def do(self, op: Op, *, timeout: float | None = None) -> OpResponse:
+    def do(self, op: Op, *, timeout: float | None = None, ctx: Context | None = None) -> OpResponse:
         self.ops.append(op)
         inside = [
             k for k in self.stored if k >= op.key and (op.range_end == b"\0" or k < op.range_end)
@@ -260,7 +260,12 @@ class RecordingKV(KV):
         )
 
     def compact(
-        self, rev: int, *, physical: bool = False, timeout: float | None = None
+        self,
+        rev: int,
+        *,
+        physical: bool = False,
+        timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> CompactResponse:
         self.ops.append(Op(OpType.GET, b"compact", options=(("rev", rev),)))
         return CompactResponse.from_pb(_pb.rpc.CompactionResponse())

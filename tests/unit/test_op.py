@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, get_type_hints
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from etcd3py import Compare, Op, SortOrder, SortTarget, _pb
+from etcd3py._ints import INT64_MAX
 from etcd3py.errors import (
     ArgumentTypeError,
     EmptyKeyError,
@@ -14,6 +18,7 @@ from etcd3py.errors import (
     LeaseProvidedError,
     ValueProvidedError,
 )
+from etcd3py.lease import LeaseGrantResponse
 from etcd3py.op import GetOptions, OpType
 
 
@@ -129,6 +134,9 @@ BAD_GETS: list[tuple[object, dict[str, Any], type[Exception], str]] = [
     ("a", {"limit": 1.0}, ArgumentTypeError, "limit must be an int"),
     ("a", {"min_mod_revision": -1}, InvalidArgumentError, "min_mod_revision"),
     ("a", {"max_create_revision": "x"}, ArgumentTypeError, "max_create_revision"),
+    ("a", {"rev": 2**63}, InvalidArgumentError, "rev must be at most"),
+    ("a", {"limit": 2**64}, InvalidArgumentError, "limit must be at most"),
+    ("a", {"max_mod_revision": 2**63}, InvalidArgumentError, "max_mod_revision must be at most"),
     ("a", {"prefix": 1}, ArgumentTypeError, "prefix must be a bool"),
     ("a", {"keys_only": "yes"}, ArgumentTypeError, "keys_only must be a bool"),
     ("a", {"serializable": None}, ArgumentTypeError, "serializable must be a bool"),
@@ -159,7 +167,9 @@ BAD_PUTS: list[tuple[object, object, dict[str, Any], type[Exception], str]] = [
     ("k", "v", {"ignore_value": True}, ValueProvidedError, "value is provided"),
     ("k", "", {"ignore_lease": True, "lease": 7}, LeaseProvidedError, "lease is provided"),
     ("k", "v", {"lease": -1}, InvalidArgumentError, "lease must not be negative"),
-    ("k", "v", {"lease": "7"}, ArgumentTypeError, "lease must be an int"),
+    ("k", "v", {"lease": 2**63}, InvalidArgumentError, "lease must be at most"),
+    ("k", "v", {"lease": "7"}, ArgumentTypeError, "lease must be a lease ID"),
+    ("k", "v", {"lease": True}, ArgumentTypeError, "lease must be a lease ID"),
     ("k", "v", {"prev_kv": "y"}, ArgumentTypeError, "prev_kv must be a bool"),
     ("k", "v", {"prefix": True}, ArgumentTypeError, "unexpected option"),
     ("k", "v", {"rev": 1}, ArgumentTypeError, "unexpected option"),
@@ -206,3 +216,79 @@ def test_bad_delete_is_refused(
 def test_bad_txn_is_refused(compares: Any, then: Any, else_: Any) -> None:
     with pytest.raises(ArgumentTypeError):
         Op.txn(compares, then, else_)
+
+
+# ---- integers: every int option holds an int64, else InvalidArgumentError at the call -------
+
+GET_INT_OPTIONS = sorted(n for n, t in get_type_hints(GetOptions).items() if t is int)
+
+
+def test_every_int_option_is_covered() -> None:
+    assert GET_INT_OPTIONS == [
+        "limit",
+        "max_create_revision",
+        "max_mod_revision",
+        "min_create_revision",
+        "min_mod_revision",
+        "rev",
+    ]
+
+
+def _field(option: str) -> str:
+    return "revision" if option == "rev" else option
+
+
+@pytest.mark.parametrize("option", GET_INT_OPTIONS)
+@given(value=st.integers(min_value=0, max_value=INT64_MAX))
+def test_any_int64_get_option_is_sent_as_given(option: str, value: int) -> None:
+    req = Op.get("k", **{option: value}).to_range_request()  # type: ignore[misc]
+    assert getattr(req, _field(option)) == value
+
+
+@pytest.mark.parametrize("option", GET_INT_OPTIONS)
+@given(value=st.integers(max_value=-1) | st.integers(min_value=INT64_MAX + 1))
+def test_an_out_of_range_get_option_is_invalid_argument(option: str, value: int) -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        Op.get("k", **{option: value})  # type: ignore[misc]
+    assert type(info.value) is InvalidArgumentError  # not a type error, not protobuf's
+    assert option in str(info.value) and str(value) in str(info.value)
+
+
+@given(value=st.integers(min_value=0, max_value=INT64_MAX))
+def test_any_int64_lease_is_sent_as_given(value: int) -> None:
+    assert Op.put("k", "v", lease=value).to_put_request().lease == value
+
+
+@given(value=st.integers(max_value=-1) | st.integers(min_value=INT64_MAX + 1))
+def test_an_out_of_range_lease_is_invalid_argument(value: int) -> None:
+    for lease in (value, SimpleNamespace(id=value)):
+        with pytest.raises(InvalidArgumentError) as info:
+            Op.put("k", "v", lease=lease)  # type: ignore[typeddict-item]
+        assert type(info.value) is InvalidArgumentError
+        assert "lease" in str(info.value)
+
+
+def test_put_takes_a_grant_response_as_its_lease() -> None:
+    grant = LeaseGrantResponse(_pb.rpc.LeaseGrantResponse(ID=7587, TTL=10))
+    op = Op.put("k", "v", lease=grant)
+    assert op.option("lease") == 7587, "the op keeps the ID, not the response"
+    assert op == Op.put("k", "v", lease=7587)
+    assert op.to_put_request().lease == 7587
+    with pytest.raises(LeaseProvidedError):
+        Op.put("k", "", ignore_lease=True, lease=grant)
+    no_lease = SimpleNamespace(id=0)
+    assert Op.put("k", "", ignore_lease=True, lease=no_lease).to_put_request().lease == 0  # type: ignore[typeddict-item]
+
+
+def test_argument_errors_are_pythons_own() -> None:
+    """ArgumentTypeError is a TypeError, InvalidArgumentError a ValueError (API.md: Errors)."""
+    with pytest.raises(TypeError):
+        Op.get(1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError) as info:
+        Op.get("k", limit=-1)
+    assert not isinstance(info.value, TypeError)
+    with pytest.raises(TypeError):
+        Op.put("k", "v", lease="7")  # type: ignore[typeddict-item]
+    with pytest.raises(ValueError):
+        Op.get("k", rev=2**63)
+    assert issubclass(ArgumentTypeError, TypeError) and issubclass(InvalidArgumentError, ValueError)
