@@ -17,7 +17,7 @@ from contextlib import ExitStack
 import grpc
 import pytest
 
-from etcd3py import Client, Compare, Op, PermissionType, _pb
+from etcd3py import Client, Compare, Context, Op, PermissionType, _pb
 from etcd3py import errors as E
 from tests.backends import (
     Backend,
@@ -475,3 +475,21 @@ def test_lease_grant_and_keep_alive_for_a_user(
     assert ivy.time_to_live(lease.id).ttl > 0
     ivy.revoke(lease.id)
     assert admin.get(prefix + "leased").count == 0
+
+
+# ---- ctx metadata -----------------------------------------------------------------------
+
+
+def test_ctx_metadata_reaches_the_server(admin: Client, plain: Client, prefix: str) -> None:
+    """A token handed over as ctx metadata authorizes a client that has no credentials."""
+    token = plain.authenticate("root", ROOT_PW).token
+    ctx = Context.background().with_metadata(("token", token))
+    plain.put(prefix + "k", "v", ctx=ctx)
+    assert plain.get(prefix + "k", ctx=ctx).kvs[0].value == b"v"
+    assert plain.txn().then(Op.delete(prefix + "k")).commit(ctx=ctx).succeeded
+    assert "root" in plain.user_list(ctx=ctx).users
+    with pytest.raises(E.UserEmptyError):
+        plain.get(prefix + "k")  # the same call without the ctx carries no token
+    bad = Context.background().with_metadata(("token", "not-a-token"))
+    with pytest.raises(E.InvalidAuthTokenError):
+        plain.get(prefix + "k", ctx=bad)

@@ -82,7 +82,60 @@ BAD_TXNS: list[tuple[str, Callable[[Client, str], object], type[Exception]]] = [
     ("then-twice", lambda c, p: c.txn().then().then(Op.delete(p + "guard")), InvalidArgumentError),
     ("if-after-then", lambda c, p: c.txn().then().if_(), InvalidArgumentError),
     ("bad-nested-op", lambda c, p: c.txn().then(Op.delete(p, limit=1)), ArgumentTypeError),  # type: ignore[call-arg]
+    (
+        "if-on-a-compare",  # `if Compare.value(k) == "x": txn.then(...)` was always true
+        lambda c, p: c.txn().then(Op.delete(p + "guard")) if Compare.value(p) == "x" else None,
+        TypeError,
+    ),
+    ("compare-in-a-list", lambda c, p: Compare.version(p) in [1, 2], TypeError),
 ]
+
+
+# Integers the wire cannot hold: refused at the call, exactly InvalidArgumentError (never
+# protobuf's ValueError), with a message that names the argument and no private type.
+OUT_OF_RANGE: list[tuple[str, Callable[[Client, str], object], str]] = [
+    ("get-rev", lambda c, p: c.get(p + "guard", rev=2**63), "rev"),
+    ("get-limit-negative", lambda c, p: c.get(p, prefix=True, limit=-1), "limit"),
+    ("get-limit-too-large", lambda c, p: c.get(p, prefix=True, limit=2**63), "limit"),
+    ("get-min-mod", lambda c, p: c.get(p, prefix=True, min_mod_revision=2**64), "min_mod_revision"),
+    ("put-lease", lambda c, p: c.put(p + "guard", "x", lease=2**63), "lease"),
+    ("put-lease-negative", lambda c, p: c.put(p + "guard", "x", lease=-5), "lease"),
+    ("compact-rev", lambda c, p: c.compact(2**63), "rev"),
+    ("compact-rev-negative", lambda c, p: c.compact(-1), "rev"),
+    (
+        "compare-version",
+        lambda c, p: (
+            c.txn().if_(Compare.version(p + "guard") == 2**63).then(Op.delete(p + "guard"))
+        ),
+        "version compare",
+    ),
+    (
+        "compare-mod-revision",
+        lambda c, p: c.txn().if_(Compare.mod_revision(p + "guard") < -(2**63) - 1),
+        "mod_revision compare",
+    ),
+    (
+        "nested-op-rev",
+        lambda c, p: c.txn().then(Op.get(p, rev=2**63), Op.delete(p + "guard")).commit(),
+        "rev",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "call", "names"), OUT_OF_RANGE, ids=[n for n, _, _ in OUT_OF_RANGE]
+)
+def test_out_of_range_integers_are_refused_at_the_call(
+    guarded: tuple[Client, str], name: str, call: Callable[[Client, str], object], names: str
+) -> None:
+    client, prefix = guarded
+    with pytest.raises(InvalidArgumentError) as info:
+        call(client, prefix)
+    assert type(info.value) is InvalidArgumentError
+    text = str(info.value)
+    assert names in text and "out of range" not in text.lower()
+    for private in ("CompareOperand", "Cmp", "_pb", "etcdserverpb", "RangeRequest"):
+        assert private not in text
 
 
 @pytest.mark.parametrize(("name", "build", "exc"), BAD_TXNS, ids=[n for n, _, _ in BAD_TXNS])

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
-from etcd3py import Client, Op, SortOrder, SortTarget, _pb
+from etcd3py import Client, Compare, Op, SortOrder, SortTarget, _pb
 from etcd3py.errors import CompactedError, FutureRevisionError, KeyNotFoundError
 from etcd3py.kv import DeleteResponse, GetResponse, PutResponse
 
@@ -232,3 +232,19 @@ def test_compact_then_old_revision_is_compacted(client: Client, prefix: str) -> 
     with pytest.raises(FutureRevisionError):
         client.compact(now + 1000)
     assert client.get(prefix + "k").kvs[0].value == b"2"
+
+
+def test_put_takes_a_grant_response_as_its_lease(client: Client, prefix: str) -> None:
+    grant = client.grant(60)
+    try:
+        client.put(prefix + "a", "1", lease=grant)
+        client.txn().then(Op.put(prefix + "b", "2", lease=grant)).commit()
+        kvs = client.get(prefix, prefix=True).kvs
+        assert [(kv.key, kv.lease) for kv in kvs] == [
+            (f"{prefix}a".encode(), grant.id),
+            (f"{prefix}b".encode(), grant.id),
+        ]
+        assert client.txn().if_(Compare.lease(prefix + "a") == grant.id).commit().succeeded
+    finally:
+        client.revoke(grant.id)
+    assert client.get(prefix, prefix=True).count == 0, "the keys went with their lease"
