@@ -53,7 +53,7 @@ __all__ = [
 _R = TypeVar("_R", GetResponse, PutResponse, DeleteResponse, TxnResponse)
 
 
-def check_ctx(ctx: object) -> None:
+def _check_ctx(ctx: object) -> None:
     """Refuse a ``ctx=`` that is neither ``None`` nor a :class:`~etcd3py.Context`.
 
     Args:
@@ -263,7 +263,7 @@ class GrpcKV(KV):
         if not isinstance(op, Op):
             raise ArgumentTypeError(f"do() takes an Op, not {type(op).__name__}")
         check_timeout(timeout)
-        check_ctx(ctx)
+        _check_ctx(ctx)
         t, stub = self._transport, self._transport.kv
         if op.type is OpType.GET:
             rng = t.call(
@@ -308,7 +308,7 @@ class GrpcKV(KV):
         if not isinstance(physical, bool):
             raise ArgumentTypeError(f"physical must be a bool, not {type(physical).__name__}")
         check_timeout(timeout)
-        check_ctx(ctx)
+        _check_ctx(ctx)
         request = _pb.rpc.CompactionRequest(revision=rev, physical=physical)
         t = self._transport
         return CompactResponse(t.call(t.kv.Compact, request, timeout=timeout, ctx=ctx))
