@@ -44,7 +44,7 @@ def put_surely(client: Client, key: str, value: str) -> int:
     for _attempt in range(5):
         try:
             return client.put(key, value, timeout=10.0).header.revision
-        except UnavailableError:
+        except (UnavailableError, DeadlineExceededError):
             kvs = client.get(key, timeout=10.0).kvs
             if kvs and kvs[0].value == value.encode():
                 return kvs[0].mod_revision
