@@ -17,7 +17,7 @@ from etcd3py import namespace
 from etcd3py.auth import PermissionType
 from etcd3py.client import Client
 from etcd3py.compare import Compare
-from etcd3py.config import TLSConfig
+from etcd3py.config import KeepaliveConfig, RetryPolicy, TLSConfig
 from etcd3py.context import Context
 from etcd3py.lease import KeepAlive
 from etcd3py.models import EventType, SortOrder, SortTarget
@@ -31,8 +31,10 @@ __all__ = [
     "Event",
     "EventType",
     "KeepAlive",
+    "KeepaliveConfig",
     "Op",
     "PermissionType",
+    "RetryPolicy",
     "SortOrder",
     "SortTarget",
     "TLSConfig",

@@ -66,6 +66,8 @@ def endpoints_from_members(members: Iterable[MemberLike], *, secure: bool) -> tu
             except EtcdError:
                 _log.warning("etcd3py: member %s has a bad client URL %r", member.name, url)
                 continue
+            if endpoint.path is not None:
+                continue  # a unix socket is reachable from its member's host only
             if endpoint.secure is not None and endpoint.secure != secure:
                 _log.warning(
                     "etcd3py: skipping %s of member %s: the client is %s",

@@ -88,38 +88,65 @@ def is_safe_retry_mutable(exc: BaseException) -> bool:
 
 
 class _StopAt(tenacity.stop.stop_base):
-    """Stop when the next wait would end past the deadline."""
+    """Stop once the limit has passed."""
 
     def __init__(self, limit: float) -> None:
         self.limit = limit
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        upcoming = retry_state.upcoming_sleep or 0.0
-        return time.monotonic() + upcoming >= self.limit
+        return time.monotonic() >= self.limit
 
 
-def retrying(policy: RetryPolicy, *, repeatable: bool, deadline: float | None) -> tenacity.Retrying:
+class _WaitUntil(tenacity.wait.wait_base):
+    """Another wait, cut short at the limit: the last retry is made at the deadline."""
+
+    def __init__(self, inner: tenacity.wait.wait_base, limit: float) -> None:
+        self.inner = inner
+        self.limit = limit
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        return max(min(self.inner(retry_state), self.limit - time.monotonic()), 0.0)
+
+
+def _predicate(repeatable: bool, require_leader: bool) -> Callable[[BaseException], bool]:
+    base = is_safe_retry_immutable if repeatable else is_safe_retry_mutable
+    if not require_leader:
+        return base
+    # require_leader asks to fail fast on a member without a leader, as clientv3's
+    # WithRequireLeader: its "no leader" answer is final, not retried.
+    return lambda exc: not isinstance(exc, NoLeaderError) and base(exc)
+
+
+def retrying(
+    policy: RetryPolicy,
+    *,
+    repeatable: bool,
+    limit: float,
+    require_leader: bool = False,
+    sleep: Callable[[float], object] = time.sleep,
+) -> tenacity.Retrying:
     """Build the tenacity retrier for one call.
 
     Args:
         policy: the client's retry policy.
         repeatable: whether the RPC is read-only (see the module docstring).
-        deadline: the call's ``time.monotonic()`` deadline, or ``None`` for the policy's
-            ``max_elapsed``.
+        limit: the ``time.monotonic()`` time after which no attempt starts.
+        require_leader: the call carries ``require_leader``: "no leader" is not retried.
+        sleep: waits between attempts (a context's ``wait``, so a cancel cuts it short).
 
     Returns:
         A ``Retrying`` that re-raises the last error when it gives up.
     """
-    limit = deadline if deadline is not None else time.monotonic() + policy.max_elapsed
-    predicate = is_safe_retry_immutable if repeatable else is_safe_retry_mutable
-
+    # wait_exponential + wait_random rather than wait_exponential_jitter, whose
+    # arguments were renamed between tenacity 8 and 9.
+    backoff = tenacity.wait_exponential(
+        multiplier=policy.initial_backoff, max=policy.max_backoff
+    ) + tenacity.wait_random(0, policy.jitter)
     return tenacity.Retrying(
-        retry=tenacity.retry_if_exception(predicate),
+        retry=tenacity.retry_if_exception(_predicate(repeatable, require_leader)),
         stop=tenacity.stop_after_attempt(policy.max_attempts) | _StopAt(limit),
-        # wait_exponential + wait_random rather than wait_exponential_jitter, whose
-        # arguments were renamed between tenacity 8 and 9.
-        wait=tenacity.wait_exponential(multiplier=policy.initial_backoff, max=policy.max_backoff)
-        + tenacity.wait_random(0, policy.jitter),
+        wait=_WaitUntil(backoff, limit),
+        sleep=lambda seconds: _discard(sleep(seconds)),
         reraise=True,
     )
 
@@ -130,37 +157,98 @@ def call_with_retry(
     *,
     repeatable: bool,
     deadline: float | None,
+    require_leader: bool = False,
+    endpoints: str = "",
+    sleep: Callable[[float], object] = time.sleep,
 ) -> _T:
-    """Run ``attempt(remaining_seconds)`` until it succeeds or the policy gives up.
+    """Run ``attempt(remaining_seconds)`` until it succeeds, fails for good, or time runs out.
+
+    Time runs out at ``deadline`` or, without one, ``policy.max_elapsed`` after the first
+    failure; the last retry is made at that moment (never a wait past it). A call that was
+    still failing with a retryable error (an unreachable cluster...) then raises
+    :class:`~etcd3py.errors.DeadlineExceededError` whose ``__cause__`` is that last error.
 
     Args:
         policy: the client's retry policy.
         attempt: one try; receives the seconds left before ``deadline`` (``None``: no limit).
         repeatable: whether the RPC is read-only.
         deadline: the ``time.monotonic()`` deadline of the whole call, or ``None``.
+        require_leader: the call asked for a leader: a "no leader" answer is final.
+        endpoints: the endpoints the call may reach, named in a deadline error.
+        sleep: waits between attempts; a context's ``wait`` returns early when it is
+            cancelled, so the next attempt raises its ``CanceledError`` at once.
 
     Returns:
         What the successful attempt returned.
 
     Raises:
-        EtcdError: the last attempt's error, when it may not be retried or time ran out.
+        DeadlineExceededError: time ran out while the call was being retried (or before it
+            was sent).
+        EtcdError: the last attempt's error, when it may not be retried or the attempts
+            ran out.
     """
+    predicate = _predicate(repeatable, require_leader)
     # Fast path: most calls succeed at once, so build the tenacity machinery only after a
     # first failure that may be retried; that failure then counts as tenacity's attempt 1.
     try:
         return attempt(_remaining(deadline))
     except EtcdError as exc:
-        predicate = is_safe_retry_immutable if repeatable else is_safe_retry_mutable
         if not predicate(exc):
             raise
         pending: list[EtcdError] = [exc]
+    limit = deadline if deadline is not None else time.monotonic() + policy.max_elapsed
+    attempts = 1
+    last = pending[0]
 
-    for try_ in retrying(policy, repeatable=repeatable, deadline=deadline):
-        with try_:
-            if pending:
-                raise pending.pop()
-            return attempt(_remaining(deadline))
+    try:
+        for try_ in retrying(
+            policy, repeatable=repeatable, limit=limit, require_leader=require_leader, sleep=sleep
+        ):
+            with try_:
+                if pending:
+                    raise pending.pop()
+                if time.monotonic() >= limit:
+                    raise _TimeUp
+                attempts += 1
+                try:
+                    return attempt(_remaining(deadline))
+                except EtcdError as exc:
+                    last = exc
+                    raise
+    except _TimeUp:
+        raise _deadline_error(deadline, policy, attempts, endpoints, last) from last
+    except EtcdError as exc:
+        if predicate(exc) and time.monotonic() >= limit:
+            raise _deadline_error(deadline, policy, attempts, endpoints, exc) from exc
+        raise
     raise EtcdError("retry loop ended without a result")  # unreachable: reraise=True
+
+
+def _discard(_: object) -> None:
+    """Drop a waiter's return value (``Context.wait`` answers whether the context ended)."""
+
+
+class _TimeUp(Exception):
+    """The wait before an attempt reached the limit: no attempt is sent."""
+
+
+def _deadline_error(
+    deadline: float | None,
+    policy: RetryPolicy,
+    attempts: int,
+    endpoints: str,
+    cause: BaseException | None,
+) -> DeadlineExceededError:
+    limit = (
+        "the call's deadline"
+        if deadline is not None
+        else (f"the retry policy's max_elapsed ({policy.max_elapsed:g} s)")
+    )
+    where = f" (endpoints: {endpoints})" if endpoints else ""
+    last = f"; last error: {cause}" if cause is not None else ""
+    return DeadlineExceededError(
+        f"etcd3py: {limit} passed after {attempts} attempt(s){where}{last}"
+    )
 
 
 def _remaining(deadline: float | None) -> float | None:

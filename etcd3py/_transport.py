@@ -88,6 +88,9 @@ def build_target(endpoints: tuple[Endpoint, ...]) -> str:
     Raises:
         UnavailableError: a host name cannot be resolved.
     """
+    if endpoints[0].path is not None:  # parse_endpoints allows a socket only alone
+        path = endpoints[0].path
+        return f"unix://{path}" if path.startswith("/") else f"unix:{path}"
     v4: list[str] = []
     v6: list[str] = []
     for endpoint in endpoints:
@@ -115,11 +118,12 @@ def _credentials(config: Config) -> grpc.ChannelCredentials | None:
 def _options(
     config: Config, endpoints: tuple[Endpoint, ...], lb_policy: str
 ) -> list[tuple[str, str | int]]:
+    authority = "localhost" if endpoints[0].path is not None else endpoints[0].address
     options: list[tuple[str, str | int]] = [
         ("grpc.max_send_message_length", config.max_call_send_msg_size),
         ("grpc.max_receive_message_length", config.max_call_recv_msg_size),
         ("grpc.lb_policy_name", lb_policy),
-        ("grpc.default_authority", endpoints[0].address),
+        ("grpc.default_authority", authority),
         *_RECONNECT_OPTIONS,
     ]
     keepalive = config.keepalive
@@ -132,7 +136,7 @@ def _options(
         ]
     if config.tls is not None and config.tls.server_name:
         # the call host must match the name checked in the certificate, or gRPC refuses it
-        options.remove(("grpc.default_authority", endpoints[0].address))
+        options.remove(("grpc.default_authority", authority))
         options.append(("grpc.default_authority", config.tls.server_name))
         options.append(("grpc.ssl_target_name_override", config.tls.server_name))
     return options
@@ -155,6 +159,10 @@ def open_channel(config: Config, endpoints: tuple[Endpoint, ...], lb_policy: str
     if creds is None:
         return grpc.insecure_channel(target, options=options)
     return grpc.secure_channel(target, creds, options=options)
+
+
+def _ctx_metadata(ctx: Context | None) -> tuple[tuple[str, str], ...]:
+    return ctx.metadata if ctx is not None else ()
 
 
 def check_timeout(timeout: object) -> None:
@@ -198,6 +206,7 @@ class Transport:
         self._lock = threading.Lock()  # guards _closed and _token
         self._closed = False
         self._token: str | None = None
+        self._refresh_lock = threading.Lock()  # one token refresh at a time
         self._switch_lock = threading.Lock()  # one endpoint change at a time
         self.channel = SwitchableChannel(open_channel(config, config.endpoints, config.lb_policy))
         self.kv = _pb.rpc_grpc.KVStub(self.channel)
@@ -235,36 +244,51 @@ class Transport:
             return str(exc.details() or "")
         return ""
 
-    def refresh_token(self, who: str) -> bool:
+    def refresh_token(self, who: str, stale: str | None = None) -> bool:
         """Fetch a new auth token, as clientv3 does when the server says the old one is invalid.
 
         Used by the stream drivers (a watch or keep-alive stream that met an invalid token);
-        a failure is logged, not raised, so the stream decides what to do.
+        a failure is logged, not raised, so the stream decides what to do. One refresh runs
+        at a time; the old token stays in use until the new one is in place.
 
         Args:
             who: the stream asking, for the log.
+            stale: the token the caller found invalid (default: the current one); when
+                another thread already replaced it, nothing is fetched.
 
         Returns:
-            True when a new token was fetched; False without credentials or on a failure.
+            True when a new token is in place; False without credentials or on a failure.
         """
         if self.config.username is None:
             return False
         try:
-            self._authenticate()
+            self._refresh(self._token if stale is None else stale)
         except EtcdError as exc:
             _log.warning("etcd3py: %s could not refresh the auth token: %s", who, exc)
             return False
         return True
 
+    def _refresh(self, stale: str | None) -> None:
+        """Replace the token ``stale`` by a new one, once however many threads ask.
+
+        The shared token is never cleared meanwhile: other calls go on with the old one
+        (at worst they too meet "invalid auth token" and come here, where they find the
+        new token in place and fetch nothing).
+        """
+        with self._refresh_lock:
+            if self._token != stale and self._token is not None:
+                return  # another thread refreshed it while this one waited
+            self._authenticate()
+
     def _authenticate(self) -> None:
         request = _pb.rpc.AuthenticateRequest(
             name=self.config.username or "", password=self.config.password or ""
         )
-        with self._lock:
-            self._token = None
         try:
             response = self.call(self.auth.Authenticate, request, repeatable=True)
         except AuthNotEnabledError:
+            with self._lock:
+                self._token = None
             return  # as clientv3's getToken: auth is off (or was disabled), go on without one
         with self._lock:
             self._token = response.token
@@ -293,7 +317,7 @@ class Transport:
         Returns:
             The metadata pairs.
         """
-        pairs = ctx.metadata if ctx is not None else ()
+        pairs = _ctx_metadata(ctx)
         token = self._token
         return (*pairs, ("token", token)) if token else pairs
 
@@ -308,10 +332,17 @@ class Transport:
     ) -> _Resp:
         """Issue one unary RPC with retries, the deadline, metadata and error mapping.
 
+        The call's deadline is the nearer of ``timeout`` (or, without it, the client's
+        ``default_timeout``) and the context's; it bounds every attempt and every wait
+        between them. A call still failing with a retryable error (no member reachable...)
+        when it passes raises ``DeadlineExceededError`` caused by that last error.
+
         Args:
             method: the stub method (e.g. ``transport.kv.Range``).
             request: the request message.
-            timeout: seconds for the whole call, retries included (``None``: no limit).
+            timeout: seconds for the whole call, retries included (``None``: the client's
+                ``default_timeout``, and without one the retry policy's ``max_elapsed``
+                bounds the retries).
             ctx: a context whose deadline, metadata and cancellation apply.
             repeatable: whether the RPC is read-only (see :mod:`etcd3py._retry`).
 
@@ -319,24 +350,40 @@ class Transport:
             The response message.
 
         Raises:
-            EtcdError: the mapped failure (``DeadlineExceededError`` past the timeout).
+            EtcdError: the mapped failure (``DeadlineExceededError`` past the deadline,
+                ``CanceledError`` when ``ctx`` is cancelled).
         """
         self.check_usable()
+        if timeout is None:
+            timeout = self.config.default_timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         if ctx is not None and ctx.deadline is not None:
             deadline = ctx.deadline if deadline is None else min(deadline, ctx.deadline)
+        require_leader = ctx is not None and ("hasleader", "true") in ctx.metadata
+        authenticate = method is self.auth.Authenticate
+        token = None if authenticate else self._token
 
         def attempt(remaining: float | None) -> _Resp:
-            return self._invoke(method, request, remaining, ctx)
+            return self._invoke(method, request, remaining, ctx, with_token=not authenticate)
 
-        policy = self.config.retry
+        def run() -> _Resp:
+            return call_with_retry(
+                self.config.retry,
+                attempt,
+                repeatable=repeatable,
+                deadline=deadline,
+                require_leader=require_leader,
+                endpoints=", ".join(self.endpoints),
+                sleep=time.sleep if ctx is None else ctx.wait,
+            )
+
         try:
-            return call_with_retry(policy, attempt, repeatable=repeatable, deadline=deadline)
+            return run()
         except InvalidAuthTokenError:
-            if self.config.username is None or method is self.auth.Authenticate:
+            if self.config.username is None or authenticate:
                 raise
-            self._authenticate()  # clientv3: refresh the token once, then try again
-            return call_with_retry(policy, attempt, repeatable=repeatable, deadline=deadline)
+            self._refresh(token)  # clientv3: refresh the token once, then try again
+            return run()
 
     def _invoke(
         self,
@@ -344,9 +391,12 @@ class Transport:
         request: _Req,
         timeout: float | None,
         ctx: Context | None,
+        *,
+        with_token: bool = True,
     ) -> _Resp:
         self.check_usable()
-        metadata = self.metadata(ctx)
+        # Authenticate goes without the token: a stale one must not ride along.
+        metadata = self.metadata(ctx) if with_token else _ctx_metadata(ctx)
         if ctx is None or ctx is Context._background:
             try:
                 return method(request, timeout=timeout, metadata=metadata)
@@ -362,6 +412,9 @@ class Transport:
         except grpc.FutureCancelledError:
             raise ctx.err() or CanceledError("etcd3py: the call was cancelled") from None
         except grpc.RpcError as exc:
+            ended = ctx.err()
+            if ended is not None and exc.code() == grpc.StatusCode.CANCELLED:
+                raise ended from exc
             raise from_rpc_error(exc) from exc
         finally:
             unregister()
@@ -415,7 +468,7 @@ class Transport:
         with self._switch_lock:
             self.check_usable()
             old = self.config.endpoints
-            if {(e.host, e.port) for e in new} == {(e.host, e.port) for e in old}:
+            if {(e.host, e.port, e.path) for e in new} == {(e.host, e.port, e.path) for e in old}:
                 return False
             config = replace(self.config, endpoints=new)
             self.channel.switch(open_channel(config, new, config.lb_policy))
@@ -427,11 +480,17 @@ class Transport:
         )
         return True
 
-    def sync_endpoints(self, timeout: float | None = None) -> tuple[str, ...]:
+    def sync_endpoints(
+        self, timeout: float | None = None, ctx: Context | None = None
+    ) -> tuple[str, ...]:
         """Replace the endpoints by the client URLs of the started voting members.
+
+        The member list is read linearizably (as clientv3's ``Sync``), so a member that
+        was just added or removed is seen.
 
         Args:
             timeout: seconds for the member list call, retries included.
+            ctx: a context whose deadline, cancellation and metadata apply.
 
         Returns:
             The endpoints now in use, as ``host:port``.
@@ -441,7 +500,11 @@ class Transport:
             UnavailableError: no member has a usable client URL.
         """
         response = self.call(
-            self.cluster.MemberList, _pb.rpc.MemberListRequest(), timeout=timeout, repeatable=True
+            self.cluster.MemberList,
+            _pb.rpc.MemberListRequest(linearizable=True),
+            timeout=timeout,
+            ctx=ctx,
+            repeatable=True,
         )
         from etcd3py.cluster import Member  # cluster builds on the transport
 

@@ -37,6 +37,7 @@ from etcd3py.config import (
     check_interval,
     parse_endpoints,
 )
+from etcd3py.context import Context
 from etcd3py.kv import KV, GrpcKV
 from etcd3py.lease import GrpcLease, Lease
 from etcd3py.maintenance import Maintenance
@@ -85,6 +86,7 @@ class Client(
         watch_buffer_limit: int = 1000,
         watch_create_window: int = 1,
         auto_sync_interval: float | None = None,
+        default_timeout: float | None = None,
     ) -> None:
         """Connect to the cluster.
 
@@ -109,6 +111,11 @@ class Client(
             auto_sync_interval: if set, call :meth:`sync_endpoints` every this many
                 seconds on a daemon thread (clientv3 ``AutoSyncInterval``); a failed sync
                 is logged and tried again at the next interval.
+            default_timeout: seconds that bound every unary call made without
+                ``timeout=`` (and whose ``ctx`` has no nearer deadline), retries included;
+                such a call that cannot complete in time raises ``DeadlineExceededError``.
+                ``None`` (the default): only the retry policy bounds it (its
+                ``max_elapsed``, 30 s, for the retries of a failing call).
 
         Raises:
             UnavailableError: no endpoint answered within ``dial_timeout``.
@@ -127,6 +134,7 @@ class Client(
             max_call_send_msg_size=max_call_send_msg_size,
             max_call_recv_msg_size=max_call_recv_msg_size,
             lb_policy=lb_policy,  # type: ignore[arg-type]
+            default_timeout=default_timeout,
         )
         self.config = config
         self._transport = Transport(config)
@@ -176,7 +184,9 @@ class Client(
         """The endpoints in use now, as ``host:port`` (changed by :meth:`sync_endpoints`)."""
         return list(self._transport.endpoints)
 
-    def sync_endpoints(self, timeout: float | None = None) -> list[str]:
+    def sync_endpoints(
+        self, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> list[str]:
         """Replace the endpoints by the client URLs of the cluster's members (clientv3 ``Sync``).
 
         Learners and members not started yet are left out. When the list changes, new calls
@@ -186,6 +196,7 @@ class Client(
 
         Args:
             timeout: seconds for the member list call, retries included.
+            ctx: a context whose deadline, cancellation and metadata apply.
 
         Returns:
             The endpoints now in use, as ``host:port``.
@@ -194,7 +205,7 @@ class Client(
             EtcdError: the member list failed (the endpoints stay as they were).
             UnavailableError: no member has a usable client URL.
         """
-        return list(self._transport.sync_endpoints(timeout))
+        return list(self._transport.sync_endpoints(timeout, ctx))
 
     def __enter__(self) -> Self:
         return self

@@ -121,18 +121,24 @@ class Endpoint:
     """One etcd client URL, parsed.
 
     Attributes:
-        host: the host name or IP address (IPv6 without brackets).
-        port: the port.
-        secure: ``True`` for ``https://``, ``False`` for ``http://``, ``None`` with no scheme.
+        host: the host name or IP address (IPv6 without brackets); empty for a unix socket.
+        port: the port (0 for a unix socket).
+        secure: ``True`` for ``https://``/``unixs://``, ``False`` for ``http://``/``unix://``,
+            ``None`` with no scheme.
+        path: the socket's path for ``unix://``/``unixs://`` (relative to the working
+            directory unless it starts with ``/``, as etcd and etcdctl take it), else ``None``.
     """
 
     host: str
     port: int
     secure: bool | None = None
+    path: str | None = None
 
     @property
     def address(self) -> str:
-        """``host:port`` (IPv6 hosts in brackets)."""
+        """``host:port`` (IPv6 hosts in brackets), or ``unix://path`` for a unix socket."""
+        if self.path is not None:
+            return f"{'unixs' if self.secure else 'unix'}://{self.path}"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
 
@@ -156,27 +162,40 @@ def check_interval(name: str, value: object) -> None:
         raise InvalidArgumentError(f"{name} must be positive, got {value}")
 
 
+_SCHEMES = {"http": False, "https": True, "unix": False, "unixs": True}
+
+
 def parse_endpoint(text: str) -> Endpoint:
-    """Parse ``host:port``, ``http://host:port`` or ``https://host:port`` (port default 2379).
+    """Parse one endpoint as etcdctl takes it (port default 2379).
+
+    Forms: ``host:port``, ``http://host:port``, ``https://host:port`` (IPv6 hosts in
+    brackets), and ``unix://path`` / ``unixs://path`` for a member listening on a unix
+    socket (etcd's ``--listen-client-urls unix://localhost:2379`` makes a socket file named
+    ``localhost:2379`` in its working directory; ``unix:///abs/path`` names it absolutely).
 
     Args:
-        text: the endpoint as etcdctl takes it; IPv6 hosts in brackets.
+        text: the endpoint.
 
     Returns:
         The parsed endpoint.
 
     Raises:
         ArgumentTypeError: ``text`` is not a ``str``.
-        InvalidArgumentError: an unknown scheme, a path, or a bad port.
+        InvalidArgumentError: an unknown scheme, a path after ``host:port``, or a port that is
+            not a number in 1-65535; the message names the endpoint.
     """
     if not isinstance(text, str):
         raise ArgumentTypeError(f"an endpoint must be a str, not {type(text).__name__}")
     rest, secure = text.strip(), None
     if "://" in rest:
         scheme, rest = rest.split("://", 1)
-        if scheme not in ("http", "https"):
+        if scheme.lower() not in _SCHEMES:
             raise InvalidArgumentError(f"unsupported endpoint scheme {scheme!r} in {text!r}")
-        secure = scheme == "https"
+        secure = _SCHEMES[scheme.lower()]
+        if scheme.lower().startswith("unix"):
+            if not rest:
+                raise InvalidArgumentError(f"bad endpoint {text!r}: no socket path")
+            return Endpoint("", 0, secure, path=rest)
     rest = rest.rstrip("/")
     if "/" in rest or not rest:
         raise InvalidArgumentError(f"bad endpoint {text!r}: expected host:port")
@@ -187,34 +206,58 @@ def parse_endpoint(text: str) -> Endpoint:
         host, port_text = rest.split(":")
     else:
         host, port_text = rest, ""
-    try:
-        port = int(port_text) if port_text else 2379
-    except ValueError:
-        raise InvalidArgumentError(f"bad port in endpoint {text!r}") from None
-    if not host or not 0 < port < 65536:
+    if not host:
         raise InvalidArgumentError(f"bad endpoint {text!r}: expected host:port")
-    return Endpoint(host, port, secure)
+    if not port_text:
+        return Endpoint(host, 2379, secure)
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise InvalidArgumentError(
+            f"bad port {port_text!r} in endpoint {text!r}: expected a number in 1-65535"
+        )
+    return Endpoint(host, int(port_text), secure)
 
 
 def parse_endpoints(endpoints: str | list[str] | tuple[str, ...]) -> tuple[Endpoint, ...]:
-    """Parse one endpoint or a list of them; all must agree on TLS when a scheme is given.
+    """Parse one endpoint, a comma-separated string of them, or a list.
+
+    A string is split on commas as etcdctl's ``--endpoints`` is
+    (``"10.0.0.1:2379,10.0.0.2:2379"``); so is each item of a list. All endpoints must
+    agree on TLS when a scheme is given, and a unix socket endpoint must be the only one
+    (one gRPC channel cannot mix a socket path with TCP addresses, nor hold two paths).
 
     Args:
-        endpoints: a single endpoint string or a sequence of them.
+        endpoints: a single endpoint string, a comma-separated string, or a sequence.
 
     Returns:
         The parsed endpoints, in order.
 
     Raises:
-        InvalidArgumentError: no endpoint, or ``http://`` mixed with ``https://``.
+        ArgumentTypeError: not a ``str`` or a sequence of ``str``.
+        InvalidArgumentError: no endpoint, a bad one, ``http://`` mixed with ``https://``, or
+            a unix socket beside another endpoint.
     """
+    if isinstance(endpoints, (bytes, bytearray)) or not isinstance(endpoints, (str, list, tuple)):
+        raise ArgumentTypeError(
+            f"endpoints must be a str or a list of str, not {type(endpoints).__name__}"
+        )
     items = [endpoints] if isinstance(endpoints, str) else list(endpoints)
-    if not items:
+    texts = [
+        part.strip()
+        for item in items
+        for part in (item.split(",") if isinstance(item, str) else [item])
+    ]
+    texts = [t for t in texts if not isinstance(t, str) or t]
+    if not texts:
         raise InvalidArgumentError("at least one endpoint is required")
-    parsed = tuple(parse_endpoint(item) for item in items)
+    parsed = tuple(parse_endpoint(text) for text in texts)
     schemes = {e.secure for e in parsed if e.secure is not None}
     if len(schemes) > 1:
-        raise InvalidArgumentError("endpoints mix http:// and https://")
+        raise InvalidArgumentError("endpoints mix plain (http://, unix://) and TLS ones")
+    if len(parsed) > 1 and any(e.path is not None for e in parsed):
+        raise InvalidArgumentError(
+            "a unix socket endpoint must be the only endpoint, got "
+            + ", ".join(e.address for e in parsed)
+        )
     return parsed
 
 
@@ -233,6 +276,9 @@ class Config:
         max_call_send_msg_size: the largest request sent, in bytes (larger: refused by gRPC).
         max_call_recv_msg_size: the largest response accepted, in bytes.
         lb_policy: ``"round_robin"`` over every endpoint, or ``"pick_first"`` with failover.
+        default_timeout: seconds that bound every unary call given no ``timeout=`` (its
+            retries included); ``None``: only the retry policy's ``max_elapsed`` bounds
+            the retries of such a call.
     """
 
     endpoints: tuple[Endpoint, ...]
@@ -245,12 +291,14 @@ class Config:
     max_call_send_msg_size: int = DEFAULT_MAX_CALL_SEND_MSG_SIZE
     max_call_recv_msg_size: int = DEFAULT_MAX_CALL_RECV_MSG_SIZE
     lb_policy: Literal["round_robin", "pick_first"] = "round_robin"
+    default_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if (self.username is None) != (self.password is None):
             raise InvalidArgumentError("username and password go together")
         if self.lb_policy not in ("round_robin", "pick_first"):
             raise InvalidArgumentError(f"unknown lb_policy {self.lb_policy!r}")
+        check_interval("default_timeout", self.default_timeout)
 
     @property
     def secure(self) -> bool:

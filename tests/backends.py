@@ -269,6 +269,7 @@ class EtcdProcess:
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
                     env=env,
+                    cwd=self.root,  # where a unix://NAME listener puts its socket file
                     start_new_session=True,
                 )
         except OSError as exc:

@@ -74,6 +74,8 @@ class Server:
             ``--experimental-watch-progress-notify-interval``; at least 0.1).
         auth_token_ttl: seconds a simple auth token lives after its last use (etcd's
             ``--auth-token-ttl``, default 300; fractions allowed here).
+        unix_socket: listen on this unix socket path instead of ``host:port`` (as etcd's
+            ``--listen-client-urls unix://...``); :attr:`endpoint` is then ``unix://PATH``.
     """
 
     def __init__(
@@ -85,12 +87,14 @@ class Server:
         max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
         progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
         auth_token_ttl: float = DEFAULT_TOKEN_TTL,
+        unix_socket: str | None = None,
     ) -> None:
         if progress_interval <= 0:
             raise ValueError("progress_interval must be > 0")
         if auth_token_ttl <= 0:
             raise ValueError("auth_token_ttl must be > 0")
         self.host = host
+        self.unix_socket = unix_socket
         self.progress_interval = progress_interval
         self._lessor = Lessor()
         store = Store(lessor=self._lessor)
@@ -120,7 +124,9 @@ class Server:
 
     @property
     def endpoint(self) -> str:
-        """``"HOST:PORT"``, as clients take it."""
+        """``"HOST:PORT"`` (or ``"unix://PATH"``), as clients take it."""
+        if self.unix_socket is not None:
+            return f"unix://{self.unix_socket}"
         return f"{self.host}:{self.port}"
 
     @property
@@ -270,16 +276,20 @@ class Server:
         )
         _pb.rpc_grpc.add_WatchServicer_to_server(watch, server)
         _pb.rpc_grpc.add_LeaseServicer_to_server(LeaseService(st, self._lessor), server)
-        port = server.add_insecure_port(f"{self.host}:{st.port}")
+        address = f"{self.host}:{st.port}"
+        if self.unix_socket is not None:
+            address = f"unix:{self.unix_socket}"
+        port = server.add_insecure_port(address)
         if port == 0:
-            raise RuntimeError(f"testserver: cannot bind {self.host}:{st.port}")
+            raise RuntimeError(f"testserver: cannot bind {address}")
         await server.start()
-        st.port = port
+        if self.unix_socket is None:
+            st.port = port
         self._grpc = server
         # as etcd's new leader: refresh every lease, so none expires because we were down
         self._lessor.promote()
         self._expiry = asyncio.get_running_loop().create_task(expiry_loop(st, self._lessor))
-        log.debug("testserver listening on %s:%d", self.host, port)
+        log.debug("testserver listening on %s", self.endpoint)
 
     async def _stop_grpc(self) -> None:
         server, self._grpc = self._grpc, None

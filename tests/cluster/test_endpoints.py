@@ -15,9 +15,15 @@ from collections.abc import Callable
 import pytest
 
 from etcd3py import Client, Context, WatchResponse
-from etcd3py.errors import EtcdError, LearnerNotReadyError, UnavailableError
+from etcd3py.errors import (
+    DeadlineExceededError,
+    EtcdError,
+    LearnerNotReadyError,
+    NoLeaderError,
+    UnavailableError,
+)
 from tests.backends import EtcdProcess, free_ports
-from tests.cluster.conftest import MEMBER_FLAGS, find_leader
+from tests.cluster.conftest import MEMBER_FLAGS, find_leader, member_status
 
 pytestmark = pytest.mark.cluster
 
@@ -38,7 +44,7 @@ def put_surely(client: Client, key: str, value: str) -> int:
     for _attempt in range(5):
         try:
             return client.put(key, value, timeout=10.0).header.revision
-        except UnavailableError:
+        except (UnavailableError, DeadlineExceededError):
             kvs = client.get(key, timeout=10.0).kvs
             if kvs and kvs[0].value == value.encode():
                 return kvs[0].mod_revision
@@ -230,3 +236,35 @@ def test_require_leader_watch_on_a_member_without_leader(
         assert guarded.error is None and plain.error is None
         for handle in handles:
             handle.close()
+
+
+def test_require_leader_unary_calls_fail_fast_with_no_leader(
+    cluster: list[EtcdProcess], prefix: str
+) -> None:
+    lonely, peers = cluster[0], cluster[1:]
+    key = prefix + "k"
+    ctx = Context.background().with_require_leader()
+    with Client([lonely.endpoint]) as client:
+        client.put(key, "v", ctx=ctx)  # the metadata rides along while there is a leader
+        for peer in peers:
+            peer.stop()
+        wait_until(lambda: member_status(client, lonely) == (_member_id(client), 0), "no leader")
+        for call in (
+            lambda: client.get(key, timeout=10.0, ctx=ctx),
+            lambda: client.put(key, "w", timeout=10.0, ctx=ctx),
+            lambda: client.member_list(timeout=10.0, ctx=ctx),
+        ):
+            start = time.monotonic()
+            with pytest.raises(NoLeaderError):
+                call()
+            # refused at once, not retried until the 10 s deadline
+            assert time.monotonic() - start < 5.0
+        # without require_leader a read waits for a leader: its deadline ends it
+        with pytest.raises(DeadlineExceededError):
+            client.get(key, timeout=1.0)
+    for peer in peers:
+        peer.start()
+
+
+def _member_id(client: Client) -> int:
+    return int(client.status(client.endpoints[0], timeout=1.0).header.member_id)

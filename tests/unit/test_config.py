@@ -25,6 +25,9 @@ from etcd3py.errors import ArgumentTypeError, InvalidArgumentError
         ("localhost", Endpoint("localhost", 2379, None)),
         ("[::1]:2379", Endpoint("::1", 2379, None)),
         ("https://[::1]:3000", Endpoint("::1", 3000, True)),
+        ("unix:///tmp/etcd.sock", Endpoint("", 0, False, path="/tmp/etcd.sock")),
+        ("unix://localhost:2379", Endpoint("", 0, False, path="localhost:2379")),
+        ("unixs:///run/etcd.sock", Endpoint("", 0, True, path="/run/etcd.sock")),
     ],
 )
 def test_parse_endpoint(text: str, expected: Endpoint) -> None:
@@ -36,10 +39,50 @@ def test_endpoint_address_brackets_ipv6() -> None:
     assert Endpoint("h", 1).address == "h:1"
 
 
-@pytest.mark.parametrize("text", ["unix:///tmp/x", "host:port", "h:0", "h:70000", "h:1/path", ""])
+@pytest.mark.parametrize(
+    "text", ["ftp://h:1", "host:port", "h:0", "h:70000", "h:-1", "h:1/path", "", "unix://"]
+)
 def test_parse_endpoint_refuses_bad_forms(text: str) -> None:
     with pytest.raises(InvalidArgumentError):
         parse_endpoint(text)
+
+
+@pytest.mark.parametrize(("text", "port"), [("h:0", "0"), ("h:70000", "70000"), ("h:x1", "x1")])
+def test_a_bad_port_is_named_with_its_endpoint(text: str, port: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=f"bad port '{port}' in endpoint '{text}'"):
+        parse_endpoint(text)
+    with pytest.raises(InvalidArgumentError, match="1-65535"):
+        parse_endpoints(f"127.0.0.1:2379,{text}")
+
+
+def test_a_comma_separated_string_is_several_endpoints() -> None:
+    assert parse_endpoints("10.0.0.1:2379,10.0.0.2:2379, 10.0.0.3") == (
+        Endpoint("10.0.0.1", 2379),
+        Endpoint("10.0.0.2", 2379),
+        Endpoint("10.0.0.3", 2379),
+    )
+    assert parse_endpoints(["h1:1,h2:2", "h3:3"]) == (
+        Endpoint("h1", 1),
+        Endpoint("h2", 2),
+        Endpoint("h3", 3),
+    )
+    with pytest.raises(InvalidArgumentError, match="at least one"):
+        parse_endpoints(" , ")
+
+
+def test_a_unix_socket_must_be_the_only_endpoint() -> None:
+    with pytest.raises(InvalidArgumentError, match="only endpoint"):
+        parse_endpoints("unix:///a.sock,127.0.0.1:2379")
+    with pytest.raises(InvalidArgumentError, match="mix"):
+        parse_endpoints(["unixs:///a.sock", "http://127.0.0.1:2379"])
+    assert Endpoint("", 0, True, path="/a.sock").address == "unixs:///a.sock"
+
+
+def test_default_timeout_is_checked() -> None:
+    with pytest.raises(InvalidArgumentError):
+        Config(endpoints=(Endpoint("h", 1),), default_timeout=0)
+    with pytest.raises(ArgumentTypeError):
+        Config(endpoints=(Endpoint("h", 1),), default_timeout="1")  # type: ignore[arg-type]
 
 
 def test_parse_endpoint_refuses_non_str() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -111,12 +112,50 @@ def test_deadline_bounds_retries_and_attempts_get_the_remaining_time() -> None:
     slow = RetryPolicy(max_attempts=1000, initial_backoff=0.05, max_backoff=0.05, jitter=0.0)
     script = Script(*[SENT] * 1000)
     start = time.monotonic()
-    with pytest.raises(errors.UnavailableError):
+    with pytest.raises(DeadlineExceededError) as caught:
         call_with_retry(slow, script, repeatable=True, deadline=start + 0.3)
     assert 1 < len(script.calls) < 1000
     remaining = [r for r in script.calls if r is not None]
     assert remaining == sorted(remaining, reverse=True)
     assert all(r <= 0.3 for r in remaining)
+    assert caught.value.__cause__ is SENT  # every scripted failure is this one object
+
+
+def test_an_unreachable_cluster_fails_at_the_deadline_not_before() -> None:
+    # backoff waits longer than the deadline: the last retry is made at the deadline,
+    # and the error is DeadlineExceededError caused by the last connection error
+    slow = RetryPolicy(max_attempts=100, initial_backoff=5.0, max_backoff=5.0, jitter=0.0)
+    script = Script(*[NOT_SENT] * 100)
+    start = time.monotonic()
+    with pytest.raises(DeadlineExceededError, match=re.escape("127.0.0.1:2379")) as caught:
+        call_with_retry(
+            slow, script, repeatable=False, deadline=start + 0.4, endpoints="127.0.0.1:2379"
+        )
+    elapsed = time.monotonic() - start
+    assert elapsed >= 0.4
+    assert elapsed < 3.0
+    assert caught.value.__cause__ is NOT_SENT
+    assert "Connection refused" in str(caught.value)
+
+
+def test_without_a_deadline_max_elapsed_bounds_the_retries() -> None:
+    policy = RetryPolicy(
+        max_attempts=10_000, initial_backoff=0.01, max_backoff=0.02, jitter=0.0, max_elapsed=0.3
+    )
+    script = Script(*[SENT] * 10_000)
+    with pytest.raises(DeadlineExceededError, match="max_elapsed") as caught:
+        call_with_retry(policy, script, repeatable=True, deadline=None)
+    assert caught.value.__cause__ is SENT
+
+
+def test_require_leader_makes_no_leader_final() -> None:
+    script = Script(errors.NoLeaderError(), errors.NoLeaderError())
+    with pytest.raises(errors.NoLeaderError):
+        call_with_retry(FAST, script, repeatable=True, deadline=None, require_leader=True)
+    assert len(script.calls) == 1
+    # without it, "no leader" is retried (e.g. while a new leader is elected)
+    script = Script(errors.NoLeaderError())
+    assert call_with_retry(FAST, script, repeatable=True, deadline=None) == "ok"
 
 
 def test_a_call_whose_deadline_passed_is_not_sent() -> None:

@@ -1,0 +1,67 @@
+"""Eight threads on one client while its auth token keeps expiring (2 s simple tokens).
+
+The threads call in bursts, all at once, with pauses longer than the token's TTL in between,
+so every burst starts with an expired token that all eight meet together. The client must
+fetch one new token per expiry (not one per thread), never send a call without a token
+(etcd would answer "user name is empty") and never let InvalidAuthTokenError reach a caller.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from etcd3py import Client
+from tests.faults.test_auth_expiry import PREFIX, TOKEN_TTL, USER, auth_endpoint
+
+pytestmark = pytest.mark.faults
+
+__all__ = ["auth_endpoint"]  # the fixture, shared with test_auth_expiry
+
+THREADS = 8
+BURSTS = 3
+CALLS_PER_BURST = 5
+
+
+def test_one_refresh_per_expiry_and_no_call_without_a_token(auth_endpoint: str) -> None:
+    with Client(auth_endpoint, username=USER[0], password=USER[1]) as client:
+        transport = client._transport
+        fetches: list[float] = []
+        authenticate = transport._authenticate
+
+        def counting_authenticate() -> None:
+            fetches.append(time.monotonic())
+            authenticate()
+
+        transport._authenticate = counting_authenticate  # type: ignore[method-assign]
+        barrier = threading.Barrier(THREADS)
+        failures: list[BaseException] = []
+        done = [0] * THREADS
+
+        def worker(index: int) -> None:
+            try:
+                for burst in range(BURSTS):
+                    barrier.wait(timeout=30)
+                    for n in range(CALLS_PER_BURST):
+                        key = f"{PREFIX}t{index}/{burst}/{n}"
+                        client.put(key, "v", timeout=10)
+                        assert client.get(key, timeout=10).kvs[0].value == b"v"
+                        done[index] += 1
+                    if index == 0:
+                        time.sleep(TOKEN_TTL + 1.0)  # everyone waits at the barrier
+            except BaseException as exc:  # reported below, with the thread's index
+                failures.append(exc)
+                barrier.abort()
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in threads)
+        assert failures == []
+        assert done == [BURSTS * CALLS_PER_BURST] * THREADS
+        # the token expired before bursts 2..BURSTS: one fetch each, whatever the threads
+        assert len(fetches) == BURSTS - 1

@@ -1,0 +1,61 @@
+"""``Client`` forwards every public method of every concern, with the same signature.
+
+``client.put`` is ``client.kv.put``, ``client.watch`` is ``client.watcher.watch`` and so on
+(API.md); this test holds the two sides together so that the forwarding cannot drift: a
+method added to a concern without its forwarding method, or with other parameters, fails.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from etcd3py import Client
+from etcd3py.auth import Auth
+from etcd3py.cluster import Cluster
+from etcd3py.kv import KV
+from etcd3py.lease import Lease
+from etcd3py.maintenance import Maintenance
+from etcd3py.watch import Watcher
+
+CONCERNS = {"kv": KV, "watcher": Watcher, "lease": Lease, "cluster": Cluster}
+CONCERNS |= {"maintenance": Maintenance, "auth": Auth}
+# Each concern's lifecycle is the client's own: client.close() closes them all.
+NOT_FORWARDED = {"close"}
+
+
+def _public_methods(cls: type) -> list[str]:
+    return sorted(
+        name
+        for name, member in inspect.getmembers(cls)
+        if not name.startswith("_")
+        and name not in NOT_FORWARDED
+        and (inspect.isfunction(member) or inspect.ismethod(member))
+    )
+
+
+CASES = [(attribute, name) for attribute, cls in CONCERNS.items() for name in _public_methods(cls)]
+
+
+@pytest.mark.parametrize(("attribute", "name"), CASES, ids=[f"{a}.{n}" for a, n in CASES])
+def test_client_forwards_the_method_with_the_same_signature(attribute: str, name: str) -> None:
+    concern = CONCERNS[attribute]
+    assert hasattr(Client, name), f"Client lacks {name}, which forwards to client.{attribute}"
+    ours = inspect.signature(getattr(Client, name))
+    theirs = inspect.signature(getattr(concern, name))
+    assert ours == theirs, f"Client.{name}{ours} != {concern.__name__}.{name}{theirs}"
+
+
+def test_every_call_that_talks_to_the_server_takes_timeout_and_ctx() -> None:
+    missing = []
+    for attribute, name in CASES:
+        if name in {"txn"}:  # builds a Txn; its commit() takes them
+            continue
+        params = inspect.signature(getattr(CONCERNS[attribute], name)).parameters
+        for wanted in ("timeout", "ctx"):
+            # a watch lives until closed: its ctx (with_timeout) bounds it, not a timeout=
+            exempt = name in {"watch", "add_watch_callback"} and wanted == "timeout"
+            if wanted not in params and not exempt:
+                missing.append(f"{attribute}.{name}: {wanted}")
+    assert missing == []
