@@ -22,7 +22,7 @@ from typing_extensions import TypedDict, Unpack
 from etcd3py import _pb
 from etcd3py._ints import LeaseLike, check_int, lease_id
 from etcd3py._keys import ALL_KEYS_START, FROM_KEY_END, KeyLike, prefix_range_end, to_bytes
-from etcd3py.compare import Cmp
+from etcd3py.compare import Cmp, CompareOperand
 from etcd3py.errors import (
     ArgumentTypeError,
     EmptyKeyError,
@@ -293,7 +293,8 @@ class Op:
             The op; a txn op may be nested in another txn.
 
         Raises:
-            ArgumentTypeError: a compare that is not a ``Cmp`` or an op that is not an ``Op``.
+            ArgumentTypeError: a compare not built with :class:`~etcd3py.Compare` and an
+                operator, or an op that is not an ``Op``.
         """
         cmps, ops_then, ops_else = _items(compares, Cmp), _items(then, Op), _items(else_, Op)
         return Op(OpType.TXN, compares=cmps, then=ops_then, else_=ops_else)
@@ -380,10 +381,22 @@ class Op:
 
 
 def _items(values: Iterable[_T], cls: type[_T]) -> tuple[_T, ...]:
+    what = "compares (Compare.value(k) == v...)" if cls is Cmp else "ops (Op.get(k)...)"
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise ArgumentTypeError(f"expected an iterable of {cls.__name__}, not {values!r}")
+        raise ArgumentTypeError(f"expected an iterable of {what}, not {_describe(values)}")
     items = tuple(values)
     for item in items:
         if not isinstance(item, cls):
-            raise ArgumentTypeError(f"expected {cls.__name__}, not {type(item).__name__}")
+            raise ArgumentTypeError(f"expected {what}, not {_describe(item)}")
     return items
+
+
+def _describe(value: object) -> str:
+    """Name what the user passed, in the API's words (never an internal class name)."""
+    if isinstance(value, Cmp):
+        return "a compare"
+    if isinstance(value, CompareOperand):
+        return "a compare target without ==, !=, < or > (e.g. Compare.version(k) > 0)"
+    if isinstance(value, Op):
+        return f"Op.{value.type.value}"
+    return type(value).__name__

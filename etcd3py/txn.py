@@ -71,7 +71,7 @@ class Txn:
 
         Raises:
             InvalidArgumentError: called twice, or after ``then``/``else_``.
-            ArgumentTypeError: an argument is not a ``Cmp``.
+            ArgumentTypeError: an argument is not a compare (``Compare.version(k) > 0``...).
         """
         self._compares = Op.txn(compares, ()).compares
         self._step("if_", ("then", "else_"))

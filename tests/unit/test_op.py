@@ -218,6 +218,23 @@ def test_bad_txn_is_refused(compares: Any, then: Any, else_: Any) -> None:
         Op.txn(compares, then, else_)
 
 
+@pytest.mark.parametrize(
+    ("build", "text"),
+    [
+        (lambda: Op.txn([Compare.version("k")], []), "a compare target without ==, !=, < or >"),
+        (lambda: Op.txn([Op.get("k")], []), "expected compares .*, not Op.get"),
+        (lambda: Op.txn([], [Compare.version("k") == 1]), r"expected ops .*, not a compare$"),
+        (lambda: Op.txn([], [], [b"put"]), r"expected ops .*, not bytes$"),
+        (lambda: Op.txn(5, []), "expected an iterable of compares"),
+    ],
+)
+def test_txn_messages_name_no_private_type(build: Any, text: str) -> None:
+    with pytest.raises(ArgumentTypeError, match=text) as info:
+        build()
+    for private in ("CompareOperand", "Cmp", "OpType"):
+        assert private not in str(info.value)
+
+
 # ---- integers: every int option holds an int64, else InvalidArgumentError at the call -------
 
 GET_INT_OPTIONS = sorted(n for n, t in get_type_hints(GetOptions).items() if t is int)
