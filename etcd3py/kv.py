@@ -34,7 +34,7 @@ from etcd3py._responses import (
 from etcd3py._transport import check_timeout
 from etcd3py.context import Context
 from etcd3py.errors import ArgumentTypeError, InternalError
-from etcd3py.op import DeleteOptions, GetOptions, Op, OpType, PutOptions
+from etcd3py.op import DeleteOptions, GetOptions, Op, OpType, PutOptions, _describe
 from etcd3py.txn import Txn
 
 if TYPE_CHECKING:
@@ -261,7 +261,7 @@ class GrpcKV(KV):
             ArgumentTypeError: ``op`` is not an ``Op``, or ``ctx`` not a ``Context``.
         """
         if not isinstance(op, Op):
-            raise ArgumentTypeError(f"do() takes an Op, not {type(op).__name__}")
+            raise ArgumentTypeError(f"do() takes an Op, not {_describe(op)}")
         check_timeout(timeout)
         _check_ctx(ctx)
         t, stub = self._transport, self._transport.kv

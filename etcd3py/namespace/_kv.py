@@ -14,7 +14,7 @@ from etcd3py.context import Context
 from etcd3py.errors import ArgumentTypeError, ClientClosedError, EmptyKeyError
 from etcd3py.kv import KV
 from etcd3py.namespace._prefix import prefix_op, unprefix_response
-from etcd3py.op import Op, OpType
+from etcd3py.op import Op, OpType, _describe
 
 
 class NamespaceKV(KV):
@@ -63,7 +63,7 @@ class NamespaceKV(KV):
             ClientClosedError: the namespaced client that owns this KV was closed.
         """
         if not isinstance(op, Op):
-            raise ArgumentTypeError(f"do() takes an Op, not {type(op).__name__}")
+            raise ArgumentTypeError(f"do() takes an Op, not {_describe(op)}")
         if not op.key and op.type is not OpType.TXN:
             raise EmptyKeyError(EmptyKeyError.etcd_message)
         self._check_open()
