@@ -34,7 +34,12 @@ def _txn(c: Client, p: str, ctx: Context | None) -> object:
     return c.txn().if_(Compare.version(p + "k") == 0).then(put).commit(ctx=ctx)
 
 
-def _in_namespace(c: Client, p: str, ctx: Context | None) -> object:
+def _namespace_get(c: Client, p: str, ctx: Context | None) -> object:
+    with c.with_namespace(p) as ns:
+        return ns.get("k", ctx=ctx)
+
+
+def _namespace_txn(c: Client, p: str, ctx: Context | None) -> object:
     with c.with_namespace(p) as ns:
         return ns.txn().then(Op.get("k"), Op.put("k", "v")).commit(ctx=ctx)
 
@@ -48,8 +53,8 @@ KV_CALLS: list[tuple[str, Call]] = [
     ("txn", _txn),
     ("do", lambda c, p, ctx: c.do(Op.get(p + "k"), ctx=ctx)),
     ("kv-get", lambda c, p, ctx: c.kv.get(p + "k", ctx=ctx)),
-    ("namespace-get", lambda c, p, ctx: c.with_namespace(p).get("k", ctx=ctx)),
-    ("namespace-txn", _in_namespace),
+    ("namespace-get", _namespace_get),
+    ("namespace-txn", _namespace_txn),
 ]
 ALL_CALLS: list[tuple[str, Call]] = KV_CALLS + [
     (f"auth-{name}", lambda c, p, ctx, call=call: call(c, ctx)) for name, call in AUTH_CALLS
