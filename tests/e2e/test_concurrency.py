@@ -132,8 +132,10 @@ def test_mutex_key_layout_matches_go(client: Client, prefix: str, sessions: list
     assert kv.lease == session.lease and kv.value == b""
     assert mutex.header is not None and mutex.header.revision == kv.create_revision
     assert client.txn().if_(mutex.is_owner()).commit().succeeded
+    key = mutex.key
     mutex.unlock()
-    assert client.get(mutex.key).kvs == [] and mutex.key == b"\x00"
+    assert client.get(key).kvs == [] and mutex.key == b""
+    assert not client.txn().if_(mutex.is_owner()).commit().succeeded
 
 
 def test_try_lock_fails_fast_while_held(
