@@ -238,13 +238,15 @@ class Election:
             raise ElectionNoLeaderError()
         return resp
 
-    def observe(self, *, ctx: Context | None = None) -> Observer:
+    def observe(self, *, timeout: float | None = None, ctx: Context | None = None) -> Observer:
         """Follow the leadership: every leader and every value it proclaims, in order.
 
         The observation follows this candidate's session: when the session ends, the next
         iteration raises :class:`~etcd3py.errors.SessionExpiredError`.
 
         Args:
+            timeout: seconds the whole observation may last (then the next iteration raises
+                :class:`~etcd3py.errors.DeadlineExceededError`); ``None``: no limit.
             ctx: a Context whose deadline, cancellation and metadata apply to the whole
                 observation (its end: the next iteration raises its error).
 
@@ -252,7 +254,7 @@ class Election:
             An iterator of the leader's :class:`~etcd3py.models.KeyValue` (one per new
             leader or proclamation) and a context manager; close it to stop.
         """
-        return Observer(self._session, self._pfx, ctx)
+        return Observer(self._session, self._pfx, make_context(ctx, timeout))
 
     def __repr__(self) -> str:
         state = "candidate" if self._leader_key is not None else "idle"
@@ -291,6 +293,8 @@ class Observer:
         return self
 
     def __next__(self) -> KeyValue:
+        if self._closed:
+            raise StopIteration
         if self._err is not None:
             raise self._err
         try:
