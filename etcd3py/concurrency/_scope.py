@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from etcd3py.concurrency.session import Session
 
 
+def _nothing() -> None:
+    pass
+
+
 def make_context(ctx: Context | None, timeout: float | None) -> Context:
     """Return the context a call runs under: ``ctx`` bounded by ``timeout`` seconds.
 
@@ -100,8 +104,15 @@ class SessionScope:
         self._session = session
         self._parent = ctx
         self._what = what
-        self.ctx = ctx.with_cancel()
-        self._unregister = session.ctx.add_done_callback(self.ctx.cancel)
+        self._own = ctx is not Context.background()
+        if self._own:
+            self.ctx = ctx.with_cancel()
+            self._unregister = session.ctx.add_done_callback(self.ctx.cancel)
+        else:
+            # nothing but the session bounds the wait: its own context serves, and the
+            # session's waits share one watch stream (watches of one context share one)
+            self.ctx = session.ctx
+            self._unregister = _nothing
 
     def ended_error(self) -> EtcdError | None:
         """Return why the scope's context ended, as the caller should see it.
@@ -121,9 +132,10 @@ class SessionScope:
         return self.ctx.err()
 
     def close(self) -> None:
-        """Stop following the session and end the scope's context. Idempotent."""
+        """Stop following the session and end the scope's own context. Idempotent."""
         self._unregister()
-        self.ctx.cancel()
+        if self._own:
+            self.ctx.cancel()
 
     def __enter__(self) -> SessionScope:
         return self

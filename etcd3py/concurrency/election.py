@@ -283,7 +283,9 @@ class Observer:
         """
         self._client: Client = session.client
         self._pfx = pfx
-        self._scope = SessionScope(session, ctx or Context.background(), "election")
+        # close() cancels _stop; the scope also ends with the caller's ctx and the session
+        self._stop = (ctx or Context.background()).with_cancel()
+        self._scope = SessionScope(session, self._stop, "election")
         self._ctx = self._scope.ctx
         self._closed = False
         self._err: BaseException | None = None
@@ -321,6 +323,7 @@ class Observer:
     def close(self) -> None:
         """Stop observing: a blocked iteration wakes and ends cleanly. Idempotent."""
         self._closed = True
+        self._stop.cancel()
         self._scope.close()
 
     def __enter__(self) -> Self:
