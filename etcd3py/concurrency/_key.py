@@ -81,13 +81,16 @@ def wait_deletes(client: Client, pfx: bytes, max_create_rev: int, ctx: Context) 
         wait_delete(client, resp.kvs[0].key, resp.header.revision, ctx)
 
 
-def first_created(client: Client, pfx: bytes, ctx: Context) -> GetResponse:
+def first_created(
+    client: Client, pfx: bytes, *, timeout: float | None = None, ctx: Context | None = None
+) -> GetResponse:
     """Read the oldest key under ``pfx`` by create revision (Go's ``WithFirstCreate``).
 
     Args:
         client: the client.
         pfx: the key prefix.
-        ctx: the call's context (its deadline, cancellation and metadata).
+        timeout: seconds for the call.
+        ctx: a Context whose deadline, cancellation and metadata apply.
 
     Returns:
         The response, with at most one key.
@@ -98,5 +101,6 @@ def first_created(client: Client, pfx: bytes, ctx: Context) -> GetResponse:
         sort_target=SortTarget.CREATE,
         sort_order=SortOrder.ASCEND,
         limit=1,
+        timeout=timeout,
         ctx=ctx,
     )

@@ -1,13 +1,16 @@
 """The context a recipe call runs under, and how its end is reported.
 
-Owns :func:`make_context` (the caller's ``ctx`` bounded by ``timeout=``), :func:`check_session`
-and :class:`SessionScope`: a child context that also ends when a session ends, so that a
-wait built on a session (a lock, a campaign, an observation) ends when the session does, and
-the error that explains which of the two ended it. No I/O.
+Owns :func:`make_context` and :func:`call_context` (the caller's ``ctx`` bounded by
+``timeout=``), :func:`check_session`, and :class:`SessionScope`: a child context that also
+ends when a session ends, so that a wait built on a session (a lock, a campaign, an
+observation) ends when the session does, with the error that tells which of the two ended
+it. No I/O.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -34,6 +37,28 @@ def make_context(ctx: Context | None, timeout: float | None) -> Context:
     """
     base = ctx or Context.background()
     return base if timeout is None else base.with_timeout(timeout)
+
+
+@contextlib.contextmanager
+def call_context(ctx: Context | None, timeout: float | None) -> Iterator[Context]:
+    """Run a call of several steps under ``ctx`` bounded by ``timeout`` seconds.
+
+    The context derived for ``timeout`` is cancelled on exit, so that it leaves the deadline
+    timer at once (Go's ``defer cancel()``).
+
+    Args:
+        ctx: the caller's context, or ``None`` for the background one.
+        timeout: seconds, or ``None`` for no limit beyond ``ctx``'s.
+
+    Yields:
+        The context to use.
+    """
+    derived = make_context(ctx, timeout)
+    try:
+        yield derived
+    finally:
+        if derived is not (ctx or Context.background()):
+            derived.cancel()
 
 
 def check_context(ctx: Context) -> None:

@@ -34,7 +34,7 @@ from etcd3py._keys import KeyLike, to_bytes
 from etcd3py._responses import GetResponse
 from etcd3py.compare import Compare
 from etcd3py.concurrency._key import first_created, wait_deletes
-from etcd3py.concurrency._scope import SessionScope, check_session, make_context
+from etcd3py.concurrency._scope import SessionScope, call_context, check_session
 from etcd3py.concurrency.session import Session
 from etcd3py.context import Context
 from etcd3py.errors import ElectionNoLeaderError, ElectionNotLeaderError, EtcdError
@@ -134,9 +134,12 @@ class Election:
             SessionExpiredError: the session ended.
             EtcdError: a call failed.
         """
-        ctx = make_context(ctx, timeout)
         value = to_bytes(value, "value")
         check_session(self._session, "election")
+        with call_context(ctx, timeout) as call_ctx:
+            self._campaign(value, call_ctx)
+
+    def _campaign(self, value: bytes, ctx: Context) -> None:
         session, client = self._session, self._session.client
         key = self._pfx + b"%x" % session.lease
         resp = (
@@ -183,7 +186,7 @@ class Election:
             self._session.client.txn()
             .if_(Compare.create_revision(key) == self._leader_rev)
             .then(Op.put(key, value, lease=self._session.lease))
-            .commit(ctx=make_context(ctx, timeout))
+            .commit(timeout=timeout, ctx=ctx)
         )
         if not resp.succeeded:
             self._leader_key = None
@@ -211,7 +214,7 @@ class Election:
             self._session.client.txn()
             .if_(Compare.create_revision(key) == self._leader_rev)
             .then(Op.delete(key))
-            .commit(ctx=make_context(ctx, timeout))
+            .commit(timeout=timeout, ctx=ctx)
         )
         self._hdr = resp.header
 
@@ -233,7 +236,7 @@ class Election:
             ElectionNoLeaderError: no candidate campaigns.
             EtcdError: the call failed.
         """
-        resp = first_created(self._session.client, self._pfx, make_context(ctx, timeout))
+        resp = first_created(self._session.client, self._pfx, timeout=timeout, ctx=ctx)
         if not resp.kvs:
             raise ElectionNoLeaderError()
         return resp
@@ -254,7 +257,7 @@ class Election:
             An iterator of the leader's :class:`~etcd3py.models.KeyValue` (one per new
             leader or proclamation) and a context manager; close it to stop.
         """
-        return Observer(self._session, self._pfx, make_context(ctx, timeout))
+        return Observer(self._session, self._pfx, timeout, ctx)
 
     def __repr__(self) -> str:
         state = "candidate" if self._leader_key is not None else "idle"
@@ -273,18 +276,22 @@ class Observer:
     :meth:`close` may be called from any thread.
     """
 
-    def __init__(self, session: Session, pfx: bytes, ctx: Context | None) -> None:
+    def __init__(
+        self, session: Session, pfx: bytes, timeout: float | None, ctx: Context | None
+    ) -> None:
         """Start observing; made by :meth:`Election.observe`, not by users.
 
         Args:
             session: the session the observation follows.
             pfx: the election's key prefix.
+            timeout: seconds the observation may last.
             ctx: a context that ends the observation.
         """
         self._client: Client = session.client
         self._pfx = pfx
         # close() cancels _stop; the scope also ends with the caller's ctx and the session
-        self._stop = (ctx or Context.background()).with_cancel()
+        base = ctx or Context.background()
+        self._stop = base.with_cancel() if timeout is None else base.with_timeout(timeout)
         self._scope = SessionScope(session, self._stop, "election")
         self._ctx = self._scope.ctx
         self._closed = False
@@ -344,7 +351,7 @@ class Observer:
     def _run(self) -> Iterator[KeyValue]:
         while not self._closed:
             self._check()
-            resp = first_created(self._client, self._pfx, self._ctx)
+            resp = first_created(self._client, self._pfx, ctx=self._ctx)
             if resp.kvs:
                 kv, rev = resp.kvs[0], resp.header.revision
             else:

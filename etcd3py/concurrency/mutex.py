@@ -31,7 +31,7 @@ from etcd3py._keys import KeyLike, to_bytes
 from etcd3py._responses import GetResponse, TxnResponse
 from etcd3py.compare import Cmp, Compare
 from etcd3py.concurrency._key import wait_deletes
-from etcd3py.concurrency._scope import SessionScope, check_session, make_context
+from etcd3py.concurrency._scope import SessionScope, call_context, check_session
 from etcd3py.concurrency.session import Session
 from etcd3py.context import Context
 from etcd3py.errors import (
@@ -126,12 +126,12 @@ class Mutex:
             SessionExpiredError: the session has ended.
             EtcdError: a call failed.
         """
-        ctx = make_context(ctx, timeout)
         check_session(self._session, "mutex")
-        resp = self._try_acquire(ctx)
-        if self._owns(resp):
-            return
-        self._delete_mine(ctx)
+        with call_context(ctx, timeout) as call_ctx:
+            resp = self._try_acquire(call_ctx)
+            if self._owns(resp):
+                return
+            self._delete_mine(ctx=call_ctx)
         raise LockedError()
 
     def lock(self, *, timeout: float | None = None, ctx: Context | None = None) -> None:
@@ -153,8 +153,11 @@ class Mutex:
             SessionExpiredError: the session ended, or its key was lost, while waiting.
             EtcdError: a call failed.
         """
-        ctx = make_context(ctx, timeout)
         check_session(self._session, "mutex")
+        with call_context(ctx, timeout) as call_ctx:
+            self._lock(call_ctx)
+
+    def _lock(self, ctx: Context) -> None:
         resp = self._try_acquire(ctx)
         if self._owns(resp):
             return
@@ -192,12 +195,12 @@ class Mutex:
         """
         if self._my_key is None or self._my_rev <= 0:
             raise LockReleasedError()
-        self._delete_mine(make_context(ctx, timeout))
+        self._delete_mine(timeout=timeout, ctx=ctx)
 
     # ---- the lock protocol --------------------------------------------------------------
 
     def acquire(
-        self, blocking: bool = True, timeout: float = -1, *, ctx: Context | None = None
+        self, blocking: bool = True, timeout: float | None = -1, *, ctx: Context | None = None
     ) -> bool:
         """Take the lock as ``threading.Lock.acquire`` does.
 
@@ -257,7 +260,7 @@ class Mutex:
     def _forget(self) -> None:
         self._my_key, self._my_rev, self._held = None, -1, False
 
-    def _delete_mine(self, ctx: Context) -> None:
+    def _delete_mine(self, *, timeout: float | None = None, ctx: Context | None = None) -> None:
         """Delete this waiter's key if it still has the revision it was written at."""
         assert self._my_key is not None
         key, rev = self._my_key, self._my_rev
@@ -265,14 +268,14 @@ class Mutex:
             self._session.client.txn()
             .if_(Compare.create_revision(key) == rev)
             .then(Op.delete(key))
-            .commit(ctx=ctx)
+            .commit(timeout=timeout, ctx=ctx)
         )
         self._forget()
 
     def _delete_quietly(self) -> None:
         """Withdraw after a failed wait; if that fails too, the session's end removes it."""
         with contextlib.suppress(Exception):
-            self._delete_mine(Context.background().with_timeout(float(self._session.ttl)))
+            self._delete_mine(timeout=float(self._session.ttl))
 
     def _try_acquire(self, ctx: Context) -> TxnResponse:
         """Put this waiter's key unless it exists, and read the current holder, in one txn."""

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from typing_extensions import Self
 
-from etcd3py._ints import LeaseLike, check_int, lease_id
+from etcd3py._ints import INT64_MIN, LeaseLike, check_int, lease_id
 from etcd3py.context import Context
 from etcd3py.errors import LeaseNotFoundError
 
@@ -95,7 +95,7 @@ class Session:
             CanceledError: ``ctx`` was cancelled during the grant.
             EtcdError: granting the lease failed.
         """
-        ttl = check_int("ttl", ttl, minimum=-(2**63))
+        ttl = check_int("ttl", ttl, minimum=INT64_MIN)
         lease_given = lease_id(lease, "lease")
         self._client = client
         self._ttl = ttl if ttl > 0 else DEFAULT_SESSION_TTL

@@ -28,7 +28,7 @@ from typing_extensions import Unpack
 from etcd3py._keys import KeyLike, to_bytes
 from etcd3py._responses import GetResponse, TxnResponse
 from etcd3py.compare import Cmp, Compare
-from etcd3py.concurrency._scope import check_context, make_context
+from etcd3py.concurrency._scope import call_context, check_context
 from etcd3py.context import Context
 from etcd3py.errors import InvalidArgumentError
 from etcd3py.op import GetOptions, Op, PutOptions
@@ -259,13 +259,19 @@ def run(
     if not isinstance(isolation, Isolation):
         raise InvalidArgumentError(f"isolation must be an Isolation, not {isolation!r}")
     keys = [to_bytes(k) for k in prefetch]
-    ctx = make_context(ctx, timeout)
-    stm = STM(client, isolation, ctx)
+    with call_context(ctx, timeout) as call_ctx:
+        return _attempts(STM(client, isolation, call_ctx), apply, keys, call_ctx)
+
+
+def _attempts(
+    stm: STM, apply: Callable[[STM], object], prefetch: list[bytes], ctx: Context
+) -> TxnResponse:
+    """Run ``apply`` on ``stm`` until a commit meets no conflict (the loop of :func:`run`)."""
     while True:
         check_context(ctx)
         stm._reset()
-        if keys:
-            stm.get(*keys)
+        if prefetch:
+            stm.get(*prefetch)
         apply(stm)
         resp = stm._commit()
         if resp is not None:
