@@ -75,6 +75,8 @@ def test_session_ctx_is_cancelled_when_the_session_is_ended(client: Client, end:
     getattr(session, end)()
     assert session.ctx.done and isinstance(session.ctx.err(), CanceledError)
     assert session.done and session.err() is None
+    names = {thread.name for thread in threading.enumerate()}
+    assert f"etcd3py-session-{session.lease:x}" not in names  # its thread was joined
     if end == "orphan":
         assert client.time_to_live(session.lease).ttl > 0  # not revoked, only not renewed
         session.close()
@@ -145,6 +147,8 @@ def test_waits_end_with_the_session(client: Client, prefix: str, holder: Session
         assert not thread.is_alive()
         err = out.get_nowait()
         assert isinstance(err, SessionExpiredError), err
+        cause = LeaseNotFoundError if how == "revoke" else CanceledError
+        assert isinstance(err.__cause__, cause), err.__cause__  # why the session ended
     assert isinstance(observer.err(), SessionExpiredError)
     with pytest.raises(SessionExpiredError):
         next(observer)  # and every iteration after
