@@ -21,7 +21,7 @@ from etcd3py.errors import (
     WrongDowngradeVersionFormatError,
 )
 
-__all__ = ["CLUSTER_VERSION", "Downgrade"]
+__all__ = ["CLUSTER_VERSION", "Downgrade", "target_version"]
 
 #: the cluster version a one-member etcd 3.5.1 reports.
 CLUSTER_VERSION = "3.5.0"
