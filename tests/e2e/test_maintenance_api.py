@@ -228,6 +228,28 @@ def test_snapshot_ctx_ended_leaves_no_file(client: Client, tmp_path: Path, how: 
     assert list(tmp_path.iterdir()) == []
 
 
+class CancelOnFirstWrite(io.BytesIO):
+    """A file object that cancels a context when the first bytes arrive."""
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.ctx.cancel()
+        return super().write(data)
+
+
+def test_snapshot_cancelled_mid_stream(client: Client) -> None:
+    # etcd sends at least two messages (the database, then its trailer): the cancel lands
+    # between them, and the bytes already written stay in the caller's file
+    ctx = Context.background().with_cancel()
+    out = CancelOnFirstWrite(ctx)
+    with pytest.raises(CanceledError):
+        client.snapshot(out, ctx=ctx)
+    assert len(out.getvalue()) > 0
+
+
 @pytest.mark.testserver_only
 def test_snapshot_deadline_while_the_server_is_slow(
     client: Client, backend: Backend, tmp_path: Path
