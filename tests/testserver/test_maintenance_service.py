@@ -15,9 +15,9 @@ import grpc
 import pytest
 
 from etcd3py import _pb
-from etcd3py.errors import WrongDowngradeVersionFormatError
+from etcd3py.errors import CorruptError, NoSpaceError, WrongDowngradeVersionFormatError
 from testserver import Server
-from testserver.alarms import AlarmStore
+from testserver.alarms import AlarmStore, txn_write_kind
 from testserver.downgrade import target_version
 from testserver.snapshot import CHUNK_SIZE, MAGIC, chunks, read_snapshot
 
@@ -144,3 +144,50 @@ def test_member_list_both_forms(server: Server, linearizable: bool) -> None:
         cluster = _pb.rpc_grpc.ClusterStub(channel)
         resp = cluster.MemberList(rpc.MemberListRequest(linearizable=linearizable), timeout=5)
     assert [m.name for m in resp.members] == ["default"]
+
+
+WRITES = ("put", "delete", "txn", "txn_put", "compact", "lease_grant", "lease_revoke")
+
+
+def refused(store: AlarmStore) -> dict[str, str]:
+    """Which writes the store refuses, and with which error (as probed on etcd 3.5.1)."""
+    out = {}
+    for write in WRITES:
+        try:
+            store.check_apply(write)  # type: ignore[arg-type]
+        except (NoSpaceError, CorruptError) as exc:
+            out[write] = type(exc).__name__
+    return out
+
+
+def test_writes_refused_as_etcd_appliers() -> None:
+    store = AlarmStore()
+    assert refused(store) == {}
+    store.activate(1, NOSPACE)
+    nospace = {"put": "NoSpaceError", "txn_put": "NoSpaceError", "lease_grant": "NoSpaceError"}
+    assert refused(store) == nospace
+    store.activate(2, NOSPACE)
+    store.deactivate(1, NOSPACE)
+    assert refused(store) == nospace  # another NOSPACE is still raised
+    store.activate(1, CORRUPT)
+    assert refused(store) == dict.fromkeys(WRITES, "CorruptError")
+    store.activate(2, NOSPACE)  # already raised: nothing changes
+    store.activate(3, NOSPACE)  # not the first NOSPACE: nothing changes
+    assert refused(store) == dict.fromkeys(WRITES, "CorruptError")
+    store.deactivate(1, CORRUPT)
+    assert refused(store) == {}  # the plain applier, though NOSPACE is still raised
+    assert store.get() == [(2, NOSPACE), (3, NOSPACE)]
+    store.deactivate(2, NOSPACE)
+    store.deactivate(3, NOSPACE)
+    store.activate(1, CORRUPT)
+    store.activate(3, NOSPACE)  # the first NOSPACE replaces the corrupt applier
+    assert refused(store) == nospace
+
+
+def test_txn_classified_as_etcd_capped_applier() -> None:
+    put = rpc.RequestOp(request_put=rpc.PutRequest(key=b"k"))
+    delete = rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=b"k"))
+    nested = rpc.RequestOp(request_txn=rpc.TxnRequest(success=[put]))
+    assert txn_write_kind(rpc.TxnRequest(success=[delete])) == "txn"
+    assert txn_write_kind(rpc.TxnRequest(success=[delete], failure=[put])) == "txn_put"
+    assert txn_write_kind(rpc.TxnRequest(success=[nested])) == "txn"  # etcd 3.5.1 lets it by
