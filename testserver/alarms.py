@@ -11,7 +11,7 @@ as probed on etcd 3.5.1: raising the first alarm of a kind replaces the applier
 ``NoSpaceError``; ``CORRUPT``: refusing every write with ``CorruptError``); raising another
 of a kind already raised changes nothing; clearing the last alarm of a kind restores the
 plain applier, even while alarms of the other kind are still raised. Reads and read-only
-txns are never refused. The write services call it before they apply.
+txns are never refused. It is for the KV and Lease services to call before they apply.
 """
 
 from __future__ import annotations
