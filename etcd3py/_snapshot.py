@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterable
 from typing import BinaryIO
 
-from etcd3py.errors import ArgumentTypeError, DataLossError
+from etcd3py.errors import ArgumentTypeError, SnapshotChecksumError
 
 __all__ = [
     "CHECKSUM_SIZE",
@@ -66,15 +66,15 @@ class TrailerCheck:
         """Check the trailer of the whole stream taken so far.
 
         Raises:
-            DataLossError: the stream has no trailer (a size no snapshot has) or the
+            SnapshotChecksumError: the stream has no trailer (a size no snapshot has) or the
                 trailer is not the SHA-256 of the bytes before it.
         """
         if self.size < CHECKSUM_SIZE or (self.size - CHECKSUM_SIZE) % _ALIGN != 0:
-            raise DataLossError(
+            raise SnapshotChecksumError(
                 f"etcd3py: snapshot has no sha256 checksum trailer [bytes: {self.size}]"
             )
         if self._sha.digest() != self._tail:
-            raise DataLossError(
+            raise SnapshotChecksumError(
                 "etcd3py: snapshot is corrupted: its sha256 trailer does not match its data"
             )
 
@@ -86,7 +86,7 @@ def verify_bytes(data: bytes) -> None:
         data: the snapshot, trailer included.
 
     Raises:
-        DataLossError: no trailer, or a trailer that does not match.
+        SnapshotChecksumError: no trailer, or a trailer that does not match.
     """
     check = TrailerCheck()
     check.update(bytes(data))
@@ -103,7 +103,7 @@ def verify_file(path: str | os.PathLike[str]) -> int:
         Its size in bytes.
 
     Raises:
-        DataLossError: no trailer, or a trailer that does not match.
+        SnapshotChecksumError: no trailer, or a trailer that does not match.
         OSError: the file cannot be read.
     """
     check = TrailerCheck()
@@ -128,7 +128,7 @@ def save_to_file(chunks: Iterable[bytes], file_obj: BinaryIO) -> int:
         The bytes written.
 
     Raises:
-        DataLossError: the stream's trailer is missing or wrong.
+        SnapshotChecksumError: the stream's trailer is missing or wrong.
     """
     check = TrailerCheck()
     for chunk in chunks:
@@ -153,7 +153,7 @@ def save_to_path(chunks: Iterable[bytes], path: str | os.PathLike[str]) -> int:
         The bytes written.
 
     Raises:
-        DataLossError: the stream's trailer is missing or wrong.
+        SnapshotChecksumError: the stream's trailer is missing or wrong.
         OSError: the file cannot be written.
     """
     target = os.fspath(path)

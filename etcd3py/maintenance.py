@@ -83,7 +83,7 @@ def verify_snapshot(snapshot: bytes | str | os.PathLike[str]) -> int:
         The snapshot's size in bytes, trailer included.
 
     Raises:
-        DataLossError: the trailer is missing or does not match the data.
+        SnapshotChecksumError: the trailer is missing or does not match the data.
         ArgumentTypeError: ``snapshot`` is neither bytes nor a path.
         OSError: the file cannot be read.
     """
@@ -327,7 +327,7 @@ class Maintenance:
 
         Raises:
             InvalidArgumentError: no ``endpoint`` and the client has several.
-            DataLossError: the snapshot's SHA-256 trailer is missing or wrong.
+            SnapshotChecksumError: the snapshot's SHA-256 trailer is missing or wrong.
             UnimplementedError: the server does not serve snapshots.
             DeadlineExceededError: the timeout or the context's deadline passed.
             CanceledError: the context was cancelled.

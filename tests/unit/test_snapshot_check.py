@@ -15,7 +15,7 @@ import pytest
 
 from etcd3py import Client
 from etcd3py._snapshot import TrailerCheck, save_to_file, save_to_path
-from etcd3py.errors import ArgumentTypeError, DataLossError, InvalidArgumentError
+from etcd3py.errors import ArgumentTypeError, InvalidArgumentError, SnapshotChecksumError
 from etcd3py.maintenance import AlarmType, DowngradeAction, verify_snapshot
 
 NOWHERE = "127.0.0.1:1"  # nothing listens on port 1; dial_timeout=None does not wait
@@ -63,7 +63,7 @@ def test_verify_snapshot_accepts_a_good_one(tmp_path: Path) -> None:
 )
 def test_corrupted_snapshot_is_refused(damage: object) -> None:
     data = damage(snapshot_bytes())  # type: ignore[operator]
-    with pytest.raises(DataLossError, match="sha256 trailer does not match"):
+    with pytest.raises(SnapshotChecksumError, match="sha256 trailer does not match"):
         verify_snapshot(data)
 
 
@@ -73,7 +73,7 @@ def test_corrupted_snapshot_is_refused(damage: object) -> None:
     ids=["empty", "short", "cut-trailer", "no-trailer", "extra-byte"],
 )
 def test_snapshot_without_a_trailer_is_refused(data: bytes) -> None:
-    with pytest.raises(DataLossError, match="no sha256 checksum trailer"):
+    with pytest.raises(SnapshotChecksumError, match="no sha256 checksum trailer"):
         verify_snapshot(data)
 
 
@@ -89,7 +89,7 @@ def test_save_to_file_writes_everything_then_checks() -> None:
     assert out.getvalue() == data
     bad = data[:-1] + bytes([data[-1] ^ 1])
     out = io.BytesIO()
-    with pytest.raises(DataLossError):
+    with pytest.raises(SnapshotChecksumError):
         save_to_file(pieces(bad, 1000), out)
     assert out.getvalue() == bad  # the caller's file holds what came
 
@@ -99,7 +99,7 @@ def test_save_to_path_replaces_only_a_checked_snapshot(tmp_path: Path) -> None:
     path.write_bytes(b"the previous backup")
     data = snapshot_bytes()
     bad = data[:10] + bytes([data[10] ^ 1]) + data[11:]
-    with pytest.raises(DataLossError):
+    with pytest.raises(SnapshotChecksumError):
         save_to_path(pieces(bad, 1000), path)
     assert path.read_bytes() == b"the previous backup"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["snap.db"]  # no temp file left
