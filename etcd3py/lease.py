@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import abc
 import collections
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -62,6 +63,8 @@ __all__ = [
     "LeaseRevokeResponse",
     "LeaseTimeToLiveResponse",
 ]
+
+_log = logging.getLogger(__name__)
 
 _WAKE = 0.2  # seconds a blocked wait sleeps at most, so Ctrl-C and closes are noticed
 #: Renewal responses one keep-alive holds unconsumed; past it the oldest is dropped.
@@ -124,6 +127,7 @@ class KeepAlive:
         self._done = threading.Event()  # set once nothing more will come
         self._unregister_ctx: Callable[[], None] = _nothing
         self._owned_ctx: Context | None = None  # made for timeout=, cancelled at the end
+        self._callbacks: list[Callable[[], None]] = []  # add_done_callback's
 
     # ---- called by the driver (its lock held; never blocks) -----------------------------
     def push(self, response: _pb.rpc.LeaseKeepAliveResponse) -> None:
@@ -143,9 +147,41 @@ class KeepAlive:
             self._cond.notify_all()
             owned, self._owned_ctx = self._owned_ctx, None
             unregister, self._unregister_ctx = self._unregister_ctx, _nothing
+            callbacks, self._callbacks = self._callbacks, []
         unregister()
         if owned is not None:
             owned.cancel()  # drops its deadline timer now; nothing of ours listens any more
+        if callbacks:
+            # The driver may hold its lock here, and a callback may call back into it
+            # (closing another keep-alive...): run them on a short-lived thread of their own.
+            threading.Thread(
+                target=_run_callbacks, args=(callbacks,), name="etcd3py-keepalive-done", daemon=True
+            ).start()
+
+    def add_done_callback(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Run ``callback()`` once when the keep-alive ends, for any reason.
+
+        It runs on a short-lived thread started when the keep-alive ends (never on the
+        keep-alive thread, so it may call the client), or at once on this thread if the
+        keep-alive has already ended; :meth:`err` then says why. Keep it short.
+
+        Args:
+            callback: the function to call.
+
+        Returns:
+            A function that unregisters the callback (harmless after it ran).
+        """
+        with self._cond:
+            if not self._done.is_set():
+                self._callbacks.append(callback)
+                return lambda: self._remove_callback(callback)
+        callback()
+        return _nothing
+
+    def _remove_callback(self, callback: Callable[[], None]) -> None:
+        with self._cond:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
 
     def follow(self, ctx: Context, *, owned: bool = False) -> None:
         """End with the context's error when ``ctx`` ends.
@@ -278,6 +314,14 @@ class KeepAlive:
 
 def _nothing() -> None:
     pass
+
+
+def _run_callbacks(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # a callback's failure must not hide the others
+            _log.exception("etcd3py: a keep-alive done callback failed")
 
 
 def _check_ctx(ctx: object) -> Context | None:

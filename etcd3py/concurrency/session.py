@@ -8,9 +8,8 @@ they vanish when the process dies and the lease expires. Built on the public cli
 
 The session's context (:attr:`Session.ctx`, Go's ``Session.Ctx()``) ends when the session
 does: closed, orphaned, its parent context ended, or its keep-alive ended (lease revoked or
-expired, client closed). One small thread per session (``etcd3py-session-<lease>``, as Go's
-goroutine draining the keep-alive channel) waits for the keep-alive to end and cancels the
-context; it exits when the session ends and :meth:`Session.close` joins it.
+expired, client closed): a done callback of its keep-alive cancels it (no thread of its own;
+Go drains the keep-alive channel in a goroutine).
 
 Example::
 
@@ -24,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -47,9 +45,6 @@ _log = logging.getLogger(__name__)
 
 #: The lease TTL of a session, in seconds, when none is given (Go's ``defaultSessionTTL``).
 DEFAULT_SESSION_TTL = 60
-
-# how long close() waits for the session's thread (it exits as soon as the keep-alive ends)
-_JOIN_TIMEOUT = 5.0
 
 
 class Session:
@@ -106,14 +101,10 @@ class Session:
         self._ctx = parent.with_cancel()  # Go's Session.Ctx(): ends when the session does
         self._closed = False  # close() or orphan() was called
         self._keep_alive: KeepAlive = client.keep_alive(self._lease, ctx=self._ctx)
-        self._thread = threading.Thread(
-            target=self._follow_keep_alive, name=f"etcd3py-session-{self._lease:x}", daemon=True
-        )
-        self._thread.start()
+        self._keep_alive.add_done_callback(self._on_keep_alive_done)
 
-    def _follow_keep_alive(self) -> None:
-        """Cancel the session's context once its keep-alive ends (the session's thread)."""
-        self._keep_alive.wait()
+    def _on_keep_alive_done(self) -> None:
+        """Cancel the session's context once its keep-alive ends, for whatever reason."""
         err = self._keep_alive.err()
         if err is not None:
             _log.info("session %x ended: %s", self._lease, err)
@@ -181,10 +172,6 @@ class Session:
         self._closed = True
         self._keep_alive.close()
         self._ctx.cancel()
-        if threading.current_thread() is not self._thread:
-            self._thread.join(_JOIN_TIMEOUT)
-            if self._thread.is_alive():
-                _log.warning("session thread %s did not stop", self._thread.name)
 
     def close(self, *, timeout: float | None = None, ctx: Context | None = None) -> None:
         """End the session and revoke its lease: every key of the session goes at once.

@@ -259,3 +259,34 @@ def test_following_an_ended_keep_alive_registers_nothing() -> None:
     ka.finish(LeaseNotFoundError("etcdserver: requested lease not found"))
     ka.follow(ctx)
     assert ctx._callbacks == []
+
+
+def test_done_callbacks_run_once_off_the_driver_thread_when_a_keep_alive_ends() -> None:
+    import threading
+
+    from etcd3py.errors import LeaseNotFoundError
+    from etcd3py.lease import KeepAlive
+
+    class _Driver:
+        def unsubscribe(self, *args: object) -> None:
+            pass
+
+    ka = KeepAlive(7, _Driver())  # type: ignore[arg-type]
+    ran: list[str] = []
+    done = threading.Event()
+
+    def callback() -> None:
+        ran.append(threading.current_thread().name)
+        done.set()
+
+    unregister_me = ka.add_done_callback(lambda: ran.append("unregistered"))
+    ka.add_done_callback(callback)
+    unregister_me()
+    ka.finish(LeaseNotFoundError())
+    assert done.wait(5.0)
+    assert ran == ["etcd3py-keepalive-done"]
+    assert isinstance(ka.err(), LeaseNotFoundError)
+    # added after the end: runs at once, on the caller's thread
+    late: list[str] = []
+    ka.add_done_callback(lambda: late.append(threading.current_thread().name))
+    assert late == [threading.current_thread().name]
