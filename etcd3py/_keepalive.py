@@ -1,44 +1,56 @@
-"""The client's one keep-alive thread, renewing every kept-alive lease over one gRPC stream.
+"""The client's keep-alive threads: each renews the leases of one ``LeaseKeepAlive`` stream.
 
 Mirrors clientv3 ``lease.go`` (``recvKeepAliveLoop``, ``sendKeepAliveLoop``,
-``deadlineLoop``) without its three goroutines: :class:`KeepAliveSchedule` decides (sans-IO:
-no clock, no gRPC, no threads; tested alone), :class:`KeepAliveDriver` moves messages.
+``deadlineLoop``) without its goroutines: :class:`KeepAliveSchedule` decides (sans-IO: no
+clock, no gRPC, no threads; tested alone), :class:`KeepAliveDriver` moves messages.
 
-The schedule holds one entry per lease, however many ``keep_alive()`` callers share it: its
-subscribers, when to send the next renewal (at once for a new lease or a new stream, then a
-third of the TTL after each response, and again every :data:`RESEND` seconds while no answer
-comes), and its deadline (the TTL after the last renewal; :data:`first_timeout` for a new
-one). A renewal unanswered for a third of the TTL means the stream is hung (a half-open
+Streams: as clientv3 keeps one keep-alive stream per distinct context metadata, the driver
+keeps one stream per :data:`StreamKey` (the metadata of the ``keep_alive()`` caller's
+context): every keep-alive of the plain contexts shares one stream, those made with
+``with_require_leader()`` share another, and so on. A stream opens with its first lease and
+closes (its thread ends) when its last lease goes, so threads are O(streams), never O(leases).
+
+Each stream's schedule holds one entry per lease, however many ``keep_alive()`` callers share
+it: its subscribers, when to send the next renewal (at once for a new lease or a new stream,
+then a third of the TTL after each response, and again every :data:`RESEND` seconds while no
+answer comes), and its deadline (the TTL after the last renewal; :data:`first_timeout` for a
+new one). A renewal unanswered for a third of the TTL means the stream is hung (a half-open
 connection): the call is cancelled and reopened before the lease is lost. A response with
 ``ttl <= 0`` means the lease is gone: its subscribers end with ``LeaseNotFoundError``. A
-deadline that passes ends them with ``LeaseExpiredError``.
+deadline that passes ends them with ``LeaseExpiredError``. A stream whose metadata requires
+a leader (``hasleader=true``) that etcd refuses or ends with ``etcdserver: no leader`` (its
+interceptor does so when the member has no leader, and its leader monitor cancels such
+streams a few election timeouts after the leader is lost) ends its keep-alives with
+``NoLeaderError``; every other stream failure is retried.
 
 Threads (never one per lease):
 
-* ``etcd3py-keepalive`` (daemon), one per client while at least one lease is kept alive
-  (started by the first ``subscribe``; it ends once none is left or the client closes; as
-  clientv3, every stream failure is retried, the deadlines ending what cannot wait): opens
-  the ``LeaseKeepAlive`` call with the auth token, reads its responses and delivers them,
-  and on a failure backs off (tenacity's exponential wait with jitter, capped at 1 s;
-  :func:`etcd3py._streams.backoff`) while checking deadlines, then reopens and renews every
-  lease at once, so a dropped stream or a restarted server does not let a lease expire.
+* ``etcd3py-keepalive`` (daemon), one per live stream (started by the stream's first
+  ``subscribe``; it ends once the stream has no lease left or the client closes; as
+  clientv3, every stream failure but the one above is retried, the deadlines ending what
+  cannot wait): opens the ``LeaseKeepAlive`` call with the stream's metadata and the auth
+  token, reads its responses and delivers them, and on a failure backs off (tenacity's
+  exponential wait with jitter, capped at 1 s; :func:`etcd3py._streams.backoff`) while
+  checking deadlines, then reopens and renews every lease at once, so a dropped stream or a
+  restarted server does not let a lease expire. gRPC's sync API reads a stream only by
+  blocking on it, so one reader per stream is the floor.
 * gRPC's consumer of each call's request iterator (an :class:`etcd3py._streams.RequestQueue`,
   the watch driver's pattern): besides taking queued requests, every :data:`TICK` seconds it
-  runs :meth:`KeepAliveDriver._tick`, which sends the renewals that are due and ends the
-  keep-alives past their deadline. It is the timer: no thread sleeps per lease.
+  runs :meth:`KeepAliveDriver._tick` for its stream, which sends the renewals that are due
+  and ends the keep-alives past their deadline. It is the timer: no thread sleeps per lease.
 * User threads: ``subscribe`` / ``unsubscribe`` (``keep_alive()``, ``KeepAlive.close()``,
   a context ending) and ``close()``; they iterate their :class:`~etcd3py.lease.KeepAlive`,
   whose buffer is bounded, so a slow consumer misses renewals but never blocks this module.
 
-Locks: ``KeepAliveDriver._lock`` guards the schedule, ``_run`` (the current thread's run
-state: call, request queue, stop flag) and ``_closed``. It is taken before a
-``KeepAlive``'s own condition (``push``/``finish``), never after; neither is held while
-user code runs, and delivering never blocks.
+Locks: ``KeepAliveDriver._lock`` guards the streams (their schedules and run state: call,
+request queue, stop flag) and ``_closed``. It is taken before a ``KeepAlive``'s own
+condition (``push``/``finish``), never after; neither is held while user code runs, and
+delivering never blocks.
 
 Shutdown order (``client.close()`` calls ``close()`` before closing the channel): refuse new
-keep-alives; end every subscriber with ``ClientClosedError``; end the request queue, cancel
-the call and wake the backoff; join the thread with a time limit (a lingering one is logged),
-never from itself.
+keep-alives; end every subscriber with ``ClientClosedError``; end each stream's request
+queue, cancel its call and wake its backoff; join the threads with one time limit (a
+lingering one is logged), never from themselves.
 """
 
 from __future__ import annotations
@@ -61,6 +73,7 @@ from etcd3py.errors import (
     InvalidAuthTokenError,
     LeaseExpiredError,
     LeaseNotFoundError,
+    NoLeaderError,
     UnavailableError,
     from_rpc_error,
 )
@@ -196,6 +209,10 @@ class KeepAliveSchedule(Generic[_S]):
         gone = [lid for lid, entry in self._entries.items() if entry.deadline <= now]
         return [(lid, self._entries.pop(lid).subscribers) for lid in gone]
 
+    def ids(self) -> list[int]:
+        """Return the IDs of the leases in the schedule."""
+        return list(self._entries)
+
     def clear(self) -> list[_S]:
         """Remove every lease; return every subscriber."""
         subs = [sub for entry in self._entries.values() for sub in entry.subscribers]
@@ -203,10 +220,23 @@ class KeepAliveSchedule(Generic[_S]):
         return subs
 
 
-class _Run:
-    """The run state of one keep-alive thread; its fields are guarded by the driver's lock."""
+#: The gRPC metadata of a stream: the pairs of the contexts whose keep-alives it carries.
+StreamKey = tuple[tuple[str, str], ...]
 
-    def __init__(self) -> None:
+#: The metadata pair that asks etcd to refuse (or end) a stream when the member has no leader.
+REQUIRE_LEADER = ("hasleader", "true")
+
+
+class _Stream:
+    """One ``LeaseKeepAlive`` stream: its leases' schedule and its thread's run state.
+
+    Every field is guarded by the driver's lock.
+    """
+
+    def __init__(self, key: StreamKey, first_timeout: float) -> None:
+        self.key = key
+        self.schedule: KeepAliveSchedule[Subscriber] = KeepAliveSchedule(first_timeout)
+        self.require_leader = REQUIRE_LEADER in key
         self.stopped = False
         self.call: grpc.CallIterator[_pb.rpc.LeaseKeepAliveResponse] | None = None
         self.requests: RequestQueue[_pb.rpc.LeaseKeepAliveRequest] | None = None
@@ -227,7 +257,7 @@ def _request(lease_id: int) -> _pb.rpc.LeaseKeepAliveRequest:
 
 
 class KeepAliveDriver:
-    """Renews every kept-alive lease of one client on one thread and one stream.
+    """Renews every kept-alive lease of one client: one stream (and thread) per metadata.
 
     Args:
         transport: the client's transport (usability checks, token metadata).
@@ -247,14 +277,20 @@ class KeepAliveDriver:
         self._transport = transport
         self._stub = stub
         self._clock = clock
+        self._first_timeout = first_timeout
         self._lock = threading.Lock()
-        self._schedule: KeepAliveSchedule[Subscriber] = KeepAliveSchedule(first_timeout)
-        self._run: _Run | None = None  # the live thread's state; None when no thread runs
+        self._streams: dict[StreamKey, _Stream] = {}  # the live streams; idle ones leave
         self._closed = False
 
     # ---- user threads --------------------------------------------------------------------
-    def subscribe(self, lease_id: int, sub: Subscriber) -> None:
-        """Keep ``lease_id`` alive for ``sub``, starting the thread if none runs.
+    def subscribe(self, key: StreamKey, lease_id: int, sub: Subscriber) -> None:
+        """Keep ``lease_id`` alive for ``sub`` on the stream of ``key``, opening it if none
+        runs.
+
+        Args:
+            key: the metadata of the caller's context (``()`` for none).
+            lease_id: the lease.
+            sub: the caller's keep-alive.
 
         Raises:
             ClientClosedError: the client is closed.
@@ -263,171 +299,197 @@ class KeepAliveDriver:
         with self._lock:
             if self._closed:
                 raise ClientClosedError("etcd3py: the client is closed")
-            new = self._schedule.add(lease_id, sub, self._clock())
-            if self._run is None:
-                self._start()  # its stream, once open, renews every lease at once
-            elif new and self._run.requests is not None:
-                self._run.requests.put(_request(lease_id))
+            stream = self._streams.get(key)
+            if stream is None:
+                stream = self._streams[key] = _Stream(key, self._first_timeout)
+                stream.schedule.add(lease_id, sub, self._clock())
+                self._start(stream)  # its call, once open, renews every lease at once
+                return
+            new = stream.schedule.add(lease_id, sub, self._clock())
+            if new and stream.requests is not None:
+                stream.requests.put(_request(lease_id))
 
-    def unsubscribe(self, lease_id: int, sub: Subscriber, error: BaseException | None) -> None:
-        """Stop renewing for ``sub`` and end it with ``error``; the thread ends when the
-        last lease goes.
+    def unsubscribe(
+        self, key: StreamKey, lease_id: int, sub: Subscriber, error: BaseException | None
+    ) -> None:
+        """Stop renewing for ``sub`` and end it with ``error``; a stream (and its thread)
+        ends when its last lease goes.
+
+        Args:
+            key: the stream ``sub`` was subscribed on.
+            lease_id: the lease.
+            sub: the caller's keep-alive.
+            error: what ``sub`` ends with (``None``: cleanly).
         """
         with self._lock:
-            removed = self._schedule.remove(lease_id, sub)
-            if removed:
-                sub.finish(error)
-            self._stop_if_idle()
+            stream = self._streams.get(key)
+            if stream is None or not stream.schedule.remove(lease_id, sub):
+                return
+            sub.finish(error)
+            self._stop_if_idle(stream)
 
     def close(self) -> None:
-        """End every keep-alive with ``ClientClosedError``, stop and join the thread."""
+        """End every keep-alive with ``ClientClosedError``, stop and join every thread."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            for sub in self._schedule.clear():
-                sub.finish(ClientClosedError("etcd3py: the client is closed"))
-            run, self._run = self._run, None
-            if run is not None:
-                run.stop()
-        thread = run.thread if run is not None else None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(_JOIN_LIMIT)
+            streams = list(self._streams.values())
+            self._streams.clear()
+            for stream in streams:
+                for sub in stream.schedule.clear():
+                    sub.finish(ClientClosedError("etcd3py: the client is closed"))
+                stream.stop()
+        deadline = time.monotonic() + _JOIN_LIMIT
+        for stream in streams:
+            thread = stream.thread
+            if thread is None or thread is threading.current_thread():
+                continue
+            thread.join(max(deadline - time.monotonic(), 0.0))
             if thread.is_alive():
                 _log.warning("etcd3py: thread %s did not end in time", thread.name)
 
     @property
-    def thread(self) -> threading.Thread | None:
-        """The running keep-alive thread, if any."""
+    def threads(self) -> list[threading.Thread]:
+        """The running keep-alive threads (one per live stream)."""
         with self._lock:
-            return self._run.thread if self._run is not None else None
+            return [s.thread for s in self._streams.values() if s.thread is not None]
+
+    def streams(self) -> list[StreamKey]:
+        """Return the metadata of every live stream."""
+        with self._lock:
+            return list(self._streams)
 
     def kept_alive(self) -> list[int]:
-        """Return the IDs of the leases being kept alive."""
+        """Return the IDs of the leases being kept alive (on any stream), sorted."""
         with self._lock:
-            return list(self._schedule._entries)
+            return sorted({lid for s in self._streams.values() for lid in s.schedule.ids()})
 
     # ---- lock held ---------------------------------------------------------------------------
-    def _start(self) -> None:
-        run = _Run()
-        run.thread = threading.Thread(
-            target=self._thread_main, args=(run,), name=THREAD_NAME, daemon=True
+    def _start(self, stream: _Stream) -> None:
+        stream.thread = threading.Thread(
+            target=self._thread_main, args=(stream,), name=THREAD_NAME, daemon=True
         )
-        self._run = run
-        run.thread.start()
+        stream.thread.start()
 
-    def _stop_if_idle(self) -> None:
-        if len(self._schedule) == 0 and self._run is not None:
-            self._run.stop()  # Go closes an idle stream too; the next keep_alive starts anew
-            self._run = None
+    def _stop_if_idle(self, stream: _Stream) -> None:
+        if len(stream.schedule) == 0 and not stream.stopped:
+            stream.stop()  # Go closes an idle stream too; the next keep_alive opens anew
+            if self._streams.get(stream.key) is stream:
+                del self._streams[stream.key]
 
-    def _expire(self) -> None:
-        for lease_id, subs in self._schedule.expire(self._clock()):
+    def _expire(self, stream: _Stream) -> None:
+        for lease_id, subs in stream.schedule.expire(self._clock()):
             error = LeaseExpiredError(
                 f"etcd3py: lease {lease_id:x} was not renewed before its TTL ran out"
             )
             for sub in subs:
                 sub.finish(error)
-        self._stop_if_idle()
+        self._stop_if_idle(stream)
 
-    def _deliver(self, response: _pb.rpc.LeaseKeepAliveResponse) -> None:
-        subs, gone = self._schedule.on_response(response.ID, response.TTL, self._clock())
+    def _deliver(self, stream: _Stream, response: _pb.rpc.LeaseKeepAliveResponse) -> None:
+        subs, gone = stream.schedule.on_response(response.ID, response.TTL, self._clock())
         for sub in subs:
             if gone:
                 sub.finish(LeaseNotFoundError("etcdserver: requested lease not found"))
             else:
                 sub.push(response)
         if gone:
-            self._stop_if_idle()
+            self._stop_if_idle(stream)
 
     # ---- gRPC's request consumer (the timer) -------------------------------------------
-    def _tick(self) -> list[_pb.rpc.LeaseKeepAliveRequest]:
+    def _tick(self, stream: _Stream) -> list[_pb.rpc.LeaseKeepAliveRequest]:
         with self._lock:
-            self._expire()
+            self._expire(stream)
             now = self._clock()
-            run = self._run
-            if self._schedule.stalled(now) and run is not None and run.call is not None:
+            if stream.schedule.stalled(now) and stream.call is not None:
                 # A half-open connection or a hung server stream: no error would ever
                 # come, so cancel the call; the thread reconnects and renews at once.
                 _log.info("etcd3py: no keep-alive answer in time; reopening the stream")
-                cancel_call(run.call)
+                cancel_call(stream.call)
                 return []
-            return [_request(lid) for lid in self._schedule.due(now)]
+            return [_request(lid) for lid in stream.schedule.due(now)]
 
-    # ---- the keep-alive thread -----------------------------------------------------------
-    def _thread_main(self, run: _Run) -> None:
+    # ---- a stream's thread -------------------------------------------------------------------
+    def _thread_main(self, stream: _Stream) -> None:
         try:
             attempt = 0
             while True:
-                error, healthy = self._serve_one_call(run)
+                error, healthy = self._serve_one_call(stream)
                 if error is None:
+                    return
+                if stream.require_leader and isinstance(error, NoLeaderError):
+                    # etcd refused the stream, or ended it on losing its leader: as
+                    # clientv3, the keep-alives that require a leader end with the error
+                    self._fail(stream, error)
                     return
                 attempt = 1 if healthy else attempt + 1
                 if isinstance(error, InvalidAuthTokenError):
                     self._transport.refresh_token("the keep-alive stream")
                 with self._lock:
-                    if run.stopped:
+                    if stream.stopped:
                         return
                 _log.info("etcd3py: the keep-alive stream broke (%s); reconnecting", error)
-                self._wait_backoff(run, backoff(attempt))
+                self._wait_backoff(stream, backoff(attempt))
         except BaseException as exc:  # a bug: end the keep-alives loudly rather than hang them
             _log.exception("etcd3py: the keep-alive thread failed")
-            self._fail(run, InternalError(f"etcd3py: the keep-alive thread failed: {exc!r}"))
+            self._fail(stream, InternalError(f"etcd3py: the keep-alive thread failed: {exc!r}"))
 
-    def _wait_backoff(self, run: _Run, seconds: float) -> None:
+    def _wait_backoff(self, stream: _Stream, seconds: float) -> None:
         """Sleep before reconnecting, ending keep-alives whose deadline passes meanwhile."""
         until = time.monotonic() + seconds
         while True:
             with self._lock:
-                if run.stopped:
+                if stream.stopped:
                     return
-                self._expire()
+                self._expire(stream)
             left = until - time.monotonic()
             if left <= 0:
                 return
-            run.wake.wait(min(left, TICK))
+            stream.wake.wait(min(left, TICK))
 
-    def _serve_one_call(self, run: _Run) -> tuple[EtcdError | None, bool]:
+    def _serve_one_call(self, stream: _Stream) -> tuple[EtcdError | None, bool]:
         """Run one call; return (its failure or None when the thread should end, any reply?)."""
         requests: RequestQueue[_pb.rpc.LeaseKeepAliveRequest]
-        requests = RequestQueue(poll=TICK, tick=self._tick)
+        requests = RequestQueue(poll=TICK, tick=lambda: self._tick(stream))
         try:
             self._transport.check_usable()
-            call = self._stub.LeaseKeepAlive(iter(requests), metadata=self._transport.metadata())
+            metadata = (*stream.key, *self._transport.metadata())
+            call = self._stub.LeaseKeepAlive(iter(requests), metadata=metadata)
         except EtcdError as exc:
             return (None if isinstance(exc, ClientClosedError) else exc), False
         with self._lock:
-            if run.stopped:
+            if stream.stopped:
                 requests.end()
                 cancel_call(call)
                 return None, False
-            run.call, run.requests = call, requests
-            for lease_id in self._schedule.stream_opened(self._clock()):
+            stream.call, stream.requests = call, requests
+            for lease_id in stream.schedule.stream_opened(self._clock()):
                 requests.put(_request(lease_id))
         healthy = False
         try:
             for response in call:
                 healthy = True
                 with self._lock:
-                    if run.stopped:
+                    if stream.stopped:
                         return None, healthy
-                    self._deliver(response)
+                    self._deliver(stream, response)
             error: EtcdError = UnavailableError("etcd3py: the server ended the keep-alive stream")
         except grpc.RpcError as exc:
             error = from_rpc_error(exc)
         finally:
             with self._lock:
-                run.call = run.requests = None
+                stream.call = stream.requests = None
             requests.end()
             cancel_call(call)
         with self._lock:
-            return (None if run.stopped else error), healthy
+            return (None if stream.stopped else error), healthy
 
-    def _fail(self, run: _Run, error: EtcdError) -> None:
+    def _fail(self, stream: _Stream, error: EtcdError) -> None:
+        """End every keep-alive of ``stream`` with ``error`` and close the stream."""
         with self._lock:
-            if self._run is not run:
-                return
-            for sub in self._schedule.clear():
+            for sub in stream.schedule.clear():
                 sub.finish(error)
-            run.stop()
-            self._run = None
+            stream.stop()
+            if self._streams.get(stream.key) is stream:
+                del self._streams[stream.key]

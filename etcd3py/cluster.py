@@ -2,19 +2,23 @@
 
 Owns :class:`Cluster` and the member views: list, add (as a voter or a learner), remove,
 update the peer URLs of, and promote members. Every call goes to the client's channel; etcd
-forwards membership changes through raft.
+forwards membership changes through raft. Arguments are checked before anything is sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from etcd3py import _pb
+from etcd3py._ints import check_int
 from etcd3py._transport import check_timeout
+from etcd3py.errors import ArgumentTypeError
 from etcd3py.models import ResponseHeader
 
 if TYPE_CHECKING:
     from etcd3py._transport import Transport
+    from etcd3py.context import Context
 
 __all__ = [
     "Cluster",
@@ -177,7 +181,12 @@ class MemberPromoteResponse(_MembersResponse):
 
 
 class Cluster:
-    """Cluster membership, as clientv3's ``Cluster`` interface."""
+    """Cluster membership, as clientv3's ``Cluster`` interface.
+
+    Every call takes ``timeout=`` (seconds, retries included) and ``ctx=`` (a
+    :class:`~etcd3py.Context` whose deadline, cancellation and metadata apply); the nearer
+    of the two deadlines bounds the call.
+    """
 
     def __init__(self, transport: Transport) -> None:
         """Serve cluster calls through ``transport``.
@@ -188,26 +197,45 @@ class Cluster:
         self._transport = transport
 
     def member_list(
-        self, *, linearizable: bool = False, timeout: float | None = None
+        self,
+        *,
+        linearizable: bool = True,
+        timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> MemberListResponse:
         """List the members of the cluster.
+
+        As clientv3's ``MemberList``, the list is read through the raft log by default, so it
+        is never older than a change already acknowledged; ``linearizable=False`` (clientv3's
+        ``WithSerializable()``) reads the answering member's own view, which works without a
+        leader. etcd 3.4 ignores the option and always answers from its own view.
 
         Args:
             linearizable: read the list through the raft log (etcd 3.5+), not the local view.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The members.
+
+        Raises:
+            ArgumentTypeError: ``linearizable`` is not a bool.
         """
         check_timeout(timeout)
+        _check_bool("linearizable", linearizable)
         request = _pb.rpc.MemberListRequest(linearizable=linearizable)
         t = self._transport
         return MemberListResponse(
-            t.call(t.cluster.MemberList, request, timeout=timeout, repeatable=True)
+            t.call(t.cluster.MemberList, request, timeout=timeout, ctx=ctx, repeatable=True)
         )
 
     def member_add(
-        self, peer_urls: list[str], *, is_learner: bool = False, timeout: float | None = None
+        self,
+        peer_urls: Sequence[str],
+        *,
+        is_learner: bool = False,
+        timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> MemberAddResponse:
         """Add a member that will serve its peers on ``peer_urls``.
 
@@ -215,41 +243,85 @@ class Cluster:
             peer_urls: the new member's peer URLs (``http://host:port``).
             is_learner: add it as a non-voting learner (promote it later).
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The member added and the new member list.
 
         Raises:
+            ArgumentTypeError: ``peer_urls`` is not a list of strings.
+            MemberBadURLsError: a URL is not a valid peer URL.
             PeerURLExistError: a member already has one of the URLs.
             TooManyLearnersError: the cluster already has its learner.
             UnhealthyError: adding a voter now would risk the quorum.
         """
         check_timeout(timeout)
-        request = _pb.rpc.MemberAddRequest(peerURLs=list(peer_urls), isLearner=is_learner)
+        _check_bool("is_learner", is_learner)
+        urls = _urls(peer_urls)
+        request = _pb.rpc.MemberAddRequest(peerURLs=urls, isLearner=is_learner)
         t = self._transport
-        return MemberAddResponse(t.call(t.cluster.MemberAdd, request, timeout=timeout))
+        return MemberAddResponse(t.call(t.cluster.MemberAdd, request, timeout=timeout, ctx=ctx))
 
-    def member_remove(self, id: int, *, timeout: float | None = None) -> MemberRemoveResponse:
+    def member_add_as_learner(
+        self,
+        peer_urls: Sequence[str],
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+    ) -> MemberAddResponse:
+        """Add a non-voting learner: clientv3's ``MemberAddAsLearner``.
+
+        The same as ``member_add(peer_urls, is_learner=True)``.
+
+        Args:
+            peer_urls: the new learner's peer URLs (``http://host:port``).
+            timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
+
+        Returns:
+            The learner added and the new member list.
+
+        Raises:
+            ArgumentTypeError: ``peer_urls`` is not a list of strings.
+            MemberBadURLsError: a URL is not a valid peer URL.
+            PeerURLExistError: a member already has one of the URLs.
+            TooManyLearnersError: the cluster already has its learner.
+        """
+        return self.member_add(peer_urls, is_learner=True, timeout=timeout, ctx=ctx)
+
+    def member_remove(
+        self, id: int, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> MemberRemoveResponse:
         """Remove the member ``id`` from the cluster.
 
         Args:
             id: the member ID.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The members left.
 
         Raises:
+            ArgumentTypeError: ``id`` is not an int.
+            InvalidArgumentError: ``id`` does not fit a member ID (uint64).
             MemberNotFoundError: no member has that ID.
             UnhealthyError: removing it now would lose the quorum.
         """
         check_timeout(timeout)
-        request = _pb.rpc.MemberRemoveRequest(ID=id)
+        request = _pb.rpc.MemberRemoveRequest(ID=_member_id(id))
         t = self._transport
-        return MemberRemoveResponse(t.call(t.cluster.MemberRemove, request, timeout=timeout))
+        return MemberRemoveResponse(
+            t.call(t.cluster.MemberRemove, request, timeout=timeout, ctx=ctx)
+        )
 
     def member_update(
-        self, id: int, peer_urls: list[str], *, timeout: float | None = None
+        self,
+        id: int,
+        peer_urls: Sequence[str],
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> MemberUpdateResponse:
         """Replace the peer URLs of member ``id``.
 
@@ -257,35 +329,86 @@ class Cluster:
             id: the member ID.
             peer_urls: its new peer URLs.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The member list after the update.
 
         Raises:
+            ArgumentTypeError: ``id`` is not an int, or ``peer_urls`` not a list of strings.
+            InvalidArgumentError: ``id`` does not fit a member ID (uint64).
             MemberNotFoundError: no member has that ID.
             PeerURLExistError: another member already has one of the URLs.
         """
         check_timeout(timeout)
-        request = _pb.rpc.MemberUpdateRequest(ID=id, peerURLs=list(peer_urls))
+        request = _pb.rpc.MemberUpdateRequest(ID=_member_id(id), peerURLs=_urls(peer_urls))
         t = self._transport
-        return MemberUpdateResponse(t.call(t.cluster.MemberUpdate, request, timeout=timeout))
+        return MemberUpdateResponse(
+            t.call(t.cluster.MemberUpdate, request, timeout=timeout, ctx=ctx)
+        )
 
-    def member_promote(self, id: int, *, timeout: float | None = None) -> MemberPromoteResponse:
+    def member_promote(
+        self, id: int, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> MemberPromoteResponse:
         """Promote the learner ``id`` to a voting member.
 
         Args:
             id: the learner's member ID.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The member list after the promotion.
 
         Raises:
+            ArgumentTypeError: ``id`` is not an int.
+            InvalidArgumentError: ``id`` does not fit a member ID (uint64).
             MemberNotFoundError: no member has that ID.
             MemberNotLearnerError: the member is already a voter.
             LearnerNotReadyError: the learner has not caught up with the leader yet.
         """
         check_timeout(timeout)
-        request = _pb.rpc.MemberPromoteRequest(ID=id)
+        request = _pb.rpc.MemberPromoteRequest(ID=_member_id(id))
         t = self._transport
-        return MemberPromoteResponse(t.call(t.cluster.MemberPromote, request, timeout=timeout))
+        return MemberPromoteResponse(
+            t.call(t.cluster.MemberPromote, request, timeout=timeout, ctx=ctx)
+        )
+
+
+#: The largest member ID (etcd's member IDs are ``uint64``).
+_UINT64_MAX = 2**64 - 1
+
+
+def _member_id(value: object, name: str = "id") -> int:
+    """Return ``value`` checked as a member ID (an ``int`` in ``[0, 2**64)``).
+
+    Args:
+        value: the user's argument.
+        name: the argument's name, for the message.
+
+    Returns:
+        The ID.
+
+    Raises:
+        ArgumentTypeError: not an ``int``.
+        InvalidArgumentError: negative or past ``uint64``.
+    """
+    return check_int(name, value, maximum=_UINT64_MAX)
+
+
+def _check_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ArgumentTypeError(f"{name} must be a bool, not {type(value).__name__}")
+
+
+def _urls(peer_urls: object) -> list[str]:
+    """The peer URLs as a list of strings (a lone string is refused: it is not a list)."""
+    if isinstance(peer_urls, (str, bytes)) or not isinstance(peer_urls, Sequence):
+        raise ArgumentTypeError(
+            f"peer_urls must be a list of strings, not {type(peer_urls).__name__}"
+        )
+    urls = list(peer_urls)
+    for url in urls:
+        if not isinstance(url, str):
+            raise ArgumentTypeError(f"peer_urls must hold strings, not {type(url).__name__}")
+    return urls

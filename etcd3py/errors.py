@@ -27,7 +27,7 @@ clientv3's ``rpctypes``)::
     ├── CanceledError                          CANCELLED
     │   └── WatchCanceledError
     ├── DataLossError                          DATA_LOSS
-    │   └── CorruptError
+    │   └── CorruptError  SnapshotChecksumError
     ├── AlreadyExistsError  AbortedError  UnimplementedError  InternalError  UnknownError
     ├── ClientClosedError                      the client was closed (no gRPC status)
     ├── LeaseExpiredError                      a kept-alive lease ran out (no gRPC status)
@@ -117,6 +117,7 @@ __all__ = [
     "RootRoleNotExistError",
     "RootUserNotExistError",
     "SessionExpiredError",
+    "SnapshotChecksumError",
     "StoppedError",
     "TimeoutDueToConnectionLostError",
     "TimeoutDueToLeaderFailError",
@@ -669,6 +670,11 @@ class WatchCanceledError(CanceledError):
     """The server cancelled the watch."""
 
     etcd_message = "etcdserver: watch canceled"
+
+
+class SnapshotChecksumError(DataLossError):
+    """A snapshot's SHA-256 trailer is missing or does not match its data (the client's own
+    check, as etcdutl's; no gRPC status)."""
 
 
 class CorruptError(DataLossError):

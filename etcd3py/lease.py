@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import abc
 import collections
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -30,7 +31,8 @@ import grpc
 from typing_extensions import Self
 
 from etcd3py import _pb
-from etcd3py._keepalive import KeepAliveDriver
+from etcd3py._ints import LeaseLike, check_int, lease_id
+from etcd3py._keepalive import KeepAliveDriver, StreamKey
 from etcd3py._lease_views import (
     LeaseGrantResponse,
     LeaseKeepAliveResponse,
@@ -38,9 +40,15 @@ from etcd3py._lease_views import (
     LeaseRevokeResponse,
     LeaseTimeToLiveResponse,
 )
+from etcd3py._streams import cancel_call
 from etcd3py._transport import check_timeout
 from etcd3py.context import Context
-from etcd3py.errors import ArgumentTypeError, LeaseNotFoundError, UnavailableError
+from etcd3py.errors import (
+    ArgumentTypeError,
+    CanceledError,
+    LeaseNotFoundError,
+    UnavailableError,
+)
 
 if TYPE_CHECKING:
     from etcd3py._transport import Transport
@@ -56,6 +64,8 @@ __all__ = [
     "LeaseTimeToLiveResponse",
 ]
 
+_log = logging.getLogger(__name__)
+
 _WAKE = 0.2  # seconds a blocked wait sleeps at most, so Ctrl-C and closes are noticed
 #: Renewal responses one keep-alive holds unconsumed; past it the oldest is dropped.
 KEEPALIVE_BUFFER = 16
@@ -63,22 +73,32 @@ KEEPALIVE_BUFFER = 16
 
 class KeepAlive:
     """The renewals of one lease for one ``keep_alive()`` caller: an iterator and a context
-    manager.
+    manager (``with client.keep_alive(lease) as ka:`` closes it on leaving the block).
 
     Yields a :class:`LeaseKeepAliveResponse` per renewal. A slow consumer misses some (the
     oldest are dropped past :data:`KEEPALIVE_BUFFER`), but never holds renewals up: the
     client's keep-alive thread goes on renewing whatever the consumer does.
 
-    The iteration ends:
+    Lifetime: it renews until its own :meth:`close`, its ``ctx`` ends, or the client closes
+    (or the lease is gone, or etcd refuses it). Error rule (as for watches): ended by
+    anything but its own :meth:`close`, it yields the responses it still holds (its last
+    one), then the next iteration raises the error that ended it (also :meth:`err`):
 
-    * by raising :class:`~etcd3py.errors.LeaseNotFoundError` when the server says the lease
-      is gone (revoked, expired, or never granted: an unknown lease fails at the first
-      ``next()``, not in ``keep_alive()``, which does no I/O);
-    * by raising :class:`~etcd3py.errors.LeaseExpiredError` when no renewal got through
-      before its TTL ran out (the stream was down for that long);
-    * by raising the context's error when ``ctx`` ends, and
-      :class:`~etcd3py.errors.ClientClosedError` when the client closes;
-    * cleanly (``StopIteration``) after :meth:`close`.
+    * :class:`~etcd3py.errors.LeaseNotFoundError` when the server says the lease is gone
+      (revoked, expired, or never granted: an unknown lease fails at the first ``next()``,
+      not in ``keep_alive()``, which does no I/O);
+    * :class:`~etcd3py.errors.LeaseExpiredError` when no renewal got through before its TTL
+      ran out (the stream was down for that long);
+    * the context's error (:class:`~etcd3py.errors.CanceledError` or
+      :class:`~etcd3py.errors.DeadlineExceededError`) when ``ctx`` ends or ``timeout``
+      passes;
+    * :class:`~etcd3py.errors.NoLeaderError` when ``ctx`` requires a leader
+      (``with_require_leader()``) and the member has none (etcd refuses the stream, or
+      ends it a few seconds after losing its leader);
+    * :class:`~etcd3py.errors.ClientClosedError` when the client closes.
+
+    Its own :meth:`close` (or leaving its ``with`` block) ends the iteration cleanly
+    (``StopIteration``), even after an error.
 
     Threading: iterate from one thread; :meth:`close`, :meth:`err`, :meth:`wait` and
     :attr:`done` may be called from any thread.
@@ -87,15 +107,17 @@ class KeepAlive:
         id: the lease kept alive.
     """
 
-    def __init__(self, lease_id: int, driver: KeepAliveDriver) -> None:
+    def __init__(self, lease_id: int, driver: KeepAliveDriver, key: StreamKey = ()) -> None:
         """Create a keep-alive; use :meth:`Lease.keep_alive`.
 
         Args:
             lease_id: the lease kept alive.
             driver: the client's keep-alive driver.
+            key: the metadata of its context, which picks its stream.
         """
         self.id = lease_id
         self._driver = driver
+        self._key = key
         self._cond = threading.Condition()  # guards every field below
         # renewals not yet taken; written by the keep-alive thread, read by the user
         self._items: collections.deque[_pb.rpc.LeaseKeepAliveResponse]
@@ -104,6 +126,8 @@ class KeepAlive:
         self._closed = False  # the user called close()
         self._done = threading.Event()  # set once nothing more will come
         self._unregister_ctx: Callable[[], None] = _nothing
+        self._owned_ctx: Context | None = None  # made for timeout=, cancelled at the end
+        self._callbacks: list[Callable[[], None]] = []  # add_done_callback's
 
     # ---- called by the driver (its lock held; never blocks) -----------------------------
     def push(self, response: _pb.rpc.LeaseKeepAliveResponse) -> None:
@@ -121,14 +145,67 @@ class KeepAlive:
             self._err = None if self._closed else error
             self._done.set()
             self._cond.notify_all()
-        self._unregister_ctx()
+            owned, self._owned_ctx = self._owned_ctx, None
+            unregister, self._unregister_ctx = self._unregister_ctx, _nothing
+            callbacks, self._callbacks = self._callbacks, []
+        unregister()
+        if owned is not None:
+            owned.cancel()  # drops its deadline timer now; nothing of ours listens any more
+        if callbacks:
+            # The driver may hold its lock here, and a callback may call back into it
+            # (closing another keep-alive...): run them on a short-lived thread of their own.
+            threading.Thread(
+                target=_run_callbacks, args=(callbacks,), name="etcd3py-keepalive-done", daemon=True
+            ).start()
 
-    def follow(self, ctx: Context) -> None:
-        """End with the context's error when ``ctx`` ends."""
-        self._unregister_ctx = ctx.add_done_callback(lambda: self._on_ctx_done(ctx))
+    def add_done_callback(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Run ``callback()`` once when the keep-alive ends, for any reason.
+
+        It runs on a short-lived thread started when the keep-alive ends (never on the
+        keep-alive thread, so it may call the client), or at once on this thread if the
+        keep-alive has already ended; :meth:`err` then says why. Keep it short.
+
+        Args:
+            callback: the function to call.
+
+        Returns:
+            A function that unregisters the callback (harmless after it ran).
+        """
+        with self._cond:
+            if not self._done.is_set():
+                self._callbacks.append(callback)
+                return lambda: self._remove_callback(callback)
+        callback()
+        return _nothing
+
+    def _remove_callback(self, callback: Callable[[], None]) -> None:
+        with self._cond:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+    def follow(self, ctx: Context, *, owned: bool = False) -> None:
+        """End with the context's error when ``ctx`` ends.
+
+        Args:
+            ctx: the keep-alive's context.
+            owned: ``ctx`` was made for this keep-alive alone (``timeout=``): cancel it
+                once the keep-alive ends, so its deadline timer goes at once.
+        """
+        unregister = ctx.add_done_callback(lambda: self._on_ctx_done(ctx))
+        with self._cond:
+            ended = self._done.is_set()
+            if not ended:
+                self._unregister_ctx = unregister
+                self._owned_ctx = ctx if owned else None
+        if ended:  # it ended before the callback was in place
+            unregister()
+            if owned:
+                ctx.cancel()
 
     def _on_ctx_done(self, ctx: Context) -> None:
-        self._driver.unsubscribe(self.id, self, ctx.err())
+        error = ctx.err() or CanceledError("context canceled")
+        self._driver.unsubscribe(self._key, self.id, self, error)
+        self.finish(error)  # when it was not subscribed (yet): still end it
 
     # ---- the user's side --------------------------------------------------------------------
     def __iter__(self) -> Self:
@@ -147,8 +224,8 @@ class KeepAlive:
             timeout: seconds to wait (``None``: until one comes or the keep-alive ends).
 
         Returns:
-            The renewal, or ``None`` when the time ran out or after a clean end
-            (:meth:`close`; see :attr:`done`).
+            The renewal, or ``None`` when the time ran out or after :meth:`close` (see
+            :attr:`done`).
 
         Raises:
             LeaseNotFoundError: the lease is gone (as iterating raises); and the other
@@ -160,6 +237,8 @@ class KeepAlive:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while True:
+                if self._closed:
+                    return None
                 if self._items:
                     return LeaseKeepAliveResponse(self._items.popleft())
                 if self._done.is_set():
@@ -180,15 +259,17 @@ class KeepAlive:
         with self._cond:
             self._closed = True
             self._items.clear()
-        self._driver.unsubscribe(self.id, self, None)
+            self._cond.notify_all()
+        self._driver.unsubscribe(self._key, self.id, self, None)
         self.finish(None)
 
     def err(self) -> BaseException | None:
         """Return why the keep-alive ended.
 
         Returns:
-            ``None`` while it runs or after :meth:`close`; else the error the iteration
-            raises (``LeaseNotFoundError``, ``LeaseExpiredError``, a context's error...).
+            ``None`` while it runs or when its own :meth:`close` ended it; else the error
+            that ended it (``LeaseNotFoundError``, ``LeaseExpiredError``, a context's
+            error, ``NoLeaderError``, ``ClientClosedError``).
         """
         with self._cond:
             return self._err
@@ -235,108 +316,171 @@ def _nothing() -> None:
     pass
 
 
-def _check_id(lease_id: object) -> int:
-    if isinstance(lease_id, bool) or not isinstance(lease_id, int):
-        raise ArgumentTypeError(f"a lease ID must be an int, not {type(lease_id).__name__}")
-    return lease_id
+def _run_callbacks(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # a callback's failure must not hide the others
+            _log.exception("etcd3py: a keep-alive done callback failed")
+
+
+def _check_ctx(ctx: object) -> Context | None:
+    if ctx is not None and not isinstance(ctx, Context):
+        raise ArgumentTypeError(f"ctx must be a Context, not {type(ctx).__name__}")
+    return ctx
 
 
 class Lease(abc.ABC):
     """The Lease concern (``client.lease``), as clientv3's ``Lease`` interface.
 
-    Every method may be called from any thread.
+    Every call takes ``timeout=`` and ``ctx=`` (a :class:`~etcd3py.Context`); wherever a
+    lease ID is taken, a grant response (anything with an ``.id``) is accepted too. Every
+    method may be called from any thread.
     """
 
     @abc.abstractmethod
-    def grant(self, ttl: int, *, id: int = 0, timeout: float | None = None) -> LeaseGrantResponse:
+    def grant(
+        self,
+        ttl: int,
+        *,
+        id: int = 0,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+    ) -> LeaseGrantResponse:
         """Create a lease that expires ``ttl`` seconds after its last renewal.
 
         Args:
-            ttl: the TTL in seconds (the server raises one below its minimum).
+            ttl: the TTL in seconds; etcd raises one below its minimum (2 s with its
+                default election timeout, see the Lease page).
             id: the ID to use; 0 lets the server choose.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The lease's ID and granted TTL.
 
         Raises:
+            InvalidArgumentError: a negative ``ttl`` or ``id``, or one past ``int64``
+                (nothing is sent).
             LeaseExistError: a lease with ``id`` exists.
             LeaseTTLTooLargeError: ``ttl`` is over the server's maximum.
+            CanceledError: ``ctx`` was cancelled.
         """
 
     @abc.abstractmethod
-    def revoke(self, id: int, *, timeout: float | None = None) -> LeaseRevokeResponse:
+    def revoke(
+        self, id: LeaseLike, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> LeaseRevokeResponse:
         """Revoke a lease: every key attached to it is deleted (in one revision).
 
         Args:
-            id: the lease ID.
+            id: the lease ID, or its grant response.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The response.
 
         Raises:
+            InvalidArgumentError: a negative ID or one past ``int64`` (nothing is sent).
             LeaseNotFoundError: no such lease.
+            CanceledError: ``ctx`` was cancelled.
         """
 
     @abc.abstractmethod
     def time_to_live(
-        self, id: int, *, keys: bool = False, timeout: float | None = None
+        self,
+        id: LeaseLike,
+        *,
+        keys: bool = False,
+        timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> LeaseTimeToLiveResponse:
         """Ask how long a lease has left.
 
         Args:
-            id: the lease ID.
+            id: the lease ID, or its grant response.
             keys: also list the keys attached to it.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The remaining and granted TTL (``ttl == -1`` for an unknown lease, as etcd).
+
+        Raises:
+            InvalidArgumentError: a negative ID or one past ``int64`` (nothing is sent).
+            CanceledError: ``ctx`` was cancelled.
         """
 
     @abc.abstractmethod
-    def leases(self, *, timeout: float | None = None) -> LeaseLeasesResponse:
+    def leases(
+        self, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> LeaseLeasesResponse:
         """List every live lease.
 
         Args:
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The lease IDs.
+
+        Raises:
+            CanceledError: ``ctx`` was cancelled.
         """
 
     @abc.abstractmethod
-    def keep_alive_once(self, id: int, *, timeout: float | None = None) -> LeaseKeepAliveResponse:
+    def keep_alive_once(
+        self, id: LeaseLike, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> LeaseKeepAliveResponse:
         """Renew a lease once.
 
         Args:
-            id: the lease ID.
+            id: the lease ID, or its grant response.
             timeout: seconds for the call.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The renewal (its new TTL).
 
         Raises:
+            InvalidArgumentError: a negative ID or one past ``int64`` (nothing is sent).
             LeaseNotFoundError: no such lease (revoked, expired or never granted).
+            CanceledError: ``ctx`` was cancelled.
         """
 
     @abc.abstractmethod
-    def keep_alive(self, id: int, *, ctx: Context | None = None) -> KeepAlive:
+    def keep_alive(
+        self, id: LeaseLike, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> KeepAlive:
         """Keep a lease alive until the returned :class:`KeepAlive` is closed.
 
-        Renewals go out about every third of the lease's TTL, on the client's one
-        keep-alive thread and stream, whatever the caller does; several callers of one
-        lease share them. Never blocks and does no I/O: an unknown lease makes the first
-        ``next()`` raise :class:`~etcd3py.errors.LeaseNotFoundError`.
+        Renewals go out about every third of the lease's TTL, on the client's keep-alive
+        stream for ``ctx``'s metadata (one stream and one thread per distinct metadata, as
+        clientv3; never a thread per lease), whatever the caller does; several callers of
+        one lease share them. Never blocks and does no I/O: an unknown lease makes the
+        first ``next()`` raise :class:`~etcd3py.errors.LeaseNotFoundError`.
+
+        Lifetime: the :class:`KeepAlive` renews until its own ``close()`` (or leaving its
+        ``with`` block), its ``ctx`` ends (or ``timeout`` passes), or the client closes.
+        Ended by anything but its own ``close()``, it yields its last response, then the
+        next iteration raises why (``CanceledError``, ``DeadlineExceededError``,
+        ``ClientClosedError``, ``LeaseNotFoundError``, ``LeaseExpiredError``, and
+        ``NoLeaderError`` for a ``ctx`` made with ``with_require_leader()`` on a member
+        without a leader); its own ``close()`` ends the iteration cleanly.
 
         Args:
-            id: the lease ID.
-            ctx: a context whose end ends this keep-alive (with its error).
+            id: the lease ID, or its grant response.
+            timeout: seconds after which the keep-alive ends with ``DeadlineExceededError``
+                (``None``: no limit).
+            ctx: a Context whose deadline, cancellation and metadata apply: its end ends
+                this keep-alive alone, with its error; its metadata picks the stream.
 
         Returns:
-            The iterator of renewals; see :class:`KeepAlive` for how it ends.
+            The iterator of renewals; see :class:`KeepAlive`.
 
         Raises:
+            InvalidArgumentError: a negative ID or one past ``int64``.
             ClientClosedError: the client is closed.
         """
 
@@ -349,8 +493,8 @@ class GrpcLease(Lease):
     """The Lease concern over the gRPC Lease service (what ``client.lease`` is by default)."""
 
     def __init__(self, transport: Transport) -> None:
-        """Bind to the client's transport; the keep-alive thread starts with the first
-        ``keep_alive``.
+        """Bind to the client's transport; a keep-alive thread starts with the first
+        ``keep_alive`` of each stream.
 
         Args:
             transport: the client's transport.
@@ -363,67 +507,107 @@ class GrpcLease(Lease):
 
     @property
     def driver(self) -> KeepAliveDriver:
-        """The keep-alive driver (its thread, stream and schedule): for tests and tools."""
+        """The keep-alive driver (its threads, streams and schedules): for tests and tools."""
         return self._driver
 
-    def grant(self, ttl: int, *, id: int = 0, timeout: float | None = None) -> LeaseGrantResponse:
+    def grant(
+        self,
+        ttl: int,
+        *,
+        id: int = 0,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+    ) -> LeaseGrantResponse:
         check_timeout(timeout)
-        request = _pb.rpc.LeaseGrantRequest(TTL=_check_int("ttl", ttl), ID=_check_id(id))
-        response = self._transport.call(self._stub.LeaseGrant, request, timeout=timeout)
+        request = _pb.rpc.LeaseGrantRequest(TTL=check_int("ttl", ttl), ID=check_int("id", id))
+        response = self._transport.call(
+            self._stub.LeaseGrant, request, timeout=timeout, ctx=_check_ctx(ctx)
+        )
         return LeaseGrantResponse(response)
 
-    def revoke(self, id: int, *, timeout: float | None = None) -> LeaseRevokeResponse:
+    def revoke(
+        self, id: LeaseLike, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> LeaseRevokeResponse:
         check_timeout(timeout)
-        request = _pb.rpc.LeaseRevokeRequest(ID=_check_id(id))
+        request = _pb.rpc.LeaseRevokeRequest(ID=lease_id(id, "id"))
         response = self._transport.call(
-            self._stub.LeaseRevoke, request, timeout=timeout, repeatable=True
+            self._stub.LeaseRevoke, request, timeout=timeout, ctx=_check_ctx(ctx), repeatable=True
         )
         return LeaseRevokeResponse(response)
 
     def time_to_live(
-        self, id: int, *, keys: bool = False, timeout: float | None = None
+        self,
+        id: LeaseLike,
+        *,
+        keys: bool = False,
+        timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> LeaseTimeToLiveResponse:
         check_timeout(timeout)
-        request = _pb.rpc.LeaseTimeToLiveRequest(ID=_check_id(id), keys=bool(keys))
+        request = _pb.rpc.LeaseTimeToLiveRequest(ID=lease_id(id, "id"), keys=bool(keys))
         response = self._transport.call(
-            self._stub.LeaseTimeToLive, request, timeout=timeout, repeatable=True
+            self._stub.LeaseTimeToLive,
+            request,
+            timeout=timeout,
+            ctx=_check_ctx(ctx),
+            repeatable=True,
         )
         return LeaseTimeToLiveResponse(response)
 
-    def leases(self, *, timeout: float | None = None) -> LeaseLeasesResponse:
+    def leases(
+        self, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> LeaseLeasesResponse:
         check_timeout(timeout)
         request = _pb.rpc.LeaseLeasesRequest()
         response = self._transport.call(
-            self._stub.LeaseLeases, request, timeout=timeout, repeatable=True
+            self._stub.LeaseLeases, request, timeout=timeout, ctx=_check_ctx(ctx), repeatable=True
         )
         return LeaseLeasesResponse(response)
 
-    def keep_alive_once(self, id: int, *, timeout: float | None = None) -> LeaseKeepAliveResponse:
+    def keep_alive_once(
+        self, id: LeaseLike, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> LeaseKeepAliveResponse:
         check_timeout(timeout)
-        request = _pb.rpc.LeaseKeepAliveRequest(ID=_check_id(id))
+        request = _pb.rpc.LeaseKeepAliveRequest(ID=lease_id(id, "id"))
         # clientv3 opens a stream, sends one request and takes one response; the transport
-        # gives it the deadline, token, retries (renewing is idempotent) and error mapping.
+        # gives it the deadline, token, ctx, retries (renewing is idempotent) and errors.
         method = cast(
             "grpc.UnaryUnaryMultiCallable[_pb.rpc.LeaseKeepAliveRequest, "
             "_pb.rpc.LeaseKeepAliveResponse]",
             _OnceOverStream(self._stub),
         )
-        response = self._transport.call(method, request, timeout=timeout, repeatable=True)
+        response = self._transport.call(
+            method, request, timeout=timeout, ctx=_check_ctx(ctx), repeatable=True
+        )
         if response.TTL <= 0:
             raise LeaseNotFoundError("etcdserver: requested lease not found")
         return LeaseKeepAliveResponse(response)
 
-    def keep_alive(self, id: int, *, ctx: Context | None = None) -> KeepAlive:
-        ka = KeepAlive(_check_id(id), self._driver)
-        if ctx is not None and ctx is not Context.background():
-            err = ctx.err()
-            if err is not None:
-                ka.finish(err)
-                return ka
-            self._driver.subscribe(ka.id, ka)
-            ka.follow(ctx)
-        else:
-            self._driver.subscribe(ka.id, ka)
+    def keep_alive(
+        self, id: LeaseLike, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> KeepAlive:
+        lid = lease_id(id, "id")
+        check_timeout(timeout)
+        parent = _check_ctx(ctx) or Context.background()
+        key = parent.metadata
+        ka = KeepAlive(lid, self._driver, key)
+        scope = parent if timeout is None else parent.with_timeout(timeout)
+        if scope is Context.background():
+            self._driver.subscribe(key, lid, ka)
+            return ka
+        err = scope.err()
+        if err is not None:  # already ended: nothing is sent, the first next() raises
+            ka.finish(err)
+            if scope is not parent:
+                scope.cancel()
+            return ka
+        try:
+            self._driver.subscribe(key, lid, ka)
+        except BaseException:
+            if scope is not parent:
+                scope.cancel()
+            raise
+        ka.follow(scope, owned=scope is not parent)
         return ka
 
     def close(self) -> None:
@@ -431,7 +615,11 @@ class GrpcLease(Lease):
 
 
 class _OnceOverStream:
-    """``LeaseKeepAlive`` as a unary call: one request out, the first response back."""
+    """``LeaseKeepAlive`` as a unary call: one request out, the first response back.
+
+    It has what the transport uses of a unary method: a call, and ``future()`` (taken when
+    a ``ctx`` is given, so that the context's cancel aborts the call in flight).
+    """
 
     def __init__(self, stub: _pb.rpc_grpc.LeaseStub) -> None:
         self._stub = stub
@@ -443,20 +631,45 @@ class _OnceOverStream:
         timeout: float | None = None,
         metadata: tuple[tuple[str, str], ...] = (),
     ) -> _pb.rpc.LeaseKeepAliveResponse:
+        return self.future(request, timeout=timeout, metadata=metadata).result()
+
+    def future(
+        self,
+        request: _pb.rpc.LeaseKeepAliveRequest,
+        *,
+        timeout: float | None = None,
+        metadata: tuple[tuple[str, str], ...] = (),
+    ) -> _OnceFuture:
         call = self._stub.LeaseKeepAlive(iter([request]), timeout=timeout, metadata=metadata)
+        return _OnceFuture(call)
+
+
+class _OnceFuture:
+    """The one-response stream call as the transport uses a unary future."""
+
+    def __init__(self, call: grpc.CallIterator[_pb.rpc.LeaseKeepAliveResponse]) -> None:
+        self._call = call
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> bool:
+        self._cancelled.set()
+        cancel_call(self._call)
+        return True
+
+    def result(self) -> _pb.rpc.LeaseKeepAliveResponse:
         try:
-            for response in call:
+            for response in self._call:
                 first: _pb.rpc.LeaseKeepAliveResponse = response
                 return first
+        except grpc.RpcError:
+            if self._cancelled.is_set():
+                raise grpc.FutureCancelledError() from None
+            raise
         finally:
-            call.cancel()  # type: ignore[no-untyped-call]
+            cancel_call(self._call)
+        if self._cancelled.is_set():
+            raise grpc.FutureCancelledError()
         raise UnavailableError("etcd3py: the keep-alive stream ended without a response")
-
-
-def _check_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ArgumentTypeError(f"{name} must be an int, not {type(value).__name__}")
-    return value
 
 
 def _first_timeout(dial_timeout: float | None) -> float:

@@ -1,212 +1,135 @@
-"""The Maintenance concern: status, alarms, defragment, hash, snapshot, leader moves.
+"""The Maintenance concern: status, alarms, defragment, hash, snapshot, leader moves, downgrade.
 
-Mirrors clientv3 ``maintenance.go``. Owns :class:`Maintenance`, :class:`AlarmType` and the
-response views. ``status``, ``defragment`` and ``hash_kv`` ask one named member over a channel
-of its own (same credentials), as clientv3 does; ``move_leader`` finds the leader among the
-client's endpoints with ``status`` and asks it; alarms and snapshots use the client's channel.
+Mirrors clientv3 ``maintenance.go``. Owns :class:`Maintenance`; the response views and enums
+(:mod:`etcd3py._maintenance_views`) are re-exported here. ``status``, ``defragment``,
+``hash_kv`` and ``snapshot`` ask one named member over a channel of its own (same
+credentials), as clientv3 does; ``move_leader`` finds the leader among the client's
+endpoints with ``status`` and asks it; alarms and downgrades use the client's channel.
+Saving and checking a snapshot's SHA-256 trailer is :mod:`etcd3py._snapshot`'s.
 """
 
 from __future__ import annotations
 
-import enum
+import itertools
+import os
+import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 import grpc
 
 from etcd3py import _pb
-from etcd3py._responses import _View
+from etcd3py._ints import check_int
+from etcd3py._maintenance_views import (
+    AlarmMember,
+    AlarmResponse,
+    AlarmType,
+    DefragmentResponse,
+    DowngradeAction,
+    DowngradeResponse,
+    HashKVResponse,
+    MoveLeaderResponse,
+    SnapshotResponse,
+    StatusResponse,
+)
+from etcd3py._snapshot import save_to_file, save_to_path, verify_bytes, verify_file
 from etcd3py._streams import cancel_call
 from etcd3py._transport import check_timeout
-from etcd3py.errors import NoLeaderError, from_rpc_error
+from etcd3py.cluster import _member_id
+from etcd3py.errors import (
+    ArgumentTypeError,
+    CanceledError,
+    DeadlineExceededError,
+    InvalidArgumentError,
+    InvalidAuthTokenError,
+    NoLeaderError,
+    from_rpc_error,
+)
 
 if TYPE_CHECKING:
     from etcd3py._transport import Transport
+    from etcd3py.context import Context
 
 __all__ = [
     "AlarmMember",
     "AlarmResponse",
     "AlarmType",
     "DefragmentResponse",
+    "DowngradeAction",
+    "DowngradeResponse",
     "HashKVResponse",
     "Maintenance",
     "MoveLeaderResponse",
+    "SnapshotResponse",
     "StatusResponse",
+    "verify_snapshot",
 ]
 
+#: Where a snapshot goes: a path (str or os.PathLike) or a binary file object.
+SnapshotDest = str | os.PathLike[str] | BinaryIO
 
-class StatusResponse(_View[_pb.rpc.StatusResponse]):
-    """One member's status.
 
-    Attributes:
-        header: the response header (``member_id`` is the member asked).
-        version: the etcd version of the member.
-        db_size: the size of the backend database, in bytes.
-        db_size_in_use: the bytes of the database actually in use.
-        leader: the member ID of the current leader (0: none known).
-        raft_index: the member's raft index.
-        raft_term: the member's raft term.
-        raft_applied_index: the last raft index applied.
-        errors: the alarm messages of the member.
-        is_learner: whether the member is a learner.
+def verify_snapshot(snapshot: bytes | str | os.PathLike[str]) -> int:
+    """Check a saved snapshot's SHA-256 trailer, as ``etcdutl snapshot restore`` does.
+
+    A snapshot is etcd's database followed by the 32-byte SHA-256 of it; this checks that
+    the trailer is there and matches. :meth:`Maintenance.snapshot` already checks what it
+    saves; use this on a file that travelled since.
+
+    Args:
+        snapshot: the snapshot's bytes, or the path of a snapshot file.
+
+    Returns:
+        The snapshot's size in bytes, trailer included.
+
+    Raises:
+        SnapshotChecksumError: the trailer is missing or does not match the data.
+        ArgumentTypeError: ``snapshot`` is neither bytes nor a path.
+        OSError: the file cannot be read.
     """
-
-    @property
-    def version(self) -> str:
-        """The etcd version of the member."""
-        return self._pb.version
-
-    @property
-    def db_size(self) -> int:
-        """The size of the backend database, in bytes."""
-        return self._pb.dbSize
-
-    @property
-    def db_size_in_use(self) -> int:
-        """The bytes of the database in use."""
-        return self._pb.dbSizeInUse
-
-    @property
-    def leader(self) -> int:
-        """The member ID of the leader."""
-        return self._pb.leader
-
-    @property
-    def raft_index(self) -> int:
-        """The raft index."""
-        return self._pb.raftIndex
-
-    @property
-    def raft_term(self) -> int:
-        """The raft term."""
-        return self._pb.raftTerm
-
-    @property
-    def raft_applied_index(self) -> int:
-        """The last raft index applied."""
-        return self._pb.raftAppliedIndex
-
-    @property
-    def errors(self) -> list[str]:
-        """The member's alarm messages."""
-        return list(self._pb.errors)
-
-    @property
-    def is_learner(self) -> bool:
-        """Whether the member is a learner."""
-        return self._pb.isLearner
-
-    def __repr__(self) -> str:
-        return (
-            f"StatusResponse(version={self.version!r}, db_size={self.db_size}, "
-            f"leader={self.leader:#x}, raft_index={self.raft_index}, raft_term={self.raft_term})"
-        )
+    if isinstance(snapshot, (bytes, bytearray, memoryview)):
+        verify_bytes(bytes(snapshot))
+        return len(snapshot)
+    if isinstance(snapshot, (str, os.PathLike)):
+        return verify_file(snapshot)
+    raise ArgumentTypeError(f"snapshot must be bytes or a path, not {type(snapshot).__name__}")
 
 
-class AlarmType(enum.IntEnum):
-    """The kind of an alarm (etcd's ``AlarmType``).
-
-    Attributes:
-        NONE: no alarm; in :meth:`Maintenance.alarm_disarm`, every kind.
-        NOSPACE: the backend quota is exhausted: writes are refused.
-        CORRUPT: the member's data was found inconsistent.
-    """
-
-    NONE = 0
-    NOSPACE = 1
-    CORRUPT = 2
+def _deadline(timeout: float | None, ctx: Context | None) -> float | None:
+    """The nearer of ``timeout`` (from now) and the context's deadline, as monotonic time."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    if ctx is not None and ctx.deadline is not None:
+        deadline = ctx.deadline if deadline is None else min(deadline, ctx.deadline)
+    return deadline
 
 
-class AlarmMember:
-    """One raised alarm, read-only.
-
-    Attributes:
-        member_id: the member the alarm is on.
-        alarm: its kind.
-    """
-
-    __slots__ = ("_pb",)
-
-    def __init__(self, pb: _pb.rpc.AlarmMember) -> None:
-        self._pb = pb
-
-    @property
-    def member_id(self) -> int:
-        """The member the alarm is on."""
-        return self._pb.memberID
-
-    @property
-    def alarm(self) -> AlarmType:
-        """The kind of alarm."""
-        return AlarmType(self._pb.alarm)
-
-    def __repr__(self) -> str:
-        return f"AlarmMember(member_id={self.member_id:#x}, alarm={self.alarm.name})"
+def _remaining(deadline: float | None) -> float | None:
+    """Seconds left before ``deadline`` (``DeadlineExceededError`` once it passed)."""
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise DeadlineExceededError("etcd3py: the snapshot's deadline passed")
+    return left
 
 
-class AlarmResponse(_View[_pb.rpc.AlarmResponse]):
-    """The answer to an alarm list or disarm.
-
-    Attributes:
-        header: the response header.
-        alarms: the alarms raised (listed) or cleared (disarmed).
-    """
-
-    @property
-    def alarms(self) -> list[AlarmMember]:
-        """The alarms."""
-        return [AlarmMember(a) for a in self._pb.alarms]
-
-    def __repr__(self) -> str:
-        return f"AlarmResponse(alarms={self.alarms!r})"
-
-
-class DefragmentResponse(_View[_pb.rpc.DefragmentResponse]):
-    """The answer to a defragment (etcd 3.5.1 sends an empty header).
-
-    Attributes:
-        header: the response header.
-    """
-
-    def __repr__(self) -> str:
-        return "DefragmentResponse()"
-
-
-class HashKVResponse(_View[_pb.rpc.HashKVResponse]):
-    """The hash of one member's key space up to a revision.
-
-    Attributes:
-        header: the response header (``revision``: the revision hashed up to).
-        hash: the CRC-32C hash of the keys and values.
-        compact_revision: the member's compacted revision.
-    """
-
-    @property
-    def hash(self) -> int:
-        """The hash."""
-        return self._pb.hash
-
-    @property
-    def compact_revision(self) -> int:
-        """The compacted revision."""
-        return self._pb.compact_revision
-
-    def __repr__(self) -> str:
-        return f"HashKVResponse(hash={self.hash:#x}, compact_revision={self.compact_revision})"
-
-
-class MoveLeaderResponse(_View[_pb.rpc.MoveLeaderResponse]):
-    """The answer to a leader move.
-
-    Attributes:
-        header: the response header.
-    """
-
-    def __repr__(self) -> str:
-        return "MoveLeaderResponse()"
+def _alarm_type(alarm: object) -> _pb.rpc.AlarmType.ValueType:
+    """The proto value of an alarm kind (an :class:`AlarmType` or its int)."""
+    if isinstance(alarm, bool) or not isinstance(alarm, int):
+        raise ArgumentTypeError(f"alarm must be an AlarmType, not {type(alarm).__name__}")
+    try:
+        return _pb.rpc.AlarmType.Value(AlarmType(alarm).name)
+    except ValueError:
+        raise InvalidArgumentError(f"alarm must be an AlarmType, got {alarm!r}") from None
 
 
 class Maintenance:
-    """Member maintenance, as clientv3's ``Maintenance`` interface."""
+    """Member maintenance, as clientv3's ``Maintenance`` interface.
+
+    Every call takes ``timeout=`` (seconds, retries included) and ``ctx=`` (a
+    :class:`~etcd3py.Context` whose deadline, cancellation and metadata apply); the nearer
+    of the two deadlines bounds the call.
+    """
 
     def __init__(self, transport: Transport) -> None:
         """Serve maintenance calls through ``transport``.
@@ -216,15 +139,18 @@ class Maintenance:
         """
         self._transport = transport
 
-    def status(self, endpoint: str, *, timeout: float | None = None) -> StatusResponse:
+    def status(
+        self, endpoint: str, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> StatusResponse:
         """Ask the member at ``endpoint`` for its status.
 
         Args:
             endpoint: ``host:port`` (or a URL) of the member; need not be one of the client's.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
-            The member's status.
+            The member's status (``errors`` lists its alarms).
 
         Raises:
             UnavailableError: the member cannot be reached.
@@ -234,13 +160,18 @@ class Maintenance:
         with t.endpoint_channel(endpoint) as channel:
             stub = _pb.rpc_grpc.MaintenanceStub(channel)
             request = _pb.rpc.StatusRequest()
-            return StatusResponse(t.call(stub.Status, request, timeout=timeout, repeatable=True))
+            return StatusResponse(
+                t.call(stub.Status, request, timeout=timeout, ctx=ctx, repeatable=True)
+            )
 
-    def alarm_list(self, *, timeout: float | None = None) -> AlarmResponse:
-        """List the alarms raised in the cluster.
+    def alarm_list(
+        self, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> AlarmResponse:
+        """List the alarms raised in the cluster (every member, every kind).
 
         Args:
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The alarms (none when the cluster is healthy).
@@ -248,31 +179,62 @@ class Maintenance:
         check_timeout(timeout)
         request = _pb.rpc.AlarmRequest(action=_pb.rpc.AlarmRequest.GET, alarm=_pb.rpc.NONE)
         t = self._transport
-        return AlarmResponse(t.call(t.maintenance.Alarm, request, timeout=timeout, repeatable=True))
+        return AlarmResponse(
+            t.call(t.maintenance.Alarm, request, timeout=timeout, ctx=ctx, repeatable=True)
+        )
 
     def alarm_disarm(
-        self, member_id: int, alarm: AlarmType, *, timeout: float | None = None
+        self,
+        member_id: int = 0,
+        alarm: AlarmType = AlarmType.NONE,
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> AlarmResponse:
-        """Clear an alarm.
+        """Clear one alarm, or every alarm raised.
+
+        With the defaults (member 0, ``AlarmType.NONE``) it lists the alarms and clears each
+        in turn, as clientv3's ``AlarmDisarm`` does with an empty ``AlarmMember`` (etcd
+        itself clears nothing for member 0). Clearing an alarm that is not raised is not an
+        error: nothing is cleared.
 
         Args:
-            member_id: the member whose alarm to clear.
+            member_id: the member whose alarm to clear (0 with ``NONE``: every alarm).
             alarm: the kind of alarm to clear.
-            timeout: seconds for the call, retries included.
+            timeout: seconds for the whole call (the list and every disarm), retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
-            The alarms cleared.
+            The alarms cleared; its header is the last answer's.
+
+        Raises:
+            ArgumentTypeError: ``member_id`` is not an int or ``alarm`` not an AlarmType.
+            InvalidArgumentError: ``member_id`` does not fit a member ID (uint64).
         """
         check_timeout(timeout)
-        request = _pb.rpc.AlarmRequest(
-            action=_pb.rpc.AlarmRequest.DEACTIVATE,
-            memberID=member_id,
-            alarm=_pb.rpc.AlarmType.Value(AlarmType(alarm).name),
-        )
+        member = _member_id(member_id, "member_id")
+        kind = _alarm_type(alarm)
         t = self._transport
-        return AlarmResponse(t.call(t.maintenance.Alarm, request, timeout=timeout))
+        if member == 0 and kind == _pb.rpc.NONE:
+            deadline = _deadline(timeout, ctx)
+            raised = self.alarm_list(timeout=_remaining(deadline), ctx=ctx)
+            cleared = _pb.rpc.AlarmResponse(header=raised._pb.header)
+            for am in raised._pb.alarms:
+                request = _pb.rpc.AlarmRequest(
+                    action=_pb.rpc.AlarmRequest.DEACTIVATE, memberID=am.memberID, alarm=am.alarm
+                )
+                resp = t.call(t.maintenance.Alarm, request, timeout=_remaining(deadline), ctx=ctx)
+                cleared.header.CopyFrom(resp.header)
+                cleared.alarms.extend(resp.alarms)
+            return AlarmResponse(cleared)
+        request = _pb.rpc.AlarmRequest(
+            action=_pb.rpc.AlarmRequest.DEACTIVATE, memberID=member, alarm=kind
+        )
+        return AlarmResponse(t.call(t.maintenance.Alarm, request, timeout=timeout, ctx=ctx))
 
-    def defragment(self, endpoint: str, *, timeout: float | None = None) -> DefragmentResponse:
+    def defragment(
+        self, endpoint: str, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> DefragmentResponse:
         """Defragment the backend database of the member at ``endpoint``.
 
         The member blocks its reads and writes while it rewrites its database.
@@ -280,6 +242,7 @@ class Maintenance:
         Args:
             endpoint: ``host:port`` (or a URL) of the member.
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The (empty) answer.
@@ -292,10 +255,15 @@ class Maintenance:
         with t.endpoint_channel(endpoint) as channel:
             stub = _pb.rpc_grpc.MaintenanceStub(channel)
             request = _pb.rpc.DefragmentRequest()
-            return DefragmentResponse(t.call(stub.Defragment, request, timeout=timeout))
+            return DefragmentResponse(t.call(stub.Defragment, request, timeout=timeout, ctx=ctx))
 
     def hash_kv(
-        self, endpoint: str, rev: int = 0, *, timeout: float | None = None
+        self,
+        endpoint: str,
+        rev: int = 0,
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> HashKVResponse:
         """Hash the key space of the member at ``endpoint`` up to revision ``rev``.
 
@@ -303,56 +271,150 @@ class Maintenance:
             endpoint: ``host:port`` (or a URL) of the member.
             rev: the revision to hash up to (0: the member's current revision).
             timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The hash, with the revision hashed up to in its header.
 
         Raises:
+            ArgumentTypeError: ``rev`` is not an int.
+            InvalidArgumentError: ``rev`` is negative or past int64.
             CompactedError: ``rev`` was compacted.
             FutureRevisionError: ``rev`` is past the member's revision.
         """
         check_timeout(timeout)
+        request = _pb.rpc.HashKVRequest(revision=check_int("rev", rev))
         t = self._transport
         with t.endpoint_channel(endpoint) as channel:
             stub = _pb.rpc_grpc.MaintenanceStub(channel)
-            request = _pb.rpc.HashKVRequest(revision=rev)
-            return HashKVResponse(t.call(stub.HashKV, request, timeout=timeout, repeatable=True))
+            return HashKVResponse(
+                t.call(stub.HashKV, request, timeout=timeout, ctx=ctx, repeatable=True)
+            )
 
-    def snapshot(self, file_obj: BinaryIO, *, timeout: float | None = None) -> int:
-        """Stream a snapshot of the backend database into ``file_obj``.
+    def snapshot(
+        self,
+        dest: SnapshotDest,
+        *,
+        endpoint: str | None = None,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+    ) -> SnapshotResponse:
+        """Save a snapshot of one member's backend database, checked, to a path or a file.
 
-        The bytes are a bbolt database file, as ``etcdctl snapshot save`` writes (restore it
-        with ``etcdutl snapshot restore``). Not retried: a broken stream raises.
+        The bytes are etcd's bbolt database followed by the 32-byte SHA-256 of it, as
+        ``etcdctl snapshot save`` writes (restore with ``etcdutl snapshot restore``). The
+        trailer is checked as ``etcdutl`` checks it. Saved to a path, the snapshot goes to a
+        private temporary file beside it, renamed to the path only once complete and
+        checked: on any error the path is left as it was. Saved to a file object, the bytes
+        are written as they arrive (on an error the file holds the part received). Not
+        retried: a broken stream raises. Like ``etcdctl``, it reads one member: the client's
+        endpoint when it has exactly one, else the one named by ``endpoint``.
+
+        Example:
+            >>> resp = client.snapshot("/backups/etcd.db")   # doctest: +SKIP
+            >>> resp.version, resp.size                      # doctest: +SKIP
+            ('3.5.1', 20512)
 
         Args:
-            file_obj: a binary file object open for writing.
+            dest: a path (``str`` or ``os.PathLike``) to create or replace, or a binary file
+                object open for writing.
+            endpoint: ``host:port`` (or a URL) of the member to snapshot.
             timeout: seconds for the whole transfer.
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
-            The number of bytes written.
+            The member's header and version, and the bytes saved.
 
         Raises:
+            InvalidArgumentError: no ``endpoint`` and the client has several.
+            SnapshotChecksumError: the snapshot's SHA-256 trailer is missing or wrong.
             UnimplementedError: the server does not serve snapshots.
+            DeadlineExceededError: the timeout or the context's deadline passed.
+            CanceledError: the context was cancelled.
         """
         check_timeout(timeout)
+        if not isinstance(dest, (str, os.PathLike)) and not callable(getattr(dest, "write", None)):
+            raise ArgumentTypeError(
+                f"dest must be a path or a binary file object, not {type(dest).__name__}"
+            )
+        member = self._snapshot_member(endpoint)
+        deadline = _deadline(timeout, ctx)
+        status = self.status(member, timeout=_remaining(deadline), ctx=ctx)
         t = self._transport
-        t.check_usable()
-        stream = t.maintenance.Snapshot(
-            _pb.rpc.SnapshotRequest(), timeout=timeout, metadata=t.metadata()
-        )
-        written = 0
-        try:
-            for chunk in stream:
-                file_obj.write(chunk.blob)
-                written += len(chunk.blob)
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from exc
-        finally:
-            cancel_call(stream)
-        return written
+        with t.endpoint_channel(member) as channel:
+            stub = _pb.rpc_grpc.MaintenanceStub(channel)
+            header = _pb.rpc.ResponseHeader()
+            header.CopyFrom(status._pb.header)
+            chunks = self._snapshot_stream(stub, header, deadline, ctx)
+            if isinstance(dest, (str, os.PathLike)):
+                size = save_to_path(chunks, dest)
+            else:
+                size = save_to_file(chunks, dest)
+        return SnapshotResponse(header, status.version, size)
+
+    def _snapshot_member(self, endpoint: str | None) -> str:
+        """The member a snapshot is read from: ``endpoint``, else the client's only one."""
+        if endpoint is not None:
+            if not isinstance(endpoint, str):
+                raise ArgumentTypeError(f"endpoint must be a str, not {type(endpoint).__name__}")
+            return endpoint
+        endpoints = self._transport.endpoints
+        if len(endpoints) != 1:
+            raise InvalidArgumentError(
+                f"etcd3py: a snapshot is read from one member; the client has "
+                f"{len(endpoints)} endpoints: name one with endpoint="
+            )
+        return endpoints[0]
+
+    def _snapshot_stream(
+        self,
+        stub: _pb.rpc_grpc.MaintenanceStub,
+        header: _pb.rpc.ResponseHeader,
+        deadline: float | None,
+        ctx: Context | None,
+    ) -> Iterator[bytes]:
+        """Yield the snapshot's blobs; set ``header`` from the stream when it carries one.
+
+        The token is refreshed once if the server refuses it before sending anything. The
+        call is cancelled when the context ends and when the generator is closed.
+        """
+        t = self._transport
+        for attempt in itertools.count():
+            if ctx is not None and (err := ctx.err()) is not None:
+                raise err
+            stream = stub.Snapshot(
+                _pb.rpc.SnapshotRequest(), timeout=_remaining(deadline), metadata=t.metadata(ctx)
+            )
+            unregister = ctx.add_done_callback(stream.cancel) if ctx is not None else None
+            started = False
+            try:
+                for resp in stream:
+                    if not started and resp.header.member_id != 0:
+                        header.CopyFrom(resp.header)  # etcd 3.6 heads the stream with it
+                    started = True
+                    yield resp.blob
+                return
+            except grpc.RpcError as exc:
+                if ctx is not None and exc.code() == grpc.StatusCode.CANCELLED:
+                    raise ctx.err() or CanceledError(
+                        "etcd3py: the snapshot was cancelled"
+                    ) from None
+                err = from_rpc_error(exc)
+                if (
+                    isinstance(err, InvalidAuthTokenError)
+                    and not started
+                    and attempt == 0
+                    and t.refresh_token("snapshot")
+                ):
+                    continue
+                raise err from exc
+            finally:
+                if unregister is not None:
+                    unregister()
+                cancel_call(stream)
 
     def move_leader(
-        self, transferee_id: int, *, timeout: float | None = None
+        self, transferee_id: int, *, timeout: float | None = None, ctx: Context | None = None
     ) -> MoveLeaderResponse:
         """Hand the leadership to member ``transferee_id``.
 
@@ -361,27 +423,93 @@ class Maintenance:
 
         Args:
             transferee_id: the member ID of the new leader (a voter).
-            timeout: seconds for each call.
+            timeout: seconds for the whole call (the status calls and the move).
+            ctx: a Context whose deadline, cancellation and metadata apply.
 
         Returns:
             The answer, once the transfer is done.
 
         Raises:
+            ArgumentTypeError: ``transferee_id`` is not an int.
+            InvalidArgumentError: ``transferee_id`` does not fit a member ID (uint64).
             BadLeaderTransfereeError: no voting member has that ID.
             NoLeaderError: no endpoint of the client is the leader.
         """
         check_timeout(timeout)
+        target = _member_id(transferee_id, "transferee_id")
+        deadline = _deadline(timeout, ctx)
         t = self._transport
-        leader = self._leader_endpoint(timeout)
+        leader = self._leader_endpoint(deadline, ctx)
         with t.endpoint_channel(leader) as channel:
             stub = _pb.rpc_grpc.MaintenanceStub(channel)
-            request = _pb.rpc.MoveLeaderRequest(targetID=transferee_id)
-            return MoveLeaderResponse(t.call(stub.MoveLeader, request, timeout=timeout))
+            request = _pb.rpc.MoveLeaderRequest(targetID=target)
+            return MoveLeaderResponse(
+                t.call(stub.MoveLeader, request, timeout=_remaining(deadline), ctx=ctx)
+            )
 
-    def _leader_endpoint(self, timeout: float | None) -> str:
+    def _leader_endpoint(self, deadline: float | None, ctx: Context | None) -> str:
         """Return the client endpoint that is the leader (``NoLeaderError`` if none)."""
-        for endpoint in self._transport.config.endpoints:
-            status = self.status(endpoint.address, timeout=timeout)
+        for endpoint in self._transport.endpoints:
+            status = self.status(endpoint, timeout=_remaining(deadline), ctx=ctx)
             if status.leader != 0 and status.leader == status.header.member_id:
-                return endpoint.address
+                return endpoint
         raise NoLeaderError("etcd3py: no endpoint of the client is the leader")
+
+    def downgrade(
+        self,
+        action: DowngradeAction,
+        version: str = "",
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+    ) -> DowngradeResponse:
+        """Validate, enable or cancel a cluster downgrade: clientv3's ``Downgrade``.
+
+        ``version`` is the target as ``major.minor`` or ``major.minor.patch``; etcd 3.5
+        accepts only the minor version below the cluster's (``3.4`` for a 3.5 cluster).
+        Only ``VALIDATE`` is retried (it changes nothing). etcd 3.4 has no downgrade
+        (``UnimplementedError``).
+
+        Args:
+            action: :class:`DowngradeAction` ``VALIDATE``, ``ENABLE`` or ``CANCEL``.
+            version: the target version (ignored by ``CANCEL``).
+            timeout: seconds for the call, retries included.
+            ctx: a Context whose deadline, cancellation and metadata apply.
+
+        Returns:
+            The cluster version.
+
+        Raises:
+            ArgumentTypeError: ``action`` is not a DowngradeAction or ``version`` not a str.
+            WrongDowngradeVersionFormatError: ``version`` is not a version.
+            InvalidDowngradeTargetVersionError: the cluster cannot go to that version.
+            DowngradeInProcessError: a downgrade is already enabled.
+            NoInflightDowngradeError: ``CANCEL`` with no downgrade enabled.
+            UnimplementedError: the server has no downgrade (etcd 3.4).
+        """
+        check_timeout(timeout)
+        if isinstance(action, bool) or not isinstance(action, int):
+            raise ArgumentTypeError(
+                f"action must be a DowngradeAction, not {type(action).__name__}"
+            )
+        try:
+            act = DowngradeAction(action)
+        except ValueError:
+            raise InvalidArgumentError(
+                f"action must be a DowngradeAction, got {action!r}"
+            ) from None
+        if not isinstance(version, str):
+            raise ArgumentTypeError(f"version must be a str, not {type(version).__name__}")
+        request = _pb.rpc.DowngradeRequest(
+            action=_pb.rpc.DowngradeRequest.DowngradeAction.Value(act.name), version=version
+        )
+        t = self._transport
+        return DowngradeResponse(
+            t.call(
+                t.maintenance.Downgrade,
+                request,
+                timeout=timeout,
+                ctx=ctx,
+                repeatable=act is DowngradeAction.VALIDATE,
+            )
+        )

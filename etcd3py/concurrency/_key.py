@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from etcd3py.concurrency._scope import check_context
 from etcd3py.context import Context
 from etcd3py.errors import EtcdError
 from etcd3py.models import EventType, ResponseHeader, SortOrder, SortTarget
@@ -16,35 +17,6 @@ from etcd3py.models import EventType, ResponseHeader, SortOrder, SortTarget
 if TYPE_CHECKING:
     from etcd3py._responses import GetResponse
     from etcd3py.client import Client
-
-
-def make_context(ctx: Context | None, timeout: float | None) -> Context:
-    """Return the context a blocking call runs under: ``ctx`` bounded by ``timeout`` seconds.
-
-    Args:
-        ctx: the caller's context, or ``None`` for the background one.
-        timeout: seconds, or ``None`` for no limit beyond ``ctx``'s.
-
-    Returns:
-        The context to use.
-    """
-    base = ctx or Context.background()
-    return base if timeout is None else base.with_timeout(timeout)
-
-
-def check_context(ctx: Context) -> None:
-    """Raise the context's error if it ended.
-
-    Args:
-        ctx: the context.
-
-    Raises:
-        CanceledError: it was cancelled.
-        DeadlineExceededError: its deadline passed.
-    """
-    err = ctx.err()
-    if err is not None:
-        raise err
 
 
 def wait_delete(client: Client, key: bytes, rev: int, ctx: Context) -> None:
@@ -102,20 +74,23 @@ def wait_deletes(client: Client, pfx: bytes, max_create_rev: int, ctx: Context) 
             sort_order=SortOrder.DESCEND,
             limit=1,
             max_create_revision=max_create_rev,
-            timeout=ctx.remaining(),
+            ctx=ctx,
         )
         if not resp.kvs:
             return resp.header
         wait_delete(client, resp.kvs[0].key, resp.header.revision, ctx)
 
 
-def first_created(client: Client, pfx: bytes, timeout: float | None) -> GetResponse:
+def first_created(
+    client: Client, pfx: bytes, *, timeout: float | None = None, ctx: Context | None = None
+) -> GetResponse:
     """Read the oldest key under ``pfx`` by create revision (Go's ``WithFirstCreate``).
 
     Args:
         client: the client.
         pfx: the key prefix.
         timeout: seconds for the call.
+        ctx: a Context whose deadline, cancellation and metadata apply.
 
     Returns:
         The response, with at most one key.
@@ -127,4 +102,5 @@ def first_created(client: Client, pfx: bytes, timeout: float | None) -> GetRespo
         sort_order=SortOrder.ASCEND,
         limit=1,
         timeout=timeout,
+        ctx=ctx,
     )

@@ -28,6 +28,7 @@ from typing_extensions import Unpack
 from etcd3py._keys import KeyLike, to_bytes
 from etcd3py._responses import GetResponse, TxnResponse
 from etcd3py.compare import Cmp, Compare
+from etcd3py.concurrency._scope import call_context, check_context
 from etcd3py.context import Context
 from etcd3py.errors import InvalidArgumentError
 from etcd3py.op import GetOptions, Op, PutOptions
@@ -81,7 +82,8 @@ class STM:
         Args:
             client: the client whose ``txn()`` reads and commits.
             isolation: the isolation level.
-            ctx: the abort context: its deadline bounds every call.
+            ctx: the abort context: its deadline, cancellation and metadata apply to every
+                call.
         """
         self._client = client
         self._isolation = isolation
@@ -174,7 +176,7 @@ class STM:
             if key in self._rset:
                 return self._rset[key]
         ops = [Op.get(key, **self._get_opts) for key in keys]
-        txn = self._client.txn().then(*ops).commit(timeout=self._ctx.remaining())
+        txn = self._client.txn().then(*ops).commit(ctx=self._ctx)
         self._add_reads(keys, txn)
         return self._rset[keys[0]]
 
@@ -209,7 +211,7 @@ class STM:
         if serial:
             # read the keys again in the else branch: a conflict costs no extra round trip
             txn = txn.else_(*(Op.get(key) for key in keys))
-        resp = txn.commit(timeout=self._ctx.remaining())
+        resp = txn.commit(ctx=self._ctx)
         if resp.succeeded:
             return resp
         if serial:
@@ -225,6 +227,7 @@ def run(
     *,
     isolation: Isolation = SERIALIZABLE_SNAPSHOT,
     prefetch: Iterable[KeyLike] = (),
+    timeout: float | None = None,
     ctx: Context | None = None,
 ) -> TxnResponse:
     """Run ``apply`` in a transaction, retrying it until its commit meets no conflict.
@@ -239,30 +242,36 @@ def run(
         isolation: :data:`SERIALIZABLE_SNAPSHOT` (default), :data:`SERIALIZABLE`,
             :data:`REPEATABLE_READS` or :data:`READ_COMMITTED`.
         prefetch: keys read in one round trip before each attempt's ``apply``.
-        ctx: abort context (Go's ``WithAbortContext``): its deadline bounds every call, and
-            once it ends no further attempt starts.
+        timeout: seconds the whole run (every attempt and its calls) may take.
+        ctx: a Context whose deadline, cancellation and metadata apply to every call (Go's
+            ``WithAbortContext``): once it ends, the call in flight is cancelled and no
+            further attempt starts.
 
     Returns:
         The response of the successful commit.
 
     Raises:
-        CanceledError: ``ctx`` was cancelled between attempts.
-        DeadlineExceededError: ``ctx``'s deadline passed.
+        CanceledError: ``ctx`` was cancelled.
+        DeadlineExceededError: ``timeout`` or ``ctx``'s deadline passed.
         EtcdError: a read or the commit failed, typed.
         Exception: whatever ``apply`` raised.
     """
     if not isinstance(isolation, Isolation):
         raise InvalidArgumentError(f"isolation must be an Isolation, not {isolation!r}")
     keys = [to_bytes(k) for k in prefetch]
-    ctx = ctx or Context.background()
-    stm = STM(client, isolation, ctx)
+    with call_context(ctx, timeout) as call_ctx:
+        return _attempts(STM(client, isolation, call_ctx), apply, keys, call_ctx)
+
+
+def _attempts(
+    stm: STM, apply: Callable[[STM], object], prefetch: list[bytes], ctx: Context
+) -> TxnResponse:
+    """Run ``apply`` on ``stm`` until a commit meets no conflict (the loop of :func:`run`)."""
     while True:
-        err = ctx.err()
-        if err is not None:
-            raise err
+        check_context(ctx)
         stm._reset()
-        if keys:
-            stm.get(*keys)
+        if prefetch:
+            stm.get(*prefetch)
         apply(stm)
         resp = stm._commit()
         if resp is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import weakref
 
+from etcd3py._ints import LeaseLike
 from etcd3py._keys import KeyLike, to_bytes
 from etcd3py.context import Context
 from etcd3py.errors import ArgumentTypeError, ClientClosedError
@@ -60,18 +61,32 @@ class NamespaceLease(Lease):
             if self._closed:
                 raise ClientClosedError("etcd3py: the namespaced lease is closed")
 
-    def grant(self, ttl: int, *, id: int = 0, timeout: float | None = None) -> LeaseGrantResponse:
+    def grant(
+        self,
+        ttl: int,
+        *,
+        id: int = 0,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+    ) -> LeaseGrantResponse:
         """See :meth:`etcd3py.lease.Lease.grant` (passed through)."""
         self._check_open()
-        return self._lease.grant(ttl, id=id, timeout=timeout)
+        return self._lease.grant(ttl, id=id, timeout=timeout, ctx=ctx)
 
-    def revoke(self, id: int, *, timeout: float | None = None) -> LeaseRevokeResponse:
+    def revoke(
+        self, id: LeaseLike, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> LeaseRevokeResponse:
         """See :meth:`etcd3py.lease.Lease.revoke` (passed through)."""
         self._check_open()
-        return self._lease.revoke(id, timeout=timeout)
+        return self._lease.revoke(id, timeout=timeout, ctx=ctx)
 
     def time_to_live(
-        self, id: int, *, keys: bool = False, timeout: float | None = None
+        self,
+        id: LeaseLike,
+        *,
+        keys: bool = False,
+        timeout: float | None = None,
+        ctx: Context | None = None,
     ) -> LeaseTimeToLiveResponse:
         """See :meth:`etcd3py.lease.Lease.time_to_live`; ``keys`` lists the namespace's only.
 
@@ -79,7 +94,7 @@ class NamespaceLease(Lease):
             The response; its ``keys`` are the attached keys inside the namespace, stripped.
         """
         self._check_open()
-        response = self._lease.time_to_live(id, keys=keys, timeout=timeout)
+        response = self._lease.time_to_live(id, keys=keys, timeout=timeout, ctx=ctx)
         if not response.keys:
             return response
         msg = response.to_pb()
@@ -88,24 +103,30 @@ class NamespaceLease(Lease):
         msg.keys.extend(inside)
         return LeaseTimeToLiveResponse.from_pb(msg)
 
-    def leases(self, *, timeout: float | None = None) -> LeaseLeasesResponse:
+    def leases(
+        self, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> LeaseLeasesResponse:
         """See :meth:`etcd3py.lease.Lease.leases` (passed through: leases are not keyed)."""
         self._check_open()
-        return self._lease.leases(timeout=timeout)
+        return self._lease.leases(timeout=timeout, ctx=ctx)
 
-    def keep_alive_once(self, id: int, *, timeout: float | None = None) -> LeaseKeepAliveResponse:
+    def keep_alive_once(
+        self, id: LeaseLike, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> LeaseKeepAliveResponse:
         """See :meth:`etcd3py.lease.Lease.keep_alive_once` (passed through)."""
         self._check_open()
-        return self._lease.keep_alive_once(id, timeout=timeout)
+        return self._lease.keep_alive_once(id, timeout=timeout, ctx=ctx)
 
-    def keep_alive(self, id: int, *, ctx: Context | None = None) -> KeepAlive:
+    def keep_alive(
+        self, id: LeaseLike, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> KeepAlive:
         """See :meth:`etcd3py.lease.Lease.keep_alive`; the wrapped lease's thread renews it.
 
         Raises:
             ClientClosedError: this wrapper (or the wrapped lease) is closed.
         """
         self._check_open()
-        handle = self._lease.keep_alive(id, ctx=ctx)
+        handle = self._lease.keep_alive(id, timeout=timeout, ctx=ctx)
         with self._lock:
             closed = self._closed
             if not closed:

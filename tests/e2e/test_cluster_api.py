@@ -1,8 +1,9 @@
 """End-to-end tests of the Cluster API: list, add, remove, update, promote members.
 
-Single-member backends: the member list, and (real etcd) adding a learner at a peer URL no
-process serves, then removing it again. The reference server answers membership changes with
-``UNIMPLEMENTED``. The 3-member parts (promote) run on the ``etcd_cluster`` fixture.
+Single-member backends: the member list (linearizable and serializable), ``ctx=`` on the
+calls, and (real etcd) adding a learner at a peer URL no process serves, then removing it
+again. The reference server answers membership changes with ``UNIMPLEMENTED``. The 3-member
+parts (promote) run on the ``etcd_cluster`` fixture.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import time
 
 import pytest
 
-from etcd3py import Client
+from etcd3py import Client, Context
 from etcd3py.cluster import MemberAddResponse
 from etcd3py.errors import (
+    CanceledError,
+    DeadlineExceededError,
     LearnerNotReadyError,
     MemberNotLearnerError,
     UnhealthyError,
@@ -52,6 +55,42 @@ def test_member_list_one_member(client: Client, backend: Backend) -> None:
     assert any(url.endswith(backend.endpoints[0]) for url in member.client_urls)
 
 
+@pytest.mark.parametrize("linearizable", [True, False])
+def test_member_list_both_forms(client: Client, linearizable: bool) -> None:
+    default = client.member_list(timeout=TIMEOUT)
+    resp = client.member_list(linearizable=linearizable, timeout=TIMEOUT)
+    assert resp.members == default.members
+    assert resp.header.member_id == default.header.member_id != 0
+
+
+def test_member_list_with_a_context(client: Client) -> None:
+    ctx = Context.background().with_timeout(TIMEOUT)
+    assert len(client.member_list(ctx=ctx).members) == 1
+    cancelled = Context.background().with_cancel()
+    cancelled.cancel()
+    with pytest.raises(CanceledError):
+        client.member_list(ctx=cancelled)
+    with pytest.raises(CanceledError):
+        client.member_remove(1, ctx=cancelled)
+    expired = Context.background().with_timeout(1e-9)
+    with pytest.raises(DeadlineExceededError):
+        client.member_promote(1, ctx=expired)
+
+
+@pytest.mark.real_etcd_only
+def test_learner_added_then_removed(client: Client) -> None:
+    added = client.member_add_as_learner([unserved_peer_url()], timeout=TIMEOUT)
+    try:
+        assert added.member.is_learner is True
+        assert added.member.name == ""  # not started
+        listed = {m.id: m for m in client.member_list(timeout=TIMEOUT).members}
+        assert listed[added.member.id].is_learner is True
+    finally:
+        left = client.member_remove(added.member.id, timeout=TIMEOUT)
+    assert added.member.id not in {m.id for m in left.members}
+    assert len(client.member_list(timeout=TIMEOUT).members) == 1
+
+
 @pytest.mark.real_etcd_only
 def test_member_promote_voter_is_refused(client: Client) -> None:
     (member,) = client.member_list(timeout=TIMEOUT).members
@@ -64,6 +103,7 @@ def test_reference_server_refuses_membership_changes(client: Client) -> None:
     (member,) = client.member_list(timeout=TIMEOUT).members
     calls = [
         lambda: client.member_add([unserved_peer_url()], is_learner=True, timeout=TIMEOUT),
+        lambda: client.member_add_as_learner([unserved_peer_url()], timeout=TIMEOUT),
         lambda: client.member_remove(member.id, timeout=TIMEOUT),
         lambda: client.member_update(member.id, [unserved_peer_url()], timeout=TIMEOUT),
         lambda: client.member_promote(member.id, timeout=TIMEOUT),

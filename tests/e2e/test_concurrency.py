@@ -132,8 +132,10 @@ def test_mutex_key_layout_matches_go(client: Client, prefix: str, sessions: list
     assert kv.lease == session.lease and kv.value == b""
     assert mutex.header is not None and mutex.header.revision == kv.create_revision
     assert client.txn().if_(mutex.is_owner()).commit().succeeded
+    key = mutex.key
     mutex.unlock()
-    assert client.get(mutex.key).kvs == [] and mutex.key == b"\x00"
+    assert client.get(key).kvs == [] and mutex.key == b""
+    assert not client.txn().if_(mutex.is_owner()).commit().succeeded
 
 
 def test_try_lock_fails_fast_while_held(
@@ -341,6 +343,29 @@ def test_campaign_proclaim_resign_leader(
     second.resign()
     with pytest.raises(ElectionNoLeaderError):
         second.leader()
+
+
+def test_a_candidate_without_a_key_sends_nothing(
+    client: Client, prefix: str, sessions: list[Session]
+) -> None:
+    name = prefix + "election"
+    session = _session(client, sessions)
+    election = Election(session, name)
+    election.campaign("a", timeout=WAIT)
+    client.delete(election.key)  # the candidate's key is lost behind its back
+    with pytest.raises(ElectionNotLeaderError):
+        election.proclaim("b")
+    assert election.key == b""
+    rev = client.get(prefix).header.revision
+    client.put(b"\x00", b"precious")  # the kind of key an empty-key default would hit
+    try:
+        election.resign()  # no key: nothing is sent
+        with pytest.raises(ElectionNotLeaderError):
+            election.proclaim("c")
+        assert client.get(b"\x00").kvs[0].value == b"precious"
+        assert client.get(prefix).header.revision == rev + 1  # only our own put
+    finally:
+        client.delete(b"\x00")
 
 
 def test_observer_sees_every_leader_change_in_order(

@@ -201,8 +201,8 @@ def test_client_close_ends_keep_alives(backend: Backend) -> None:
     ka = other.keep_alive(lid)
     take(ka, 1)
     assert isinstance(other.lease, GrpcLease)
-    thread = other.lease.driver.thread
-    assert thread is not None and thread.is_alive()
+    [thread] = other.lease.driver.threads
+    assert thread.is_alive()
     other.close()
     assert ka.done
     with pytest.raises(ClientClosedError):
@@ -236,12 +236,11 @@ def test_thread_ends_when_no_lease_is_kept_alive(client: Client, lease_id: int) 
     assert isinstance(client.lease, GrpcLease)
     ka = client.keep_alive(lease_id)
     take(ka, 1)
-    thread = client.lease.driver.thread
-    assert thread is not None
+    [thread] = client.lease.driver.threads
     ka.close()
     thread.join(WAIT)
     assert not thread.is_alive()
-    assert client.lease.driver.thread is None
+    assert client.lease.driver.threads == []
     again = client.keep_alive(lease_id)  # a new thread starts with the next keep-alive
     take(again, 1)
     again.close()

@@ -1,29 +1,71 @@
-"""End-to-end tests of the Maintenance API: alarms, defragment, hash, snapshot, leader moves.
+"""End-to-end tests of the Maintenance API: alarms, defragment, hash, snapshot, leader moves,
+downgrades, and ``ctx=`` on the calls.
 
-Real etcd's snapshot is checked with ``etcdutl snapshot status``; the reference server does
-not serve snapshots or leader moves and answers ``UNIMPLEMENTED``. Moving the leadership to
-another member runs on the 3-member ``etcd_cluster`` fixture.
+Alarms are raised with etcd's own ``Alarm(ACTIVATE)`` RPC on every backend, and by filling a
+private etcd past a small ``--quota-backend-bytes``. Snapshots are saved and checked on every
+backend (real etcd's with ``etcdutl snapshot status`` too; the reference server's is its own
+serialization, read back with ``testserver.snapshot.read_snapshot``). Downgrades are
+validated on every backend (etcd 3.4 has none), and enabled then cancelled on the reference
+server and on a private etcd 3.5. Moving the leadership to another member runs on the
+3-member ``etcd_cluster`` fixture.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 
-from etcd3py import Client
-from etcd3py.errors import BadLeaderTransfereeError, UnimplementedError
-from etcd3py.maintenance import AlarmType, HashKVResponse
-from tests.backends import Backend, EtcdProcess, EtcdTools
+from etcd3py import Client, Context, _pb
+from etcd3py.errors import (
+    BadLeaderTransfereeError,
+    CanceledError,
+    DeadlineExceededError,
+    DowngradeInProcessError,
+    InvalidDowngradeTargetVersionError,
+    NoInflightDowngradeError,
+    NoSpaceError,
+    UnimplementedError,
+    WrongDowngradeVersionFormatError,
+)
+from etcd3py.maintenance import (
+    AlarmType,
+    DowngradeAction,
+    HashKVResponse,
+    SnapshotResponse,
+    verify_snapshot,
+)
+from tests.backends import (
+    Backend,
+    EtcdProcess,
+    EtcdTools,
+    _etcd34_binary,
+    _etcd35_binary,
+    running_etcd,
+)
+from testserver.snapshot import read_snapshot
 
 TIMEOUT = 10.0
 #: bbolt's magic number, little-endian, at offset 16 of the first page (its meta page).
 BOLT_MAGIC = (0xED0CDAED).to_bytes(4, "little")
 SHA256_SIZE = 32
+#: a member ID no member has (alarms may name any member).
+OTHER_MEMBER = 0x5
+
+
+def activate(channel: grpc.Channel, member_id: int, alarm: AlarmType) -> None:
+    """Raise an alarm with etcd's own RPC (etcd accepts ``ACTIVATE`` from any client)."""
+    request = _pb.rpc.AlarmRequest(
+        action=_pb.rpc.AlarmRequest.ACTIVATE,
+        memberID=member_id,
+        alarm=_pb.rpc.AlarmType.Value(alarm.name),
+    )
+    _pb.rpc_grpc.MaintenanceStub(channel).Alarm(request, timeout=TIMEOUT)
 
 
 def test_alarm_list_empty(client: Client) -> None:
@@ -33,7 +75,79 @@ def test_alarm_list_empty(client: Client) -> None:
 def test_alarm_disarm_none_raised(client: Client) -> None:
     member_id = client.member_list(timeout=TIMEOUT).header.member_id
     assert client.alarm_disarm(member_id, AlarmType.NOSPACE, timeout=TIMEOUT).alarms == []
+    assert client.alarm_disarm(timeout=TIMEOUT).alarms == []
     assert client.alarm_list(timeout=TIMEOUT).alarms == []
+
+
+def test_alarms_raised_then_all_disarmed_in_one_call(
+    client: Client, backend: Backend, raw_channel: grpc.Channel, prefix: str
+) -> None:
+    member_id = client.member_list(timeout=TIMEOUT).header.member_id
+    try:
+        activate(raw_channel, member_id, AlarmType.NOSPACE)
+        activate(raw_channel, OTHER_MEMBER, AlarmType.NOSPACE)
+        raised = {(a.member_id, a.alarm) for a in client.alarm_list(timeout=TIMEOUT).alarms}
+        assert raised == {(member_id, AlarmType.NOSPACE), (OTHER_MEMBER, AlarmType.NOSPACE)}
+        errors = client.status(backend.endpoints[0], timeout=TIMEOUT).errors
+        assert sorted(errors) == sorted(f"memberID:{m} alarm:NOSPACE " for m, _ in raised)
+        with pytest.raises(NoSpaceError):
+            client.put(prefix + "k", "v", timeout=TIMEOUT)
+        cleared = client.alarm_disarm(timeout=TIMEOUT)
+        assert {(a.member_id, a.alarm) for a in cleared.alarms} == raised
+        if not is_etcd34(backend):  # etcd 3.4 answers alarm changes without a header
+            assert cleared.header.member_id == member_id
+    finally:
+        client.alarm_disarm(timeout=TIMEOUT)
+    assert client.alarm_list(timeout=TIMEOUT).alarms == []
+    assert client.status(backend.endpoints[0], timeout=TIMEOUT).errors == []
+    client.put(prefix + "k", "v", timeout=TIMEOUT)
+
+
+def test_alarm_disarm_one(client: Client, raw_channel: grpc.Channel) -> None:
+    member_id = client.member_list(timeout=TIMEOUT).header.member_id
+    try:
+        activate(raw_channel, OTHER_MEMBER, AlarmType.NOSPACE)
+        activate(raw_channel, member_id, AlarmType.NOSPACE)
+        cleared = client.alarm_disarm(OTHER_MEMBER, AlarmType.NOSPACE, timeout=TIMEOUT)
+        assert [(a.member_id, a.alarm) for a in cleared.alarms] == [
+            (OTHER_MEMBER, AlarmType.NOSPACE)
+        ]
+        left = client.alarm_list(timeout=TIMEOUT).alarms
+        assert [(a.member_id, a.alarm) for a in left] == [(member_id, AlarmType.NOSPACE)]
+    finally:
+        client.alarm_disarm(timeout=TIMEOUT)
+
+
+@pytest.fixture
+def small_quota_etcd(backend: Backend) -> Iterator[Backend]:
+    """A private etcd of the backend's version with a 64 KiB backend quota."""
+    binaries = {"etcd35": _etcd35_binary, "etcd34": _etcd34_binary}
+    if backend.name not in binaries:
+        pytest.skip(f"needs a private etcd; backend {backend.name} has none")
+    binary = binaries[backend.name]()[0]
+    with running_etcd(binary, backend.name, ["--quota-backend-bytes=65536"]) as member:
+        yield member
+
+
+@pytest.mark.real_etcd_only
+def test_quota_exceeded_raises_nospace_and_disarm_recovers(small_quota_etcd: Backend) -> None:
+    endpoint = small_quota_etcd.endpoints[0]
+    with Client(endpoints=[endpoint]) as client:
+        with pytest.raises(NoSpaceError):
+            for n in range(200):  # 64 KiB of quota: refused well before 200 x 16 KiB
+                client.put(f"/quota/{n}", b"x" * 16384, timeout=TIMEOUT)
+        member_id = client.member_list(timeout=TIMEOUT).header.member_id
+        alarms = client.alarm_list(timeout=TIMEOUT).alarms
+        assert [(a.member_id, a.alarm) for a in alarms] == [(member_id, AlarmType.NOSPACE)]
+        assert client.status(endpoint, timeout=TIMEOUT).errors
+        # etcd's recovery: free the space (delete, compact, defragment), then disarm
+        rev = client.delete("/quota/", prefix=True, timeout=TIMEOUT).header.revision
+        client.compact(rev, timeout=TIMEOUT)
+        client.defragment(endpoint, timeout=TIMEOUT)
+        cleared = client.alarm_disarm(timeout=TIMEOUT).alarms
+        assert [(a.member_id, a.alarm) for a in cleared] == [(member_id, AlarmType.NOSPACE)]
+        assert client.alarm_list(timeout=TIMEOUT).alarms == []
+        client.put("/quota/after", "v", timeout=TIMEOUT)
 
 
 def test_defragment(client: Client, backend: Backend, prefix: str) -> None:
@@ -60,21 +174,102 @@ def test_hash_kv_changes_with_a_write(client: Client, backend: Backend, prefix: 
     assert before != after
 
 
+def check_snapshot_of(data: bytes, backend: Backend, key: bytes) -> None:
+    """The saved bytes are a checked snapshot holding ``key``, in the backend's format."""
+    assert verify_snapshot(data) == len(data)
+    if backend.is_real:
+        assert data[16:20] == BOLT_MAGIC
+        assert key in data  # bbolt stores small keys inline
+    else:
+        _, _, kvs = read_snapshot(data)
+        assert key in [kv.key for kv in kvs]
+
+
+def test_snapshot_to_a_file_object(client: Client, backend: Backend, prefix: str) -> None:
+    client.put(prefix + "k", "v")
+    buf = io.BytesIO()
+    resp = client.snapshot(buf, timeout=30.0)
+    assert isinstance(resp, SnapshotResponse)
+    assert resp.size == len(buf.getvalue()) > SHA256_SIZE
+    status = client.status(backend.endpoints[0], timeout=TIMEOUT)
+    assert resp.version == status.version != ""
+    assert resp.header.member_id == status.header.member_id != 0
+    assert resp.header.cluster_id == status.header.cluster_id
+    assert resp.header.revision >= client.get(prefix + "k").kvs[0].mod_revision
+    check_snapshot_of(buf.getvalue(), backend, (prefix + "k").encode())
+
+
+def test_snapshot_to_a_path(client: Client, backend: Backend, prefix: str, tmp_path: Path) -> None:
+    client.put(prefix + "k", "v")
+    path = tmp_path / "snap.db"
+    path.write_bytes(b"an older backup")
+    resp = client.snapshot(path, endpoint=backend.endpoints[0], timeout=30.0)
+    data = path.read_bytes()
+    assert resp.size == len(data)
+    check_snapshot_of(data, backend, (prefix + "k").encode())
+    assert [p.name for p in tmp_path.iterdir()] == ["snap.db"]  # no temp file left
+    again = client.snapshot(str(tmp_path / "second.db"), timeout=30.0)
+    assert again.header.member_id == resp.header.member_id
+
+
+@pytest.mark.parametrize("how", ["cancelled", "expired"])
+def test_snapshot_ctx_ended_leaves_no_file(client: Client, tmp_path: Path, how: str) -> None:
+    if how == "cancelled":
+        ctx = Context.background().with_cancel()
+        ctx.cancel()
+        error: type[Exception] = CanceledError
+    else:
+        ctx = Context.background().with_timeout(1e-9)
+        error = DeadlineExceededError
+    path = tmp_path / "snap.db"
+    with pytest.raises(error):
+        client.snapshot(path, ctx=ctx)
+    assert list(tmp_path.iterdir()) == []
+
+
+class CancelOnFirstWrite(io.BytesIO):
+    """A file object that cancels a context when the first bytes arrive."""
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.ctx.cancel()
+        return super().write(data)
+
+
+def test_snapshot_cancelled_mid_stream(client: Client) -> None:
+    # etcd sends at least two messages (the database, then its trailer): the cancel lands
+    # between them, and the bytes already written stay in the caller's file
+    ctx = Context.background().with_cancel()
+    out = CancelOnFirstWrite(ctx)
+    with pytest.raises(CanceledError):
+        client.snapshot(out, ctx=ctx)
+    assert len(out.getvalue()) > 0
+
+
+@pytest.mark.testserver_only
+def test_snapshot_deadline_while_the_server_is_slow(
+    client: Client, backend: Backend, tmp_path: Path
+) -> None:
+    assert backend.server is not None
+    backend.server.set_delay(0.5)
+    try:
+        with pytest.raises(DeadlineExceededError):
+            client.snapshot(tmp_path / "snap.db", ctx=Context.background().with_timeout(0.2))
+    finally:
+        backend.server.set_delay(0.0)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.real_etcd_only
-def test_snapshot_is_a_bolt_file(
+def test_snapshot_accepted_by_etcdutl(
     client: Client, prefix: str, etcd_tools: EtcdTools, tmp_path: Path
 ) -> None:
     client.put(prefix + "k", "v")
-    buf = io.BytesIO()
-    size = client.snapshot(buf, timeout=30.0)
-    data = buf.getvalue()
-    assert size == len(data) > SHA256_SIZE
-    assert data[16:20] == BOLT_MAGIC
-    # etcd ends the stream with the SHA-256 of the database bytes before it
-    db, checksum = data[:-SHA256_SIZE], data[-SHA256_SIZE:]
-    assert hashlib.sha256(db).digest() == checksum
     path = tmp_path / "snap.db"
-    path.write_bytes(data)
+    resp = client.snapshot(path, timeout=30.0)
     out = subprocess.run(
         [str(etcd_tools.etcdutl), "snapshot", "status", str(path), "-w", "json"],
         capture_output=True,
@@ -83,16 +278,108 @@ def test_snapshot_is_a_bolt_file(
         check=True,
     )
     status = json.loads(out.stdout)
-    assert status["totalSize"] == len(db)
+    assert status["totalSize"] == resp.size - SHA256_SIZE
     assert status["totalKey"] > 0
 
 
+def is_etcd34(backend: Backend) -> bool:
+    """etcd 3.4 has no Downgrade RPC."""
+    return backend.version.startswith("3.4.")
+
+
+def test_downgrade_validate(client: Client, backend: Backend) -> None:
+    cases: list[tuple[str, type[Exception] | None]] = [
+        ("3.4", None),
+        ("3.4.0", None),
+        ("3.4.7", None),
+        ("bad", WrongDowngradeVersionFormatError),
+        ("", WrongDowngradeVersionFormatError),
+        ("3.5", InvalidDowngradeTargetVersionError),
+        ("3.3", InvalidDowngradeTargetVersionError),
+        ("3.6.0", InvalidDowngradeTargetVersionError),
+    ]
+    for version, error in cases:
+        if is_etcd34(backend):
+            with pytest.raises(UnimplementedError, match="unknown method Downgrade"):
+                client.downgrade(DowngradeAction.VALIDATE, version, timeout=TIMEOUT)
+        elif error is None:
+            resp = client.downgrade(DowngradeAction.VALIDATE, version, timeout=TIMEOUT)
+            assert resp.version == "3.5.0"
+            assert resp.header.member_id != 0
+        else:
+            with pytest.raises(error):
+                client.downgrade(DowngradeAction.VALIDATE, version, timeout=TIMEOUT)
+
+
+def test_downgrade_cancel_without_one(client: Client, backend: Backend) -> None:
+    error = UnimplementedError if is_etcd34(backend) else NoInflightDowngradeError
+    with pytest.raises(error):
+        client.downgrade(DowngradeAction.CANCEL, timeout=TIMEOUT)
+    with pytest.raises(error):
+        client.downgrade(DowngradeAction.CANCEL, "bad", timeout=TIMEOUT)
+
+
+def check_downgrade_in_progress(client: Client) -> None:
+    """A downgrade is enabled: enabling or validating again is refused."""
+    with pytest.raises(DowngradeInProcessError):
+        client.downgrade(DowngradeAction.VALIDATE, "3.4", timeout=TIMEOUT)
+    with pytest.raises(DowngradeInProcessError):
+        client.downgrade(DowngradeAction.ENABLE, "3.4", timeout=TIMEOUT)
+    with pytest.raises(WrongDowngradeVersionFormatError):  # the format is checked first
+        client.downgrade(DowngradeAction.ENABLE, "bad", timeout=TIMEOUT)
+
+
 @pytest.mark.testserver_only
-def test_reference_server_snapshot_unimplemented(client: Client) -> None:
-    buf = io.BytesIO()
-    with pytest.raises(UnimplementedError, match=r"testserver: Maintenance\.Snapshot"):
-        client.snapshot(buf, timeout=TIMEOUT)
-    assert buf.getvalue() == b""
+def test_downgrade_enable_then_cancel_reference_server(client: Client) -> None:
+    assert client.downgrade(DowngradeAction.ENABLE, "3.4", timeout=TIMEOUT).version == "3.5.0"
+    try:
+        check_downgrade_in_progress(client)
+    finally:
+        assert client.downgrade(DowngradeAction.CANCEL, timeout=TIMEOUT).version == "3.5.0"
+    with pytest.raises(NoInflightDowngradeError):
+        client.downgrade(DowngradeAction.CANCEL, timeout=TIMEOUT)
+
+
+@pytest.mark.real_etcd_only
+def test_downgrade_enable_then_cancel_private_etcd35(backend: Backend) -> None:
+    if backend.name != "etcd35":
+        pytest.skip("enables a downgrade on a private etcd 3.5")
+    with (
+        running_etcd(_etcd35_binary()[0], "etcd35") as member,
+        Client(endpoints=member.endpoints) as client,
+    ):
+        # etcd 3.5.1 applies ENABLE and CANCEL on a one-member cluster but never answers
+        # them (it reports "request timed out" after 7 s): bound the wait
+        with pytest.raises(DeadlineExceededError):
+            client.downgrade(DowngradeAction.ENABLE, "3.4", timeout=1.0)
+        check_downgrade_in_progress(client)
+        with pytest.raises(DeadlineExceededError):
+            client.downgrade(DowngradeAction.CANCEL, timeout=1.0)
+        with pytest.raises(NoInflightDowngradeError):
+            client.downgrade(DowngradeAction.CANCEL, timeout=TIMEOUT)
+        assert client.downgrade(DowngradeAction.VALIDATE, "3.4").version == "3.5.0"
+
+
+def test_maintenance_calls_take_a_context(client: Client, backend: Backend) -> None:
+    endpoint = backend.endpoints[0]
+    ctx = Context.background().with_timeout(TIMEOUT)
+    assert client.status(endpoint, ctx=ctx).version
+    assert client.alarm_list(ctx=ctx).alarms == []
+    assert client.hash_kv(endpoint, ctx=ctx).header.revision > 0
+    cancelled = Context.background().with_cancel()
+    cancelled.cancel()
+    calls = [
+        lambda: client.status(endpoint, ctx=cancelled),
+        lambda: client.alarm_list(ctx=cancelled),
+        lambda: client.alarm_disarm(ctx=cancelled),
+        lambda: client.defragment(endpoint, ctx=cancelled),
+        lambda: client.hash_kv(endpoint, ctx=cancelled),
+        lambda: client.move_leader(1, ctx=cancelled),
+        lambda: client.downgrade(DowngradeAction.VALIDATE, "3.4", ctx=cancelled),
+    ]
+    for call in calls:
+        with pytest.raises(CanceledError):
+            call()
 
 
 @pytest.mark.real_etcd_only

@@ -9,14 +9,15 @@ is bounded; time passes only while renewals come in or while waiting for a keep-
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from concurrent import futures
 
 import grpc
 import pytest
 
-from etcd3py import Client, KeepAlive, _pb
-from etcd3py.errors import LeaseExpiredError, LeaseNotFoundError
+from etcd3py import Client, Context, KeepAlive, _pb
+from etcd3py.errors import CanceledError, LeaseExpiredError, LeaseNotFoundError
 from tests.backends import Backend, EtcdProcess, EtcdTools, free_ports
 from tests.faults.bridge import Bridge
 
@@ -168,5 +169,102 @@ def test_a_silent_stream_is_reopened_before_the_lease_is_lost() -> None:
             renewals(ka, 6)  # 2 on the mute stream, then more on a new one
             assert servicer.calls >= 2
             assert not ka.done
+    finally:
+        server.stop(0).wait(WAIT)
+
+
+def cancel_soon(ctx: Context) -> threading.Timer:
+    timer = threading.Timer(0.3, ctx.cancel)
+    timer.start()
+    return timer
+
+
+def test_ctx_cancel_aborts_retried_calls_held_up_by_an_outage(
+    client: Client, bridge: Bridge
+) -> None:
+    lease = client.grant(30)
+    with Client(endpoints=[bridge.endpoint]) as cut_off:
+        calls: list[Callable[[Context], object]] = [
+            lambda ctx: cut_off.revoke(lease, ctx=ctx, timeout=60),
+            lambda ctx: cut_off.time_to_live(lease, ctx=ctx, timeout=60),
+            lambda ctx: cut_off.leases(ctx=ctx, timeout=60),
+            lambda ctx: cut_off.keep_alive_once(lease, ctx=ctx, timeout=60),
+        ]
+        with bridge.outage():
+            for call in calls:
+                ctx = Context.background().with_cancel()
+                timer = cancel_soon(ctx)
+                with pytest.raises(CanceledError):
+                    call(ctx)  # retried until the 60 s timeout, but for the cancel
+                timer.join()
+    assert client.time_to_live(lease).ttl > 0  # the revoke never got through
+    client.revoke(lease)
+
+
+class Mute(_pb.rpc_grpc.LeaseServicer):
+    """A Lease service that takes every request and never answers: a hung server.
+
+    Each handler returns once the client gives up on its call (cancel or deadline).
+    """
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def _hang(self, context: grpc.ServicerContext) -> None:
+        with self._lock:
+            self.calls += 1
+        while context.is_active():
+            time.sleep(0.02)  # polling: the handler ends with its call
+
+    def LeaseGrant(self, request: object, context: grpc.ServicerContext) -> object:
+        self._hang(context)
+        return _pb.rpc.LeaseGrantResponse()
+
+    def LeaseRevoke(self, request: object, context: grpc.ServicerContext) -> object:
+        self._hang(context)
+        return _pb.rpc.LeaseRevokeResponse()
+
+    def LeaseTimeToLive(self, request: object, context: grpc.ServicerContext) -> object:
+        self._hang(context)
+        return _pb.rpc.LeaseTimeToLiveResponse()
+
+    def LeaseLeases(self, request: object, context: grpc.ServicerContext) -> object:
+        self._hang(context)
+        return _pb.rpc.LeaseLeasesResponse()
+
+    def LeaseKeepAlive(
+        self, request_iterator: Iterator[_pb.rpc.LeaseKeepAliveRequest], context: object
+    ) -> Iterator[_pb.rpc.LeaseKeepAliveResponse]:
+        with self._lock:
+            self.calls += 1
+        for _request in request_iterator:
+            pass
+        yield from ()
+
+
+def test_ctx_cancel_aborts_every_lease_call_in_flight() -> None:
+    mute = Mute()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    _pb.rpc_grpc.add_LeaseServicer_to_server(mute, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with Client(endpoints=[f"127.0.0.1:{port}"]) as client:
+            calls: list[Callable[[Context], object]] = [
+                lambda ctx: client.grant(30, ctx=ctx, timeout=60),
+                lambda ctx: client.revoke(7, ctx=ctx, timeout=60),
+                lambda ctx: client.time_to_live(7, ctx=ctx, timeout=60),
+                lambda ctx: client.leases(ctx=ctx, timeout=60),
+                lambda ctx: client.keep_alive_once(7, ctx=ctx, timeout=60),
+                lambda ctx: next(client.keep_alive(7, ctx=ctx)),
+            ]
+            for n, call in enumerate(calls, 1):
+                ctx = Context.background().with_cancel()
+                timer = cancel_soon(ctx)
+                with pytest.raises(CanceledError):
+                    call(ctx)  # the server never answers: only the cancel ends it
+                timer.join()
+                assert mute.calls >= n  # it was in flight
     finally:
         server.stop(0).wait(WAIT)

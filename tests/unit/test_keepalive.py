@@ -1,11 +1,24 @@
-"""The keep-alive schedule alone: renew at a third of the TTL, deadlines, shared leases."""
+"""The keep-alive schedule alone (renew at a third of the TTL, deadlines, shared leases),
+and a KeepAlive's endings driven by hand (the error rule, close, ctx), with no server."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
-from etcd3py._keepalive import RESEND, KeepAliveSchedule
+from etcd3py import Context, _pb
+from etcd3py._keepalive import RESEND, KeepAliveDriver, KeepAliveSchedule, StreamKey
 from etcd3py._streams import RequestQueue, backoff
+from etcd3py.errors import (
+    CanceledError,
+    ClientClosedError,
+    EtcdError,
+    LeaseExpiredError,
+    LeaseNotFoundError,
+    NoLeaderError,
+)
+from etcd3py.lease import KeepAlive
 
 FIRST = 5.0
 
@@ -137,3 +150,143 @@ def test_new_stream_restarts_the_stall_clock(sched: KeepAliveSchedule[str]) -> N
     assert sched.stalled(FIRST / 3 + 0.01)
     sched.stream_opened(5.0)
     assert not sched.stalled(5.0 + FIRST / 3 - 0.01)
+
+
+# ---- KeepAlive's error rule, driven by hand (no server) ----------------------------------
+
+
+class FakeDriver:
+    """Records subscriptions as the real driver would hold them."""
+
+    def __init__(self) -> None:
+        self.subs: dict[tuple[StreamKey, int], list[KeepAlive]] = {}
+
+    def subscribe(self, key: StreamKey, lease_id: int, sub: KeepAlive) -> None:
+        self.subs.setdefault((key, lease_id), []).append(sub)
+
+    def unsubscribe(
+        self, key: StreamKey, lease_id: int, sub: KeepAlive, error: BaseException | None
+    ) -> None:
+        subs = self.subs.get((key, lease_id), [])
+        if sub in subs:
+            subs.remove(sub)
+            sub.finish(error)
+
+
+def renewal(lease_id: int, ttl: int = 10) -> _pb.rpc.LeaseKeepAliveResponse:
+    return _pb.rpc.LeaseKeepAliveResponse(ID=lease_id, TTL=ttl)
+
+
+def new_keep_alive(driver: FakeDriver, lease_id: int = 7) -> KeepAlive:
+    ka = KeepAlive(lease_id, cast(KeepAliveDriver, driver))
+    driver.subscribe((), lease_id, ka)
+    return ka
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        LeaseNotFoundError("etcdserver: requested lease not found"),
+        LeaseExpiredError("etcd3py: lease 7 was not renewed before its TTL ran out"),
+        ClientClosedError("etcd3py: the client is closed"),
+        NoLeaderError("etcdserver: no leader"),
+        CanceledError("context canceled"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_an_ended_keep_alive_yields_its_last_response_then_raises(error: EtcdError) -> None:
+    ka = new_keep_alive(FakeDriver())
+    ka.push(renewal(7, ttl=9))
+    ka.finish(error)
+    assert ka.done and ka.err() is error
+    assert next(ka).ttl == 9  # the last response still comes
+    with pytest.raises(type(error)):
+        next(ka)
+    with pytest.raises(type(error)):  # and stays raised
+        ka.get(0)
+
+
+def test_own_close_ends_the_iteration_cleanly_even_after_an_error() -> None:
+    driver = FakeDriver()
+    ka = new_keep_alive(driver)
+    ka.push(renewal(7))
+    ka.close()
+    assert driver.subs[((), 7)] == []
+    assert list(ka) == [] and ka.err() is None and ka.done
+    failed = new_keep_alive(driver, 8)
+    failed.finish(LeaseNotFoundError("etcdserver: requested lease not found"))
+    failed.close()
+    assert list(failed) == []  # the owner's close() wins over the error for iteration
+    assert isinstance(failed.err(), LeaseNotFoundError)  # but the reason is kept
+
+
+def test_keep_alive_is_a_context_manager() -> None:
+    driver = FakeDriver()
+    with new_keep_alive(driver) as ka:
+        assert not ka.done
+    assert ka.done and ka.err() is None and driver.subs[((), 7)] == []
+
+
+def test_ctx_cancel_ends_the_keep_alive_alone_and_drops_its_callback() -> None:
+    driver = FakeDriver()
+    ctx = Context.background().with_cancel()
+    mine, other = new_keep_alive(driver, 7), new_keep_alive(driver, 7)
+    mine.follow(ctx)
+    mine.push(renewal(7, ttl=5))
+    ctx.cancel()
+    assert next(mine).ttl == 5
+    with pytest.raises(CanceledError):
+        next(mine)
+    assert driver.subs[((), 7)] == [other] and not other.done
+    other.close()
+
+
+def test_an_owned_deadline_ctx_is_cancelled_when_the_keep_alive_ends() -> None:
+    parent = Context.background().with_cancel()
+    scope = parent.with_timeout(3600)
+    ka = new_keep_alive(FakeDriver())
+    ka.follow(scope, owned=True)
+    ka.close()
+    assert scope.done  # its deadline timer entry is gone with it
+    assert isinstance(scope.err(), CanceledError)
+    assert not parent.done
+    assert parent._callbacks == []  # the child left its parent: nothing piles up
+
+
+def test_following_an_ended_keep_alive_registers_nothing() -> None:
+    ctx = Context.background().with_cancel()
+    ka = new_keep_alive(FakeDriver())
+    ka.finish(LeaseNotFoundError("etcdserver: requested lease not found"))
+    ka.follow(ctx)
+    assert ctx._callbacks == []
+
+
+def test_done_callbacks_run_once_off_the_driver_thread_when_a_keep_alive_ends() -> None:
+    import threading
+
+    from etcd3py.errors import LeaseNotFoundError
+    from etcd3py.lease import KeepAlive
+
+    class _Driver:
+        def unsubscribe(self, *args: object) -> None:
+            pass
+
+    ka = KeepAlive(7, _Driver())  # type: ignore[arg-type]
+    ran: list[str] = []
+    done = threading.Event()
+
+    def callback() -> None:
+        ran.append(threading.current_thread().name)
+        done.set()
+
+    unregister_me = ka.add_done_callback(lambda: ran.append("unregistered"))
+    ka.add_done_callback(callback)
+    unregister_me()
+    ka.finish(LeaseNotFoundError())
+    assert done.wait(5.0)
+    assert ran == ["etcd3py-keepalive-done"]
+    assert isinstance(ka.err(), LeaseNotFoundError)
+    # added after the end: runs at once, on the caller's thread
+    late: list[str] = []
+    ka.add_done_callback(lambda: late.append(threading.current_thread().name))
+    assert late == [threading.current_thread().name]

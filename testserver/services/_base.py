@@ -18,7 +18,9 @@ from typing import Any, Protocol, TypeVar
 import grpc
 
 from etcd3py.errors import EtcdError, LeaseNotFoundError
+from testserver.alarms import AlarmStore
 from testserver.auth.store import AuthInfo, AuthStore
+from testserver.downgrade import Downgrade
 from testserver.faults import Faults
 from testserver.lease import Lessor
 from testserver.mvcc.apply import Applier
@@ -42,6 +44,8 @@ class ServerState:
         port: the port the server listens on (0 until bound).
         raft_index: a stand-in for etcd's raft index: one more per write request.
         auth: users, roles, permissions and tokens (tokens are dropped on restart).
+        alarms: the raised alarms (``Maintenance.Alarm``).
+        downgrade: the cluster downgrade in progress, if any (``Maintenance.Downgrade``).
     """
 
     store: Store
@@ -53,6 +57,8 @@ class ServerState:
     port: int = 0
     raft_index: int = 4
     auth: AuthStore = field(default_factory=AuthStore)
+    alarms: AlarmStore = field(default_factory=AlarmStore)
+    downgrade: Downgrade = field(default_factory=Downgrade)
 
     @property
     def client_url(self) -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import grpc
 
 from etcd3py import _pb
+from testserver.alarms import txn_write_kind
 from testserver.auth.store import AuthInfo
 from testserver.lease import Lessor
 from testserver.mvcc import checks
@@ -94,6 +95,7 @@ class KVService(_pb.rpc_grpc.KVServicer):
             checks.check_put_request(request)
             info = auth_info(self._state, context)
             self._raft(request.ByteSize())
+            self._state.alarms.check_apply("put")
             self._check_put(info, request)
             resp = self._state.applier.put(request)
             self._state.header.fill(resp.header)
@@ -110,6 +112,7 @@ class KVService(_pb.rpc_grpc.KVServicer):
             checks.check_delete_request(request)
             info = auth_info(self._state, context)
             self._raft(request.ByteSize())
+            self._state.alarms.check_apply("delete")
             self._check_delete(info, request)
             resp = self._state.applier.delete_range(request)
             self._state.header.fill(resp.header)
@@ -127,6 +130,7 @@ class KVService(_pb.rpc_grpc.KVServicer):
             info = auth_info(self._state, context)
             if not is_read_only(request):
                 self._raft(request.ByteSize())
+                self._state.alarms.check_apply(txn_write_kind(request))
             self._check_txn(info, request)
             resp = self._state.applier.txn(request)
             self._state.header.fill(resp.header)
@@ -142,6 +146,7 @@ class KVService(_pb.rpc_grpc.KVServicer):
         def run() -> _pb.rpc.CompactionResponse:
             auth_info(self._state, context)  # etcd checks the token only
             self._raft(request.ByteSize())
+            self._state.alarms.check_apply("compact")
             resp = self._state.applier.compact(request)
             self._state.header.fill(resp.header)
             return resp

@@ -92,6 +92,7 @@ class LeaseService(_pb.rpc_grpc.LeaseServicer):
 
         def run() -> _pb.rpc.LeaseGrantResponse:
             auth_info(self._state, context)  # the token only: etcd checks no permission
+            self._state.alarms.check_apply("lease_grant")
             lease_id = request.ID or self._ids.next_lease_id()
             lease = self._lessor.grant(lease_id, request.TTL)
             self._state.raft_index += 1
@@ -108,6 +109,7 @@ class LeaseService(_pb.rpc_grpc.LeaseServicer):
 
         def run() -> _pb.rpc.LeaseRevokeResponse:
             info = auth_info(self._state, context)
+            self._state.alarms.check_apply("lease_revoke")
             for key in lease_keys(self._lessor, request.ID):
                 self._state.auth.check_put(info, key)
             self._lessor.revoke(request.ID)

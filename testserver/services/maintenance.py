@@ -1,8 +1,11 @@
 """The Maintenance service of the reference server, answering as a single-member etcd 3.5.1.
 
-Status, Alarm (no alarm is ever raised), Defragment (nothing to do), Hash and HashKV (real
-CRC-32C hashes of the store; HashKV follows etcd's ``HashByRev`` so it can match real etcd).
-Snapshot, MoveLeader and Downgrade answer ``UNIMPLEMENTED``.
+Status (alarms listed in ``errors``), Alarm (raised and cleared only through the RPC: the
+server never raises one by itself, and a raised alarm does not refuse writes),
+Defragment (nothing to do), Hash and HashKV (real CRC-32C hashes of the store; HashKV follows
+etcd's ``HashByRev`` so it can match real etcd), Snapshot (the server's own serialization
+with etcd's SHA-256 trailer: :mod:`testserver.snapshot`) and Downgrade (as etcd 3.5.1:
+:mod:`testserver.downgrade`). MoveLeader answers ``UNIMPLEMENTED``.
 
 Auth, as etcd 3.5.1's ``authMaintenanceServer``: Hash, HashKV, Defragment and Snapshot need
 the root role, and report a refusal (or a bad token) unconverted, as ``UNKNOWN`` with the auth
@@ -12,11 +15,13 @@ Status, MoveLeader and Downgrade check nothing.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import grpc
 
 from etcd3py import _pb
+from testserver import snapshot
 from testserver.auth.store import raw_errors
 from testserver.services._base import ServerState, auth_info, serve_unary
 
@@ -60,6 +65,7 @@ class MaintenanceService(_pb.rpc_grpc.MaintenanceServicer):
                 raftIndex=st.raft_index,
                 raftTerm=st.header.raft_term,
                 raftAppliedIndex=st.raft_index,
+                errors=st.alarms.status_errors(),
                 isLearner=False,
             )
             st.header.fill(resp.header)
@@ -68,14 +74,31 @@ class MaintenanceService(_pb.rpc_grpc.MaintenanceServicer):
         return await serve_unary(self._state, context, run)
 
     async def Alarm(self, request: _pb.rpc.AlarmRequest, context: _Ctx) -> _pb.rpc.AlarmResponse:
-        """List alarms (there are none); deactivating is a no-op; activating is unimplemented."""
-        if request.action == _pb.rpc.AlarmRequest.ACTIVATE:
-            await _unimplemented(context, "Alarm(ACTIVATE)")
+        """List (by kind; ``NONE``: all), raise or clear alarms, as etcd's ``applyAlarm``.
+
+        Raising answers the alarm (raised now or before; nothing for ``NONE``); clearing
+        answers the alarm cleared (nothing when it was not raised). An unknown action
+        answers nothing, as etcd does.
+        """
 
         def run() -> _pb.rpc.AlarmResponse:
-            auth_info(self._state, context)  # a raft request: the token is checked
+            st = self._state
+            auth_info(st, context)  # a raft request: the token is checked
             resp = _pb.rpc.AlarmResponse()
-            self._state.header.fill(resp.header)
+            if request.action == _pb.rpc.AlarmRequest.GET:
+                found = st.alarms.get(request.alarm)
+            else:
+                st.raft_index += 1
+                if request.action == _pb.rpc.AlarmRequest.ACTIVATE:
+                    one = st.alarms.activate(request.memberID, request.alarm)
+                elif request.action == _pb.rpc.AlarmRequest.DEACTIVATE:
+                    one = st.alarms.deactivate(request.memberID, request.alarm)
+                else:
+                    one = None
+                found = [] if one is None else [one]
+            for member_id, kind in found:
+                resp.alarms.add(memberID=member_id, alarm=kind)
+            st.header.fill(resp.header)
             return resp
 
         return await serve_unary(self._state, context, run)
@@ -120,17 +143,51 @@ class MaintenanceService(_pb.rpc_grpc.MaintenanceServicer):
 
         return await serve_unary(self._state, context, run)
 
-    async def Snapshot(  # type: ignore[override]  # a stream handler may just abort
+    async def Snapshot(
         self, request: _pb.rpc.SnapshotRequest, context: _Ctx
-    ) -> None:
-        """Unimplemented (after etcd's admin check)."""
-        await serve_unary(self._state, context, lambda: self._admin(context))
-        await _unimplemented(context, "Snapshot")
+    ) -> AsyncIterator[_pb.rpc.SnapshotResponse]:
+        """Stream the store's snapshot (after etcd's admin check), 32 KiB per message.
+
+        The blob is taken at once on the loop, so it is one consistent revision however
+        slowly the client reads it.
+        """
+
+        def run() -> bytes:
+            self._admin(context)
+            return snapshot.serialize(self._state.store)
+
+        blob = await serve_unary(self._state, context, run)
+        for message in snapshot.chunks(blob):
+            yield message
 
     async def MoveLeader(self, request: _pb.rpc.MoveLeaderRequest, context: _Ctx) -> None:
         """Unimplemented."""
         await _unimplemented(context, "MoveLeader")
 
-    async def Downgrade(self, request: _pb.rpc.DowngradeRequest, context: _Ctx) -> None:
-        """Unimplemented."""
-        await _unimplemented(context, "Downgrade")
+    async def Downgrade(
+        self, request: _pb.rpc.DowngradeRequest, context: _Ctx
+    ) -> _pb.rpc.DowngradeResponse:
+        """Validate, enable or cancel a downgrade, answering as etcd 3.5.1 (no auth check).
+
+        An action etcd does not know answers ``UNKNOWN`` "etcdserver: unknown method".
+        """
+        st = self._state
+        actions = {
+            _pb.rpc.DowngradeRequest.VALIDATE: lambda: st.downgrade.validate(request.version),
+            _pb.rpc.DowngradeRequest.ENABLE: lambda: st.downgrade.enable(request.version),
+            _pb.rpc.DowngradeRequest.CANCEL: st.downgrade.cancel,
+        }
+        action = actions.get(request.action)
+        if action is None:
+            await context.abort(grpc.StatusCode.UNKNOWN, "etcdserver: unknown method")
+            raise AssertionError("not reached: abort raises")
+        act = action
+
+        def run() -> _pb.rpc.DowngradeResponse:
+            if request.action != _pb.rpc.DowngradeRequest.VALIDATE:
+                st.raft_index += 1
+            resp = _pb.rpc.DowngradeResponse(version=act())
+            st.header.fill(resp.header)
+            return resp
+
+        return await serve_unary(st, context, run)

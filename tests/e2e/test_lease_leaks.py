@@ -1,0 +1,79 @@
+"""Nothing of a keep-alive outlives it: 300 grant / keep_alive / revoke cycles on one client
+leave no thread, stream, schedule entry, context callback or deadline timer behind.
+
+The mechanism only (counts, every backend); RSS over 10,000 cycles is measured by
+``bench/lease_leak_figures.py``, not asserted here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from etcd3py import Client, Context
+from etcd3py.context import _TIMER
+from etcd3py.lease import GrpcLease
+from tests.backends import Backend
+
+CYCLES = 300
+WAIT = 10.0  # seconds a renewal, or the threads' ending, may take
+
+
+def cycle(client: Client, parent: Context, n: int) -> None:
+    """One grant / keep_alive / first renewal / revoke / close; the ctx form varies with n."""
+    lease = client.grant(30)
+    if n % 3 == 0:
+        ka = client.keep_alive(lease)
+    elif n % 3 == 1:
+        own = parent.with_cancel()
+        ka = client.keep_alive(lease, ctx=own)
+        assert ka.get(WAIT) is not None, ka.err()
+        client.revoke(lease)
+        ka.close()
+        assert own._callbacks == []  # the keep-alive's callback left the user's ctx
+        own.cancel()  # the user's own child: theirs to end, as in Go
+        return
+    else:
+        ka = client.keep_alive(lease, timeout=3600, ctx=parent)  # a deadline timer each
+    assert ka.get(WAIT) is not None, ka.err()
+    client.revoke(lease)
+    ka.close()
+
+
+def settle(baseline: int | None = None) -> int:
+    """Wait (bounded) until the thread count reaches ``baseline`` (or, with none, stops
+    moving for 0.5 s); return it.
+    """
+    deadline = time.monotonic() + WAIT
+    last, since = threading.active_count(), time.monotonic()
+    while time.monotonic() < deadline:
+        now = threading.active_count()
+        if baseline is not None and now <= baseline:
+            return now
+        if now != last:
+            last, since = now, time.monotonic()
+        elif baseline is None and time.monotonic() - since >= 0.5:
+            return now
+        time.sleep(0.05)  # polling: stopped threads end on their own
+    return threading.active_count()
+
+
+def test_cycles_leave_nothing_behind(backend: Backend) -> None:
+    parent = Context.background().with_cancel()
+    with Client(endpoints=backend.endpoints) as client:
+        assert isinstance(client.lease, GrpcLease)
+        driver = client.lease.driver
+        for n in range(3):  # warm up: the channel's and the deadline timer's threads
+            cycle(client, parent, n)
+        baseline = settle()
+        timers = _TIMER.pending()
+        peak = 0
+        for n in range(CYCLES):
+            cycle(client, parent, n)
+            peak = max(peak, threading.active_count())
+        assert peak - baseline <= 3  # a stream's reader and gRPC's consumer, at most
+        assert settle(baseline) <= baseline
+        assert driver.streams() == [] and driver.threads == [] and driver.kept_alive() == []
+        assert parent._callbacks == []  # every keep-alive's callback and ctx left it
+        assert _TIMER.pending() == timers  # and every timeout= deadline was dropped
+    parent.cancel()
