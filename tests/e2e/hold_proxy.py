@@ -52,7 +52,8 @@ class HoldProxy:
 
     Attributes:
         endpoint: ``"127.0.0.1:PORT"`` for the client to dial.
-        held: set when bytes from the client arrived during the current hold.
+        held: set when a call arrived during the current hold (and was kept back).
+        passed: set when a call was forwarded to the server (clear it before the call).
     """
 
     def __init__(self, target: str) -> None:
@@ -66,6 +67,7 @@ class HoldProxy:
         self._threads: list[threading.Thread] = []
         self._holding = False
         self.held = threading.Event()  # set by a pump thread, read by the test
+        self.passed = threading.Event()  # likewise
         self._stop = threading.Event()
         self._acceptor = threading.Thread(target=self._accept_loop, name="hold-proxy-accept")
         self._acceptor.start()
@@ -157,6 +159,8 @@ class HoldProxy:
                             self.held.set()
                         continue
                 dst.sendall(data)
+                if upstream and _HEADERS in types:
+                    self.passed.set()
         except OSError:
             pass
         for sock in (src, dst):

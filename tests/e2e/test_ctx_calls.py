@@ -7,6 +7,8 @@ cancelled from another thread once the request is out raises ``CanceledError``; 
 deadline raises ``DeadlineExceededError``; a ctx already cancelled sends nothing at all; and
 the held request is dropped with its connection, so no call here changes the backend. The
 metadata of a ctx (``require_leader``) is checked with real calls on the healthy backend.
+On the reference server, the KV calls are also cancelled while the server works on them
+(``Server.set_delay``; the proxy's ``passed`` says the request went through).
 """
 
 from __future__ import annotations
@@ -101,6 +103,34 @@ def test_a_ctx_cancelled_while_the_call_is_in_flight_raises_canceled(
             canceller.join(WAIT)
     assert sent == [True], "the request had left the client when the ctx was cancelled"
     assert client.get(prefix + "k").count == 0, "the client goes on after a cancelled call"
+
+
+@pytest.mark.testserver_only
+@pytest.mark.parametrize(("name", "call"), KV_CALLS, ids=_ids(KV_CALLS))
+def test_a_ctx_cancelled_while_the_server_works_on_the_call_raises_canceled(
+    backend: Backend, held: tuple[Client, HoldProxy], prefix: str, name: str, call: Call
+) -> None:
+    """The same, with the request at the server: the reference server delays every call."""
+    assert backend.server is not None
+    client, proxy = held
+    ctx = Context.background().with_cancel()
+    reached: list[bool] = []
+
+    def cancel_once_at_the_server() -> None:
+        reached.append(proxy.passed.wait(WAIT))
+        ctx.cancel()
+
+    canceller = threading.Thread(target=cancel_once_at_the_server, name="test-canceller")
+    proxy.passed.clear()
+    backend.server.set_delay(60.0)
+    try:
+        canceller.start()
+        with pytest.raises(CanceledError):
+            call(client, prefix, ctx)
+    finally:
+        backend.server.set_delay(0)
+        canceller.join(WAIT)
+    assert reached == [True], "the request had reached the server when the ctx was cancelled"
 
 
 @pytest.mark.parametrize(("name", "call"), ALL_CALLS, ids=_ids(ALL_CALLS))
