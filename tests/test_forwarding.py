@@ -54,8 +54,11 @@ def test_every_call_that_talks_to_the_server_takes_timeout_and_ctx() -> None:
             continue
         params = inspect.signature(getattr(CONCERNS[attribute], name)).parameters
         for wanted in ("timeout", "ctx"):
-            # a watch lives until closed: its ctx (with_timeout) bounds it, not a timeout=
-            exempt = name in {"watch", "add_watch_callback"} and wanted == "timeout"
+            # a watch lives until closed: its ctx (with_timeout) bounds it, not a timeout=;
+            # request_progress only queues a request on the stream of its ctx: no wait
+            exempt = (
+                name in {"watch", "add_watch_callback", "request_progress"} and wanted == "timeout"
+            )
             if wanted not in params and not exempt:
                 missing.append(f"{attribute}.{name}: {wanted}")
     assert missing == []
