@@ -687,6 +687,10 @@ class CorruptError(DataLossError):
 _BY_MESSAGE["etcdserver: request canceled"] = CanceledError
 _BY_MESSAGE["etcdserver: context deadline exceeded"] = DeadlineExceededError
 _BY_MESSAGE["etcdserver: permission denied"] = PermissionDeniedError
+# Go's own context errors, as etcd sends them (status UNKNOWN) when the request's context ended
+# inside the server, e.g. a linearizable read on a member without a leader past its deadline.
+_BY_MESSAGE["context deadline exceeded"] = DeadlineExceededError
+_BY_MESSAGE["context canceled"] = CanceledError
 
 
 # ---- the concurrency recipes' own errors (clientv3/concurrency; no gRPC status) -----------

@@ -71,3 +71,13 @@ def test_unknown_code_falls_back_to_its_family_and_builtins_fit() -> None:
 def test_forked_client_error_is_an_etcd_error() -> None:
     assert issubclass(errors.ForkedClientError, EtcdError)
     assert "ForkedClientError" in errors.__all__
+
+
+def test_go_context_errors_sent_as_unknown_map_to_deadline_and_cancel() -> None:
+    # etcd 3.5.1 answers a linearizable read that outlived its deadline on a member without
+    # a leader with status UNKNOWN and Go's bare "context deadline exceeded"
+    late = from_rpc_error(FakeRpcError(grpc.StatusCode.UNKNOWN, "context deadline exceeded"))
+    assert isinstance(late, errors.DeadlineExceededError)
+    assert late.code == grpc.StatusCode.UNKNOWN
+    gone = from_rpc_error(FakeRpcError(grpc.StatusCode.UNKNOWN, "context canceled"))
+    assert isinstance(gone, errors.CanceledError)
