@@ -165,6 +165,23 @@ def _ctx_metadata(ctx: Context | None) -> tuple[tuple[str, str], ...]:
     return ctx.metadata if ctx is not None else ()
 
 
+def check_ctx(ctx: object) -> Context | None:
+    """Refuse a ``ctx=`` that is neither ``None`` nor a :class:`~etcd3py.Context`.
+
+    Args:
+        ctx: the argument.
+
+    Returns:
+        The context (or ``None``).
+
+    Raises:
+        ArgumentTypeError: not a ``Context``.
+    """
+    if ctx is not None and not isinstance(ctx, Context):
+        raise ArgumentTypeError(f"ctx must be an etcd3py.Context, not {type(ctx).__name__}")
+    return ctx
+
+
 def check_timeout(timeout: object) -> None:
     """Refuse a ``timeout=`` that is not ``None`` or a non-negative number.
 
@@ -354,6 +371,8 @@ class Transport:
                 ``CanceledError`` when ``ctx`` is cancelled).
         """
         self.check_usable()
+        check_ctx(ctx)
+        check_timeout(timeout)
         if timeout is None:
             timeout = self.config.default_timeout
         deadline = None if timeout is None else time.monotonic() + timeout

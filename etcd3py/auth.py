@@ -44,10 +44,9 @@ from etcd3py._auth_views import (
     PermissionType,
 )
 from etcd3py._keys import KeyLike
-from etcd3py._transport import check_timeout
+from etcd3py._transport import check_ctx, check_timeout
 from etcd3py.context import Context
 from etcd3py.errors import ArgumentTypeError, InvalidArgumentError, RoleEmptyError, UserEmptyError
-from etcd3py.kv import _check_ctx
 from etcd3py.op import Op
 
 if TYPE_CHECKING:
@@ -161,7 +160,7 @@ class Auth:
             RootRoleNotExistError: the ``root`` user lacks the ``root`` role.
         """
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         t = self._transport
         resp = t.call(t.auth.AuthEnable, _pb.rpc.AuthEnableRequest(), timeout=timeout, ctx=ctx)
         return AuthEnableResponse(resp)
@@ -185,7 +184,7 @@ class Auth:
             PermissionDeniedError: the client's user lacks the ``root`` role.
         """
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         t = self._transport
         resp = t.call(t.auth.AuthDisable, _pb.rpc.AuthDisableRequest(), timeout=timeout, ctx=ctx)
         return AuthDisableResponse(resp)
@@ -203,7 +202,7 @@ class Auth:
             ``.enabled`` and ``.auth_revision``.
         """
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         t = self._transport
         resp = t.call(
             t.auth.AuthStatus,
@@ -237,7 +236,7 @@ class Auth:
             UserEmptyError: ``name`` is empty.
         """
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         request = _pb.rpc.AuthenticateRequest(name=_user(name), password=_password(password))
         t = self._transport
         # not a change of the key space: asking again only makes another token
@@ -274,7 +273,7 @@ class Auth:
             InvalidArgumentError: no password and no ``no_password``, or both.
         """
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         if not isinstance(no_password, bool):
             raise ArgumentTypeError(f"no_password must be a bool, not {type(no_password).__name__}")
         if no_password and password is not None:
@@ -307,7 +306,7 @@ class Auth:
             UserNotFoundError: there is no such user.
         """
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         request = _pb.rpc.AuthUserGetRequest(name=_user(name))
         t = self._transport
         resp = t.call(t.auth.UserGet, request, timeout=timeout, ctx=ctx, repeatable=True)
@@ -326,7 +325,7 @@ class Auth:
             ``.users``, sorted.
         """
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         t = self._transport
         resp = t.call(
             t.auth.UserList,
@@ -356,7 +355,7 @@ class Auth:
             InvalidAuthMgmtError: deleting ``root`` while auth is enabled.
         """
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         request = _pb.rpc.AuthUserDeleteRequest(name=_user(name))
         t = self._transport
         return AuthUserDeleteResponse(t.call(t.auth.UserDelete, request, timeout=timeout, ctx=ctx))
@@ -380,7 +379,7 @@ class Auth:
             UserNotFoundError: there is no such user.
         """
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         request = _pb.rpc.AuthUserChangePasswordRequest(
             name=_user(name), password=_password(password)
         )
@@ -409,7 +408,7 @@ class Auth:
             RoleNotFoundError: there is no such role.
         """
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         request = _pb.rpc.AuthUserGrantRoleRequest(user=_user(user), role=_role(role))
         t = self._transport
         return AuthUserGrantRoleResponse(
@@ -438,7 +437,7 @@ class Auth:
             InvalidAuthMgmtError: revoking ``root`` from ``root`` while auth is enabled.
         """
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         request = _pb.rpc.AuthUserRevokeRoleRequest(name=_user(name), role=_role(role))
         t = self._transport
         return AuthUserRevokeRoleResponse(
@@ -465,7 +464,7 @@ class Auth:
             RoleAlreadyExistError: the role exists.
         """
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         request = _pb.rpc.AuthRoleAddRequest(name=_role(name))
         t = self._transport
         return AuthRoleAddResponse(t.call(t.auth.RoleAdd, request, timeout=timeout, ctx=ctx))
@@ -488,7 +487,7 @@ class Auth:
             RoleNotFoundError: there is no such role.
         """
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         request = _pb.rpc.AuthRoleGetRequest(role=_role(role))
         t = self._transport
         resp = t.call(t.auth.RoleGet, request, timeout=timeout, ctx=ctx, repeatable=True)
@@ -507,7 +506,7 @@ class Auth:
             ``.roles``, sorted.
         """
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         t = self._transport
         resp = t.call(
             t.auth.RoleList,
@@ -537,7 +536,7 @@ class Auth:
             InvalidAuthMgmtError: deleting ``root`` while auth is enabled.
         """
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         request = _pb.rpc.AuthRoleDeleteRequest(role=_role(role))
         t = self._transport
         return AuthRoleDeleteResponse(t.call(t.auth.RoleDelete, request, timeout=timeout, ctx=ctx))
@@ -579,7 +578,7 @@ class Auth:
             ArgumentTypeError: an argument of the wrong type.
         """
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         raw, end = _perm_range(key, range_end, prefix, from_key)
         perm = _pb.auth.Permission(key=raw, range_end=end)
         perm.permType = _perm_type(perm_type)  # type: ignore[assignment]
@@ -624,7 +623,7 @@ class Auth:
             ArgumentTypeError: an argument of the wrong type.
         """
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         raw, end = _perm_range(key, range_end, prefix, from_key)
         request = _pb.rpc.AuthRoleRevokePermissionRequest(role=_role(role), key=raw, range_end=end)
         t = self._transport

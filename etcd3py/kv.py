@@ -31,7 +31,7 @@ from etcd3py._responses import (
     PutResponse,
     TxnResponse,
 )
-from etcd3py._transport import check_timeout
+from etcd3py._transport import check_ctx, check_timeout
 from etcd3py.context import Context
 from etcd3py.errors import ArgumentTypeError, InternalError
 from etcd3py.op import DeleteOptions, GetOptions, Op, OpType, PutOptions, _describe
@@ -51,19 +51,6 @@ __all__ = [
 ]
 
 _R = TypeVar("_R", GetResponse, PutResponse, DeleteResponse, TxnResponse)
-
-
-def _check_ctx(ctx: object) -> None:
-    """Refuse a ``ctx=`` that is neither ``None`` nor a :class:`~etcd3py.Context`.
-
-    Args:
-        ctx: the argument.
-
-    Raises:
-        ArgumentTypeError: not a ``Context``.
-    """
-    if ctx is not None and not isinstance(ctx, Context):
-        raise ArgumentTypeError(f"ctx must be an etcd3py.Context, not {type(ctx).__name__}")
 
 
 def _expect(response: OpResponse, cls: type[_R]) -> _R:
@@ -263,7 +250,7 @@ class GrpcKV(KV):
         if not isinstance(op, Op):
             raise ArgumentTypeError(f"do() takes an Op, not {_describe(op)}")
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         t, stub = self._transport, self._transport.kv
         if op.type is OpType.GET:
             rng = t.call(
@@ -308,7 +295,7 @@ class GrpcKV(KV):
         if not isinstance(physical, bool):
             raise ArgumentTypeError(f"physical must be a bool, not {type(physical).__name__}")
         check_timeout(timeout)
-        _check_ctx(ctx)
+        check_ctx(ctx)
         request = _pb.rpc.CompactionRequest(revision=rev, physical=physical)
         t = self._transport
         return CompactResponse(t.call(t.kv.Compact, request, timeout=timeout, ctx=ctx))

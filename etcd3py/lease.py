@@ -41,10 +41,9 @@ from etcd3py._lease_views import (
     LeaseTimeToLiveResponse,
 )
 from etcd3py._streams import cancel_call
-from etcd3py._transport import check_timeout
+from etcd3py._transport import check_ctx, check_timeout
 from etcd3py.context import Context
 from etcd3py.errors import (
-    ArgumentTypeError,
     CanceledError,
     LeaseNotFoundError,
     UnavailableError,
@@ -324,12 +323,6 @@ def _run_callbacks(callbacks: list[Callable[[], None]]) -> None:
             _log.exception("etcd3py: a keep-alive done callback failed")
 
 
-def _check_ctx(ctx: object) -> Context | None:
-    if ctx is not None and not isinstance(ctx, Context):
-        raise ArgumentTypeError(f"ctx must be a Context, not {type(ctx).__name__}")
-    return ctx
-
-
 class Lease(abc.ABC):
     """The Lease concern (``client.lease``), as clientv3's ``Lease`` interface.
 
@@ -521,7 +514,7 @@ class GrpcLease(Lease):
         check_timeout(timeout)
         request = _pb.rpc.LeaseGrantRequest(TTL=check_int("ttl", ttl), ID=check_int("id", id))
         response = self._transport.call(
-            self._stub.LeaseGrant, request, timeout=timeout, ctx=_check_ctx(ctx)
+            self._stub.LeaseGrant, request, timeout=timeout, ctx=check_ctx(ctx)
         )
         return LeaseGrantResponse(response)
 
@@ -531,7 +524,7 @@ class GrpcLease(Lease):
         check_timeout(timeout)
         request = _pb.rpc.LeaseRevokeRequest(ID=lease_id(id, "id"))
         response = self._transport.call(
-            self._stub.LeaseRevoke, request, timeout=timeout, ctx=_check_ctx(ctx), repeatable=True
+            self._stub.LeaseRevoke, request, timeout=timeout, ctx=check_ctx(ctx), repeatable=True
         )
         return LeaseRevokeResponse(response)
 
@@ -549,7 +542,7 @@ class GrpcLease(Lease):
             self._stub.LeaseTimeToLive,
             request,
             timeout=timeout,
-            ctx=_check_ctx(ctx),
+            ctx=check_ctx(ctx),
             repeatable=True,
         )
         return LeaseTimeToLiveResponse(response)
@@ -560,7 +553,7 @@ class GrpcLease(Lease):
         check_timeout(timeout)
         request = _pb.rpc.LeaseLeasesRequest()
         response = self._transport.call(
-            self._stub.LeaseLeases, request, timeout=timeout, ctx=_check_ctx(ctx), repeatable=True
+            self._stub.LeaseLeases, request, timeout=timeout, ctx=check_ctx(ctx), repeatable=True
         )
         return LeaseLeasesResponse(response)
 
@@ -577,7 +570,7 @@ class GrpcLease(Lease):
             _OnceOverStream(self._stub),
         )
         response = self._transport.call(
-            method, request, timeout=timeout, ctx=_check_ctx(ctx), repeatable=True
+            method, request, timeout=timeout, ctx=check_ctx(ctx), repeatable=True
         )
         if response.TTL <= 0:
             raise LeaseNotFoundError("etcdserver: requested lease not found")
@@ -588,7 +581,7 @@ class GrpcLease(Lease):
     ) -> KeepAlive:
         lid = lease_id(id, "id")
         check_timeout(timeout)
-        parent = _check_ctx(ctx) or Context.background()
+        parent = check_ctx(ctx) or Context.background()
         key = parent.metadata
         ka = KeepAlive(lid, self._driver, key)
         scope = parent if timeout is None else parent.with_timeout(timeout)
