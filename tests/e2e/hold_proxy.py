@@ -6,8 +6,7 @@ server and stays in flight until its ctx ends), and :attr:`HoldProxy.held` is se
 first such byte arrives: the moment a test knows the request has left the client. When the
 hold ends, every connection is dropped with what it held (the server never sees a partial
 request); the client reconnects on its next call. Works the same in front of the reference
-server and a real etcd. One accept thread and two pump threads per connection; ``close()``
-stops and joins them all.
+server and a real etcd. It is a :class:`~tests.faults.bridge.Bridge` with another pump.
 """
 
 from __future__ import annotations
@@ -16,10 +15,9 @@ import contextlib
 import socket
 import threading
 from collections.abc import Iterator
-from types import TracebackType
 
-_POLL = 0.2  # seconds the accept loop waits before looking at the stop flag
-_JOIN = 5.0
+from tests.faults.bridge import Bridge, close_both
+
 _PREFACE = len(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")  # what a client sends first
 _HEADERS = 0x1  # the HTTP/2 frame type that opens a stream: one per gRPC call
 
@@ -47,8 +45,8 @@ class _FrameTypes:
         return types
 
 
-class HoldProxy:
-    """Forwards ``127.0.0.1:<port>`` to ``target`` ("host:port") until closed.
+class HoldProxy(Bridge):
+    """A :class:`~tests.faults.bridge.Bridge` that can hold back what the client sends.
 
     Attributes:
         endpoint: ``"127.0.0.1:PORT"`` for the client to dial.
@@ -57,20 +55,10 @@ class HoldProxy:
     """
 
     def __init__(self, target: str) -> None:
-        host, _, port = target.rpartition(":")
-        self._target = (host, int(port))
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(_POLL)
-        self.endpoint = f"127.0.0.1:{self._listener.getsockname()[1]}"
-        self._lock = threading.Lock()  # guards _conns, _threads, _holding
-        self._conns: list[socket.socket] = []
-        self._threads: list[threading.Thread] = []
-        self._holding = False
+        self._holding = False  # guarded by the bridge's lock
         self.held = threading.Event()  # set by a pump thread, read by the test
         self.passed = threading.Event()  # likewise
-        self._stop = threading.Event()
-        self._acceptor = threading.Thread(target=self._accept_loop, name="hold-proxy-accept")
-        self._acceptor.start()
+        super().__init__(target)
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[HoldProxy]:
@@ -87,63 +75,7 @@ class HoldProxy:
         finally:
             with self._lock:
                 self._holding = False
-            self._cut()
-
-    def close(self) -> None:
-        """Stop accepting, drop every connection, join every thread."""
-        self._stop.set()
-        self._acceptor.join(_JOIN)
-        self._listener.close()
-        self._cut()
-        with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join(_JOIN)
-
-    def __enter__(self) -> HoldProxy:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _cut(self) -> None:
-        with self._lock:
-            conns, self._conns = self._conns, []
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-            conn.close()
-
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            try:
-                server = socket.create_connection(self._target, timeout=2.0)
-            except OSError:
-                client.close()
-                continue
-            for sock in (client, server):
-                sock.settimeout(None)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            pumps = (
-                threading.Thread(target=self._pump, args=(client, server, True)),
-                threading.Thread(target=self._pump, args=(server, client, False)),
-            )
-            with self._lock:
-                self._conns += [client, server]
-                self._threads = [t for t in self._threads if t.is_alive()] + list(pumps)
-            for pump in pumps:
-                pump.start()
+            self.cut()
 
     def _pump(self, src: socket.socket, dst: socket.socket, upstream: bool) -> None:
         """Copy ``src`` to ``dst``; upstream bytes read during a hold are kept back."""
@@ -163,6 +95,4 @@ class HoldProxy:
                     self.passed.set()
         except OSError:
             pass
-        for sock in (src, dst):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        close_both(src, dst)

@@ -121,23 +121,32 @@ class Bridge:
         with self._lock:
             self._conns += [client, server]
             self.accepted += 1
-            for src, dst in ((client, server), (server, client)):
-                thread = threading.Thread(target=_pump, args=(src, dst), name="bridge-pump")
+            for src, dst, upstream in ((client, server, True), (server, client, False)):
+                thread = threading.Thread(
+                    target=self._pump, args=(src, dst, upstream), name="bridge-pump"
+                )
                 self._threads.append(thread)
                 thread.start()
             self._threads = [t for t in self._threads if t.is_alive()]
 
+    def _pump(self, src: socket.socket, dst: socket.socket, upstream: bool) -> None:
+        """Copy bytes from ``src`` to ``dst`` until either side closes.
 
-def _pump(src: socket.socket, dst: socket.socket) -> None:
-    """Copy bytes from ``src`` to ``dst`` until either side closes."""
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
+        ``upstream``: ``src`` is the client (a subclass may treat those bytes otherwise).
+        """
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        close_both(src, dst)
+
+
+def close_both(src: socket.socket, dst: socket.socket) -> None:
+    """Shut both sockets of a forwarded connection down (the pumps' last act)."""
     for sock in (src, dst):
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
