@@ -197,8 +197,8 @@ def test_dropped_chans_are_cancelled_on_the_server(
         f"the server holds {server_watchers(backend)} watchers, {baseline} before",
     )
     client.put(prefix + "anchor", "still here")
-    resp = anchor.get(WAIT)
-    assert resp is not None and resp.events
+    still = anchor.get(WAIT)
+    assert still is not None and still.events
     anchor.close()
     eventually(lambda: watcher.stream_count == 0, "the idle stream closes")
 
@@ -237,9 +237,12 @@ def test_add_watch_callback_from_now_never_misses_an_immediate_put(
     for i in range(40):
         key = f"{prefix}now/{i}"
         seen = threading.Event()
-        handle = client.add_watch_callback(
-            key, lambda resp, s=seen: s.set() if resp.events else None
-        )
+
+        def on_response(resp: WatchResponse, seen: threading.Event = seen) -> None:
+            if resp.events:
+                seen.set()
+
+        handle = client.add_watch_callback(key, on_response)
         client.put(key, str(i))
         assert seen.wait(WAIT), f"the put right after add_watch_callback was missed ({i})"
         handle.close()
