@@ -282,7 +282,8 @@ class Watcher(abc.ABC):
             **opts: see :class:`WatchOptions`.
 
         Returns:
-            The watch.
+            The watch: a :class:`WatchChan` (an error that ends it is raised by the
+            iteration after the response carrying it; see :class:`WatchChan`).
 
         Raises:
             ArgumentTypeError: an argument of the wrong type, or an unknown option.
@@ -327,7 +328,8 @@ class Watcher(abc.ABC):
             A handle whose ``close()`` cancels the watch.
 
         Raises:
-            ArgumentTypeError: an argument of the wrong type, or an unknown option.
+            ArgumentTypeError: an argument of the wrong type (``wait`` too), or an unknown
+                option.
             EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
             InvalidArgumentError: conflicting range options or a negative revision.
             ClientClosedError: the watcher (its client) is closed.

@@ -219,6 +219,22 @@ def test_a_chan_in_a_reference_cycle_is_cancelled_by_gc(client: Client, prefix: 
     eventually(lambda: watcher.stream_count == 0, "the idle stream closes")
 
 
+def test_a_chan_dropped_under_the_streams_lock_does_not_deadlock(
+    client: Client, prefix: str
+) -> None:
+    # The finalizer may run on any thread, e.g. one holding the stream's lock when the GC
+    # strikes: it must only queue the watch, and the stream's own threads cancel it later.
+    watcher = grpc_watcher(client)
+    chan = client.watch(prefix + "k")
+    registry = watcher._registry
+    assert registry is not None
+    (stream,) = registry._running
+    with stream._lock:
+        del chan
+        gc.collect()
+    eventually(lambda: watcher.watch_count == 0, "the dropped watch is still live")
+
+
 def test_callback_handles_live_until_closed(client: Client, prefix: str) -> None:
     got = threading.Event()
     client.add_watch_callback(prefix + "k", lambda resp: got.set())  # the handle is dropped
