@@ -14,7 +14,10 @@ Threads (never one per watch):
 * gRPC's own consumer of each call's request iterator (an
   :class:`etcd3py._streams.RequestQueue`, shared with the keep-alive driver): it blocks on
   that call's queue, which is never reused by a later call, so a dead call never takes a
-  request meant for the next one. The queue's sentinel, or a periodic wake-up, ends it.
+  request meant for the next one. The queue's sentinel, or a periodic wake-up, ends it. At
+  each wake-up (every half second at most) it also closes the iterator watches whose
+  ``WatchChan`` was garbage collected (:meth:`WatchStream.reap`): their weakref finalizer,
+  which may run on any thread, even one holding a lock of ours, only queues the watch's id.
 * ``etcd3py-watch-<n>-callbacks`` (daemon), one per stream with callback watches, started
   with the first: runs the callbacks in order from its queue, outside every lock.
 * User threads: iterate a :class:`Subscription` (waiting in short slices on its condition),
@@ -166,8 +169,9 @@ class Subscription:
 
     def mark_registered(self) -> None:
         """The server registered the watch (or it ended): release a waiting ``watch()``."""
-        if self._registered is not None:
-            self._registered.set()
+        registered, self._registered = self._registered, None  # a long-lived watch keeps none
+        if registered is not None:
+            registered.set()
 
     def _notify(self, *, all_waiters: bool) -> None:
         if self._cond is not None:
@@ -271,7 +275,8 @@ class Subscription:
 
     def wait_registered(self, timeout: float) -> bool:
         """Wait until the server registered the watch (or it ended); False on timeout."""
-        return self._registered is None or self._registered.wait(timeout)
+        registered = self._registered
+        return registered is None or registered.wait(timeout)
 
     def __repr__(self) -> str:
         state = "ended" if self._ended else "closed" if self._user_closed else "live"
