@@ -64,15 +64,21 @@ def _settle(check: Callable[[], bool]) -> None:
         time.sleep(0.05)
 
 
-def _run_cycles(endpoint: str, client: Client, cycles: int, one: Callable[[int], None]) -> Figures:
-    """Warm up, then run ``one(i)`` ``cycles`` times; RSS, threads and watchers around it."""
+def _run_cycles(
+    endpoint: str, client: Client, cycles: int, one: Callable[[int], None], live: int
+) -> Figures:
+    """Warm up, then run ``one(i)`` ``cycles`` times; RSS, threads and watchers around it.
+
+    ``live`` is how many watches stay open across the run (an anchor keeping the stream):
+    the figures are taken once the client is back to that many.
+    """
     watcher = client.watcher
     assert isinstance(watcher, GrpcWatcher)
     start_rss = rss_mib()
     for i in range(_WARMUP):
         one(i)
     gc.collect()
-    _settle(lambda: watcher.watch_count <= 1)
+    _settle(lambda: watcher.watch_count <= live)
     rss_before, threads_before = rss_mib(), threading.active_count()
     watchers_before = server_watchers(endpoint)
     curve: list[float] = []
@@ -84,7 +90,7 @@ def _run_cycles(endpoint: str, client: Client, cycles: int, one: Callable[[int],
             curve.append(round(rss_mib(), 1))
     seconds = time.perf_counter() - began
     gc.collect()
-    _settle(lambda: watcher.watch_count <= 1 and threading.active_count() <= threads_before)
+    _settle(lambda: watcher.watch_count <= live and threading.active_count() <= threads_before)
     _settle(lambda: server_watchers(endpoint) <= watchers_before)
     return {
         "cycles": cycles,
@@ -109,7 +115,7 @@ def watch_cycles(endpoint: str, cycles: int) -> Figures:
     with Client(endpoints=[endpoint]) as client:
         anchor = client.watch("/bench/leak/anchor")
         figures = _run_cycles(
-            endpoint, client, cycles, lambda i: client.watch("/bench/leak/k").close()
+            endpoint, client, cycles, lambda i: client.watch("/bench/leak/k").close(), 1
         )
         anchor.close()
     return figures
@@ -124,7 +130,7 @@ def watch_stream_each(endpoint: str, cycles: int) -> Figures:
             pass
 
     with Client(endpoints=[endpoint]) as client:
-        return _run_cycles(endpoint, client, cycles, one)
+        return _run_cycles(endpoint, client, cycles, one, 0)
 
 
 def callback_cycles(endpoint: str, cycles: int) -> Figures:
@@ -140,6 +146,7 @@ def callback_cycles(endpoint: str, cycles: int) -> Figures:
             client,
             cycles,
             lambda i: client.add_watch_callback("/bench/leak/k", callback).close(),
+            1,
         )
         anchor.close()
     return figures
@@ -158,7 +165,7 @@ def watch_dropped(endpoint: str, cycles: int) -> Figures:
             for _ in client.watch("/bench/leak/dropped", created_notify=True):
                 break
 
-        return _run_cycles(endpoint, client, cycles, one)
+        return _run_cycles(endpoint, client, cycles, one, 0)
 
 
 MEASUREMENTS: dict[str, Callable[[str, int], Figures]] = {

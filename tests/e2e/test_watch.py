@@ -537,7 +537,7 @@ def test_pipelined_creates_from_now(backend: Backend, prefix: str) -> None:
 
     with Client(endpoints=backend.endpoints, watch_create_window=64) as client:
         handles = [
-            client.add_watch_callback(prefix + f"k{i}", make(i), created_notify=True)
+            client.add_watch_callback(prefix + f"k{i}", make(i), created_notify=True, wait=False)
             for i in range(n)
         ]
         assert all(created.acquire(timeout=30) for _ in range(n))
