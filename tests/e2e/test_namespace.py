@@ -7,6 +7,7 @@ namespace, a sibling), so an escape shows up as a changed or visible outside key
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 
@@ -17,7 +18,7 @@ from etcd3py._responses import DeleteResponse, GetResponse, PutResponse, TxnResp
 from etcd3py.errors import ClientClosedError, EmptyKeyError
 from etcd3py.models import KeyValue
 from etcd3py.op import OpType
-from etcd3py.watch import Event
+from etcd3py.watch import Event, GrpcWatcher
 
 WAIT = 10.0
 
@@ -448,5 +449,23 @@ def test_nested_namespace_lease(client: Client, prefix: str) -> None:
     finally:
         inner.revoke(granted.id)
     assert client.get(prefix, prefix=True).count == 0
+    inner.close()
+    outer.close()
+
+
+def test_a_dropped_nested_namespace_chan_is_cancelled(client: Client, prefix: str) -> None:
+    outer, inner = nested_clients(client, prefix)
+    rev = inner.put("k", "v").header.revision
+    for _ in range(5):
+        for resp in inner.watch("k", rev=rev):
+            assert [e.kv.key for e in resp.events] == [b"k"]
+            break
+    gc.collect()
+    watcher = client.watcher
+    assert isinstance(watcher, GrpcWatcher)
+    deadline = time.monotonic() + WAIT
+    while watcher.watch_count:
+        assert time.monotonic() < deadline, f"{watcher.watch_count} dropped watches live"
+        time.sleep(0.05)
     inner.close()
     outer.close()
