@@ -14,7 +14,10 @@ Threads (never one per watch):
 * gRPC's own consumer of each call's request iterator (an
   :class:`etcd3py._streams.RequestQueue`, shared with the keep-alive driver): it blocks on
   that call's queue, which is never reused by a later call, so a dead call never takes a
-  request meant for the next one. The queue's sentinel, or a periodic wake-up, ends it.
+  request meant for the next one. The queue's sentinel, or a periodic wake-up, ends it. At
+  each wake-up (every half second at most) it also closes the iterator watches whose
+  ``WatchChan`` was garbage collected (:meth:`WatchStream.reap`): their weakref finalizer,
+  which may run on any thread, even one holding a lock of ours, only queues the watch's id.
 * ``etcd3py-watch-<n>-callbacks`` (daemon), one per stream with callback watches, started
   with the first: runs the callbacks in order from its queue, outside every lock.
 * User threads: iterate a :class:`Subscription` (waiting in short slices on its condition),
@@ -70,6 +73,7 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 _WAKE = 0.2  # seconds a blocked wait sleeps at most, so Ctrl-C and closes are noticed
+_REAP_POLL = 0.5  # seconds at most before a dropped WatchChan's watch is cancelled
 _JOIN_LIMIT = 5.0  # seconds close() waits for all threads of the watcher together
 _STREAM_NUMBERS = itertools.count(1)
 _END = object()  # end-of-watch marker in a buffer or the dispatcher queue
@@ -106,6 +110,7 @@ class Subscription:
     __slots__ = (
         "_cond",
         "_done",
+        "_end_error",
         "_ended",
         "_finished",
         "_items",
@@ -129,6 +134,7 @@ class Subscription:
         self._cond = threading.Condition(stream._lock) if callback is None else None
         self._items: collections.deque[tuple[WatchResponse | object, bool]] = collections.deque()
         self._ended = False  # the mux ended the watch (its End was pushed)
+        self._end_error: BaseException | None = None  # raised by next() once the end is taken
         self._user_closed = False
         self.exhausted = False  # the user saw the end (or closed)
         self._done = False  # the end was seen / the last callback ran
@@ -150,6 +156,8 @@ class Subscription:
         if final is not None:
             self.push(WatchResponse(final, error), False)
         self._ended = True
+        if not self._user_closed:
+            self._end_error = error
         self.mark_registered()
         if self.callback is not None:
             self._stream._dispatch(self, _END, False)
@@ -161,8 +169,9 @@ class Subscription:
 
     def mark_registered(self) -> None:
         """The server registered the watch (or it ended): release a waiting ``watch()``."""
-        if self._registered is not None:
-            self._registered.set()
+        registered, self._registered = self._registered, None  # a long-lived watch keeps none
+        if registered is not None:
+            registered.set()
 
     def _notify(self, *, all_waiters: bool) -> None:
         if self._cond is not None:
@@ -178,7 +187,13 @@ class Subscription:
 
     # ---- read by users --------------------------------------------------------------------
     def next(self, timeout: float | None) -> WatchResponse | None:
-        """Take the next response, waiting up to ``timeout`` s; ``None`` at the end."""
+        """Take the next response, waiting up to ``timeout`` s; ``None`` on a timeout or a
+        clean end.
+
+        Raises:
+            BaseException: the error that ended the watch, once its last response was taken
+                (and again at every later call), unless the user closed the watch.
+        """
         cond = self._cond
         assert cond is not None, "next() is for iterator watches"
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -189,7 +204,7 @@ class Subscription:
                     if item is _END:
                         self.exhausted = True
                         self._set_done()
-                        return None
+                        break
                     if counted:
                         self._stream._consumed(self.wid)
                     assert isinstance(item, WatchResponse)
@@ -198,6 +213,9 @@ class Subscription:
                 if wait <= 0:
                     return None
                 cond.wait(wait)
+            error = self._end_error
+        if error is not None:
+            raise error
         return None
 
     def run_callback(self, item: WatchResponse | object, counted: bool) -> None:
@@ -220,16 +238,30 @@ class Subscription:
     def close(self) -> None:
         """The user closed the watch: cancel it on the server and end the iteration."""
         with self._lock:
-            if self._user_closed:
-                return
-            self._user_closed = True
-            self._items.clear()
-            if self.callback is None:
-                self.exhausted = True
-            self._stream._close_watch(self)
-            self._notify(all_waiters=True)
-            if self.callback is None and self._ended:
-                self._set_done()
+            self.close_locked()
+
+    def close_locked(self) -> None:
+        """:meth:`close`, with the stream's lock already held."""
+        if self._user_closed:
+            return
+        self._user_closed = True
+        self._end_error = None  # the owner's close ends the iteration cleanly
+        self._items.clear()
+        if self.callback is None:
+            self.exhausted = True
+        self._stream._close_watch(self)
+        self._notify(all_waiters=True)
+        if self.callback is None and self._ended:
+            self._set_done()
+
+    def drop(self) -> None:
+        """The user's iterator was garbage collected: close the watch soon, elsewhere.
+
+        Runs from a weakref finalizer, on whatever thread collected the iterator (maybe one
+        holding the stream's lock): it takes no lock and only queues the watch for the
+        stream's own threads (:meth:`WatchStream.reap`).
+        """
+        self._stream.dropped(self.wid)
 
     def wait_finished(self, timeout: float | None) -> bool:
         """Wait until the end was seen (or the last callback ran); False on timeout."""
@@ -243,7 +275,8 @@ class Subscription:
 
     def wait_registered(self, timeout: float) -> bool:
         """Wait until the server registered the watch (or it ended); False on timeout."""
-        return self._registered is None or self._registered.wait(timeout)
+        registered = self._registered
+        return registered is None or registered.wait(timeout)
 
     def __repr__(self) -> str:
         state = "ended" if self._ended else "closed" if self._user_closed else "live"
@@ -282,6 +315,9 @@ class WatchStream:
         self._requests: RequestQueue[_pb.rpc.WatchRequest] | None = None  # the call's queue
         self._dispatcher: _Dispatcher | None = None  # started with the first callback watch
         self._wake = threading.Event()  # set to cut the reconnect backoff short
+        # wids of iterator watches whose WatchChan was garbage collected: put without a lock
+        # (from a finalizer), taken by reap() on this stream's threads
+        self._dropped: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._unregister_ctx: Callable[[], None] = _nothing
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
 
@@ -291,13 +327,19 @@ class WatchStream:
         self._thread.start()
         self._unregister_ctx = self.ctx.add_done_callback(self._on_ctx_done)
 
-    def add(self, spec: WatchSpec, callback: WatchCallback | None) -> Subscription | None:
-        """Register a watch; ``None`` when the stream is going away (make a new one)."""
+    def add(
+        self, spec: WatchSpec, callback: WatchCallback | None, wait: bool
+    ) -> Subscription | None:
+        """Register a watch; ``None`` when the stream is going away (make a new one).
+
+        With ``wait`` and a "from now" start, the subscription's ``wait_registered`` waits
+        for the server's ``created``.
+        """
         with self._lock:
             if self._state is not _State.RUNNING:
                 return None
             wid, actions = self._mux.add(spec)
-            awaiting = spec.start_revision == 0 and callback is None
+            awaiting = spec.start_revision == 0 and wait
             sub = Subscription(self, wid, callback, awaiting)
             self._subs[wid] = sub
             if awaiting:
@@ -306,6 +348,38 @@ class WatchStream:
                 self._dispatcher = _Dispatcher(f"{self.name}-callbacks")
             self._execute(actions)
             return sub
+
+    @property
+    def live_count(self) -> int:
+        """How many watches of this stream are live."""
+        with self._lock:
+            return self._mux.live_count
+
+    def dropped(self, wid: int) -> None:
+        """Queue watch ``wid`` for closing by :meth:`reap`; takes no lock (finalizer-safe)."""
+        self._dropped.put(wid)
+
+    def reap(self) -> None:
+        """Close the iterator watches whose WatchChan was garbage collected (see
+        :meth:`Subscription.drop`). Called on this stream's threads and by ``subscribe``,
+        never with the stream's lock held."""
+        if self._dropped.empty():
+            return
+        with self._lock:
+            while True:
+                try:
+                    wid = self._dropped.get_nowait()
+                except queue.Empty:
+                    return
+                sub = self._subs.get(wid)
+                if sub is not None and sub.callback is None:
+                    sub.close_locked()
+
+    def _tick(self) -> tuple[()]:
+        # RequestQueue's tick, on gRPC's request-consumer thread (holding none of our locks):
+        # the cancels that reap() queues on the call go out right after it.
+        self.reap()
+        return ()
 
     def request_progress(self) -> None:
         with self._lock:
@@ -413,7 +487,8 @@ class WatchStream:
 
     def _serve_one_call(self) -> tuple[EtcdError | None, bool]:
         """Run one call; return (its failure or None when the stream is over, any reply?)."""
-        requests = RequestQueue[_pb.rpc.WatchRequest]()
+        self.reap()
+        requests = RequestQueue[_pb.rpc.WatchRequest](poll=_REAP_POLL, tick=self._tick)
         try:
             self._transport.check_usable()
             metadata = self._transport.metadata(self.ctx)
@@ -503,28 +578,36 @@ class StreamRegistry:
         self._closed = False
 
     def subscribe(
-        self, spec: WatchSpec, ctx: Context, callback: WatchCallback | None
+        self, spec: WatchSpec, ctx: Context, callback: WatchCallback | None, wait: bool
     ) -> Subscription:
-        """Add a watch to the stream of ``ctx``, opening one if needed."""
+        """Add a watch to the stream of ``ctx``, opening one if needed.
+
+        ``wait``: a "from now" watch's ``wait_registered`` waits for the server's ``created``.
+        """
         self.transport.check_usable()
         with self._lock:
             if self._closed:
                 raise ClientClosedError("etcd3py: the client is closed")
             stream = self._streams.get(ctx)
-            sub = stream.add(spec, callback) if stream is not None else None
+            if stream is not None:
+                stream.reap()
+            sub = stream.add(spec, callback, wait) if stream is not None else None
             if sub is not None:
                 return sub
             stream = WatchStream(self, ctx, self._buffer_limit, self._create_window)
             self._streams[ctx] = stream
             self._running.add(stream)
-            sub = stream.add(spec, callback)
+            sub = stream.add(spec, callback, wait)
             assert sub is not None
         stream.start()
         return sub
 
     def request_progress(self, ctx: Context) -> None:
         """Ask for a progress notification on the stream of ``ctx``, if it has one."""
+        self.transport.check_usable()
         with self._lock:
+            if self._closed:
+                raise ClientClosedError("etcd3py: the client is closed")
             stream = self._streams.get(ctx)
         if stream is not None:
             stream.request_progress()
@@ -541,6 +624,13 @@ class StreamRegistry:
         """How many streams are registered."""
         with self._lock:
             return len(self._streams)
+
+    @property
+    def watch_count(self) -> int:
+        """How many watches are live over every running stream."""
+        with self._lock:
+            streams = list(self._running)
+        return sum(stream.live_count for stream in streams)
 
     def close(self, error: Exception) -> None:
         """End every stream with ``error`` and join their threads (time-limited)."""

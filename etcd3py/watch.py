@@ -19,13 +19,17 @@ Example::
 Guarantees: every event of a watch reaches its user once, in revision order, across stream
 breaks and server restarts (the watch resumes by itself from its next revision), or the watch
 ends with a response whose :meth:`WatchResponse.err` says why (a compacted revision, a server
-cancel, the context's end, the client's close). A watch never ends silently.
+cancel, the context's end, the client's close) and the next iteration raises that error. A
+watch never ends silently: only its owner's :meth:`WatchChan.close` (or leaving its ``with``
+block) ends the iteration cleanly. A :class:`WatchChan` the program drops is cancelled on the
+server once it is garbage collected; a :class:`WatchHandle` lives until its ``close()``.
 """
 
 from __future__ import annotations
 
 import abc
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -135,19 +139,31 @@ def _build_spec(key: KeyLike, opts: WatchOptions) -> WatchSpec:
 class WatchChan:
     """A watch as a blocking iterator of :class:`WatchResponse`, and a context manager.
 
-    The iteration ends after a response whose :meth:`WatchResponse.err` is not ``None`` (that
-    response is yielded first), or at once after :meth:`close`. A blocked iteration wakes
-    several times a second, so Ctrl-C interrupts it at once. Iterate from one thread at a time;
-    :meth:`close` may be called from any thread.
+    A watch that ends for any reason but :meth:`close` (a compacted revision, a server
+    cancel, its context cancelled or past its deadline, the client closed) yields its last
+    response, whose :meth:`WatchResponse.err` says why, and the next iteration raises that
+    error (every later one too). Only :meth:`close` (or leaving the ``with`` block) ends the
+    iteration cleanly, at once. A blocked iteration wakes several times a second, so Ctrl-C
+    interrupts it at once. Iterate from one thread at a time; :meth:`close` may be called from
+    any thread. A chan the program drops without closing it (``break`` out of the ``for``,
+    then it is garbage collected) is cancelled on the server shortly after, by the stream's
+    own threads.
     """
 
-    def __init__(self, subscription: Subscription) -> None:
+    def __init__(self, subscription: Subscription | None) -> None:
         """Wrap the driver's subscription; made by :meth:`Watcher.watch`, not by users.
 
         Args:
-            subscription: the buffer the stream fills for this watch.
+            subscription: the buffer the stream fills for this watch (``None`` for a subclass
+                that wraps another chan and overrides every method).
         """
+        if subscription is None:
+            return
         self._sub = subscription
+        # Dropped without close(): the subscription is closed by the stream's own threads
+        # (the finalizer holds the subscription, never this chan).
+        self._finalizer = weakref.finalize(self, subscription.drop)
+        self._finalizer.atexit = False
 
     def __iter__(self) -> Iterator[WatchResponse]:
         return self
@@ -165,8 +181,12 @@ class WatchChan:
             timeout: seconds to wait (``None``: until one comes or the watch ends).
 
         Returns:
-            The response, or ``None`` when the watch ended or the time ran out (see
-            :attr:`done`).
+            The response, or ``None`` when the time ran out or the watch was closed by its
+            owner (see :attr:`done`).
+
+        Raises:
+            EtcdError: the error that ended the watch (the ``err()`` of its last response),
+                once that response was taken; never after :meth:`close`.
         """
         return self._sub.next(timeout)
 
@@ -177,6 +197,7 @@ class WatchChan:
 
     def close(self) -> None:
         """Cancel this watch alone (the server is told) and end the iteration. Idempotent."""
+        self._finalizer.detach()
         self._sub.close()
 
     def __enter__(self) -> Self:
@@ -195,7 +216,13 @@ class WatchChan:
 
 
 class WatchHandle:
-    """A watch whose responses go to a callback; :meth:`close` cancels it."""
+    """A watch whose responses go to a callback; :meth:`close` cancels it.
+
+    The watch lives until :meth:`close`, its context's end or the client's close: dropping
+    the handle does not cancel it (the callback still holds what it needs). A watch that ends
+    for any reason but :meth:`close` calls the callback one last time with the response whose
+    ``err()`` says why.
+    """
 
     def __init__(self, subscription: Subscription) -> None:
         """Wrap the driver's subscription; made by :meth:`Watcher.add_watch_callback`.
@@ -255,7 +282,8 @@ class Watcher(abc.ABC):
             **opts: see :class:`WatchOptions`.
 
         Returns:
-            The watch.
+            The watch: a :class:`WatchChan` (an error that ends it is raised by the
+            iteration after the response carrying it; see :class:`WatchChan`).
 
         Raises:
             ArgumentTypeError: an argument of the wrong type, or an unknown option.
@@ -271,31 +299,37 @@ class Watcher(abc.ABC):
         callback: WatchCallback,
         *,
         ctx: Context | None = None,
+        wait: bool = True,
         **opts: Unpack[WatchOptions],
     ) -> WatchHandle:
         """Watch a key or a range; ``callback(wresp)`` receives every response, in order.
 
         Callbacks of one stream run one at a time on its dispatcher thread, never on the
         gRPC reader thread; a callback may create or close watches. An exception in a
-        callback is logged and the watch goes on. The last call carries the response whose
-        ``err()`` ended the watch (not after :meth:`WatchHandle.close`).
+        callback is logged and the watch goes on. A watch that ends for any reason but
+        :meth:`WatchHandle.close` gets one last call with the response whose ``err()`` says
+        why; it never just goes quiet. The watch lives until :meth:`WatchHandle.close` (or its
+        context's end, or the client's close): dropping the handle does not cancel it.
 
-        Unlike :meth:`watch`, this returns at once, before the server registered the watch
-        (so that many can be made without a round trip each): to receive every write made
-        after the call, pass ``rev=`` (e.g. a read's ``header.revision + 1``), or
-        ``created_notify=True`` to be told when a "from now" watch is registered.
+        As :meth:`watch`, a watch from "now" (``rev=0``) returns once the server registered
+        it, so every write made after this call returns reaches the callback. ``wait=False``
+        returns at once instead, before the server registered the watch, to make thousands
+        without a round trip each; then pass ``rev=`` (e.g. a read's
+        ``header.revision + 1``), or ``created_notify=True`` to be told when it is registered.
 
         Args:
             key: the key, or the start of the range.
             callback: called with each :class:`WatchResponse`.
             ctx: the context (see :meth:`watch`).
+            wait: wait for the server to register a "from now" watch (ignored with ``rev=``).
             **opts: see :class:`WatchOptions`.
 
         Returns:
             A handle whose ``close()`` cancels the watch.
 
         Raises:
-            ArgumentTypeError: an argument of the wrong type, or an unknown option.
+            ArgumentTypeError: an argument of the wrong type (``wait`` too), or an unknown
+                option.
             EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
             InvalidArgumentError: conflicting range options or a negative revision.
             ClientClosedError: the watcher (its client) is closed.
@@ -310,6 +344,10 @@ class Watcher(abc.ABC):
 
         Args:
             ctx: the context whose stream is asked (``None``: the background context).
+
+        Raises:
+            ArgumentTypeError: ``ctx`` is not a Context.
+            ClientClosedError: the watcher (its client) is closed.
         """
 
     @abc.abstractmethod
@@ -370,15 +408,9 @@ class GrpcWatcher(Watcher):
     ) -> WatchChan:
         """See :meth:`Watcher.watch`."""
         spec = _build_spec(key, opts)
-        sub = self._streams.subscribe(spec, _context(ctx), None)
+        sub = self._streams.subscribe(spec, _context(ctx), None, True)
         chan = WatchChan(sub)
-        if spec.start_revision == 0:
-            try:  # in short slices, so that Ctrl-C interrupts the wait
-                while not sub.wait_registered(_REGISTER_WAKE):
-                    pass
-            except BaseException:
-                chan.close()
-                raise
+        _wait_registered(sub, chan.close)
         return chan
 
     def add_watch_callback(
@@ -387,13 +419,19 @@ class GrpcWatcher(Watcher):
         callback: WatchCallback,
         *,
         ctx: Context | None = None,
+        wait: bool = True,
         **opts: Unpack[WatchOptions],
     ) -> WatchHandle:
         """See :meth:`Watcher.add_watch_callback`."""
         if not callable(callback):
             raise ArgumentTypeError(f"callback must be callable, not {type(callback).__name__}")
+        if not isinstance(wait, bool):
+            raise ArgumentTypeError(f"wait must be a bool, not {type(wait).__name__}")
         spec = _build_spec(key, opts)
-        return WatchHandle(self._streams.subscribe(spec, _context(ctx), callback))
+        sub = self._streams.subscribe(spec, _context(ctx), callback, wait)
+        handle = WatchHandle(sub)
+        _wait_registered(sub, handle.close)
+        return handle
 
     def request_progress(self, ctx: Context | None = None) -> None:
         """See :meth:`Watcher.request_progress`."""
@@ -412,6 +450,23 @@ class GrpcWatcher(Watcher):
         with self._lock:
             registry = self._registry
         return 0 if registry is None else registry.stream_count
+
+    @property
+    def watch_count(self) -> int:
+        """How many watches are live (not ended nor closed) over every stream."""
+        with self._lock:
+            registry = self._registry
+        return 0 if registry is None else registry.watch_count
+
+
+def _wait_registered(sub: Subscription, close: Callable[[], None]) -> None:
+    """Wait until the server registered ``sub`` (at once unless it waits for that)."""
+    try:  # in short slices, so that Ctrl-C interrupts the wait
+        while not sub.wait_registered(_REGISTER_WAKE):
+            pass
+    except BaseException:
+        close()
+        raise
 
 
 def _context(ctx: Context | None) -> Context:

@@ -200,7 +200,7 @@ class _Counter:
 def _watch_all(client: Client, p: Params, counter: _Counter) -> tuple[list[Any], float]:
     start = time.perf_counter()
     handles = [
-        client.add_watch_callback(f"{p['prefix']}{i:06d}", counter, created_notify=True)
+        client.add_watch_callback(f"{p['prefix']}{i:06d}", counter, created_notify=True, wait=False)
         for i in range(p["watches"])
     ]
     if not counter.all_created.wait(p["deadline_s"]):

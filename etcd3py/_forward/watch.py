@@ -31,7 +31,9 @@ class WatchMethods:
             **opts: see :class:`~etcd3py.watch.WatchOptions`.
 
         Returns:
-            A blocking iterator of :class:`~etcd3py.watch.WatchResponse`.
+            A blocking iterator of :class:`~etcd3py.watch.WatchResponse`; a watch that ends
+            for any reason but its ``close()`` yields its last response with ``err()`` set
+            and the next iteration raises that error.
         """
         return self.watcher.watch(key, ctx=ctx, **opts)
 
@@ -41,6 +43,7 @@ class WatchMethods:
         callback: WatchCallback,
         *,
         ctx: Context | None = None,
+        wait: bool = True,
         **opts: Unpack[WatchOptions],
     ) -> WatchHandle:
         """Watch with a callback: ``client.watcher.add_watch_callback``.
@@ -50,9 +53,20 @@ class WatchMethods:
             callback: called with each :class:`~etcd3py.watch.WatchResponse`, in order, on
                 the stream's dispatcher thread.
             ctx: the context (watches of one context share one stream).
+            wait: wait for the server to register a "from now" watch (``False``: return at
+                once, to make many; see :meth:`Watcher.add_watch_callback`).
             **opts: see :class:`~etcd3py.watch.WatchOptions`.
 
         Returns:
             A handle whose ``close()`` cancels the watch.
         """
-        return self.watcher.add_watch_callback(key, callback, ctx=ctx, **opts)
+        return self.watcher.add_watch_callback(key, callback, ctx=ctx, wait=wait, **opts)
+
+    def request_progress(self, ctx: Context | None = None) -> None:
+        """Ask for a progress notification: ``client.watcher.request_progress``.
+
+        Args:
+            ctx: the context whose stream is asked (``None``: the background context); every
+                watch of that stream receives the notification.
+        """
+        self.watcher.request_progress(ctx)

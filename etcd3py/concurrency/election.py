@@ -369,7 +369,9 @@ class Observer:
         """Wait for the first key put under the prefix from ``rev`` (no leader yet)."""
         with self._client.watch(self._pfx, prefix=True, rev=rev, ctx=self._ctx) as chan:
             for wresp in chan:
-                self._raise(wresp.err())
+                if wresp.err() is not None:  # closed (its ctx cancelled): stop, else raise
+                    self._raise(wresp.err())
+                    break
                 for ev in wresp.events:
                     # only a put elects someone; a delete would make us spin
                     if ev.type == EventType.PUT:
@@ -380,7 +382,9 @@ class Observer:
         """Yield the leader key's new values from ``rev`` until it is deleted."""
         with self._client.watch(key, rev=rev, ctx=self._ctx) as chan:
             for wresp in chan:
-                self._raise(wresp.err())
+                if wresp.err() is not None:  # closed (its ctx cancelled): stop, else raise
+                    self._raise(wresp.err())
+                    break
                 for ev in wresp.events:
                     if ev.type == EventType.DELETE:
                         return

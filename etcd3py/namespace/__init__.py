@@ -16,8 +16,13 @@ Example::
 
     app = client.with_namespace("/app/")   # or: a client whose kv, watcher and lease are wrapped
 
-The wrappers hold the wrapped concern by composition and never close it: closing a wrapper
-(or the client ``with_namespace`` returned) ends what was opened through it only.
+The wrappers hold the wrapped concern by composition, use it through its public methods
+only, and never close it: closing a wrapper (or the client ``with_namespace`` returned) ends
+what was opened through it only (for its watches, their owner's close: they end cleanly).
+So namespaces nest: ``new_kv(new_kv(client.kv, "/a/"), "b/")`` and
+``client.with_namespace("/a/").with_namespace("b/")`` live under ``"/a/b/"``, and keys come
+back relative to the innermost namespace (KV and txn responses, watch events in every form,
+``time_to_live`` keys).
 """
 
 from __future__ import annotations

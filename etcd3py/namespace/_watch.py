@@ -36,21 +36,38 @@ _RANGE_OPTIONS = ("prefix", "from_key", "range_end")
 
 
 class _NamespaceWatchChan(WatchChan):
-    """A :class:`WatchChan` whose responses lose the namespace prefix as they are taken."""
+    """A :class:`WatchChan` over another chan whose responses lose the namespace prefix.
+
+    It uses the wrapped chan through its public methods only, so namespaces nest: the chan
+    of a namespace of a namespace strips both prefixes, the inner one first. Errors pass
+    through unchanged (the wrapped chan raises them); dropping this chan drops the wrapped
+    one, which cancels the watch.
+    """
 
     def __init__(self, inner: WatchChan, prefix: bytes) -> None:
-        # The same subscription as the wrapped chan: done, close and the context manager
-        # act on the one watch; only what is handed out is rewritten.
-        super().__init__(inner._sub)
+        super().__init__(None)
+        self._inner = inner
         self._prefix = prefix
 
     def __next__(self) -> WatchResponse:
-        return unprefix_watch_response(self._prefix, super().__next__())
+        return unprefix_watch_response(self._prefix, next(self._inner))
 
     def get(self, timeout: float | None = None) -> WatchResponse | None:
         """See :meth:`etcd3py.watch.WatchChan.get`; the keys lose the namespace prefix."""
-        response = super().get(timeout)
+        response = self._inner.get(timeout)
         return None if response is None else unprefix_watch_response(self._prefix, response)
+
+    @property
+    def done(self) -> bool:
+        """See :attr:`etcd3py.watch.WatchChan.done`."""
+        return self._inner.done
+
+    def close(self) -> None:
+        """See :meth:`etcd3py.watch.WatchChan.close`."""
+        self._inner.close()
+
+    def __repr__(self) -> str:
+        return f"NamespaceWatchChan(prefix={self._prefix!r}, {self._inner!r})"
 
 
 class NamespaceWatcher(Watcher):
@@ -127,6 +144,7 @@ class NamespaceWatcher(Watcher):
         callback: WatchCallback,
         *,
         ctx: Context | None = None,
+        wait: bool = True,
         **opts: Unpack[WatchOptions],
     ) -> WatchHandle:
         """Watch inside the namespace with a callback; see :meth:`Watcher.add_watch_callback`.
@@ -147,7 +165,7 @@ class NamespaceWatcher(Watcher):
         def on_response(response: WatchResponse) -> None:
             callback(unprefix_watch_response(prefix, response))
 
-        handle = self._watcher.add_watch_callback(begin, on_response, ctx=ctx, **mapped)
+        handle = self._watcher.add_watch_callback(begin, on_response, ctx=ctx, wait=wait, **mapped)
         self._track(handle)
         return handle
 
@@ -157,7 +175,7 @@ class NamespaceWatcher(Watcher):
         The stream is shared with the wrapped watcher: its other watches get one too.
 
         Raises:
-            ClientClosedError: this watcher is closed.
+            ClientClosedError: this watcher (or the wrapped one) is closed.
         """
         self._check_open()
         self._watcher.request_progress(ctx)

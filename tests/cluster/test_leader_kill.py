@@ -123,8 +123,11 @@ def reader(client: Client, prefix: str, load: Load) -> None:
 
 
 def iterate(chan: object, i: int, rec: Recorder) -> None:
-    for resp in chan:  # type: ignore[attr-defined]
-        rec.record(i, resp)
+    try:
+        for resp in chan:  # type: ignore[attr-defined]
+            rec.record(i, resp)
+    except EtcdError:
+        pass  # the next iteration raises the err() of the last response, recorded already
 
 
 def history(endpoints: list[str], prefix: str, start: int, last: int) -> list[Event]:

@@ -429,15 +429,18 @@ def test_watch_outside_range_is_denied(
     outside = hank.watch("/outside/", prefix=True)
     responses = []
     deadline = time.monotonic() + WAIT
-    while not outside.done:
-        assert time.monotonic() < deadline, f"the denied watch did not end: {responses}"
-        resp = outside.get(deadline - time.monotonic())
-        if resp is not None:
-            responses.append(resp)
+    with pytest.raises(E.PermissionDeniedError) as raised:  # the take after the last response
+        while True:
+            assert time.monotonic() < deadline, f"the denied watch did not end: {responses}"
+            resp = outside.get(deadline - time.monotonic())
+            if resp is not None:
+                responses.append(resp)
+    assert outside.done
     assert responses, "the denied watch ended without saying why"
     assert responses[-1].canceled
     err = responses[-1].err()
     assert isinstance(err, E.PermissionDeniedError), (err, responses)
+    assert err is raised.value
     assert str(err) == "etcdserver: permission denied"
 
 

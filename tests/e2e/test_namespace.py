@@ -7,17 +7,18 @@ namespace, a sibling), so an escape shows up as a changed or visible outside key
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 
 import pytest
 
-from etcd3py import Client, Compare, EventType, Op, WatchChan, namespace
+from etcd3py import Client, Compare, EventType, Op, WatchChan, WatchResponse, namespace
 from etcd3py._responses import DeleteResponse, GetResponse, PutResponse, TxnResponse
 from etcd3py.errors import ClientClosedError, EmptyKeyError
 from etcd3py.models import KeyValue
 from etcd3py.op import OpType
-from etcd3py.watch import Event
+from etcd3py.watch import Event, GrpcWatcher
 
 WAIT = 10.0
 
@@ -338,3 +339,133 @@ def test_with_namespace_lease_and_close(client: Client, prefix: str) -> None:
     parent_keep.close()
     client.revoke(granted.id)
     assert client.get(prefix + "app/k").count == 0
+
+
+# ---- nested namespaces: each layer wraps the one below through its public interface -------
+
+
+def nested_clients(client: Client, prefix: str) -> tuple[Client, Client]:
+    """The namespace ``prefix + "a/"`` and, inside it, ``"b/"`` (so ``prefix + "a/b/"``)."""
+    outer = client.with_namespace(prefix + "a/")
+    return outer, outer.with_namespace("b/")
+
+
+def test_nested_namespaces_kv_and_txn(client: Client, prefix: str) -> None:
+    outer, inner = nested_clients(client, prefix)
+    by_wrappers = namespace.new_kv(namespace.new_kv(client.kv, prefix + "a/"), "b/")
+    client.put(prefix + "a/x", "outside the inner namespace")
+    put = inner.put("x", "1")
+    assert put.prev_kv is None
+    assert client.get(prefix + "a/b/x").kvs[0].value == b"1"
+    again = inner.put("x", "2", prev_kv=True)
+    assert again.prev_kv is not None and again.prev_kv.key == b"x"
+    assert keys(inner.get("", prefix=True).kvs) == [b"x"]
+    assert keys(by_wrappers.get("", prefix=True).kvs) == [b"x"]
+    assert keys(outer.get("", prefix=True).kvs) == [b"b/x", b"x"]
+    txn = (
+        inner.txn()
+        .if_(Compare.value("x") == "2")
+        .then(Op.get("x"), Op.put("y", "3", prev_kv=True), Op.txn([], [Op.get("", prefix=True)]))
+        .commit()
+    )
+    assert txn.succeeded
+    got, put_y, nested = txn.responses
+    assert isinstance(got, GetResponse) and keys(got.kvs) == [b"x"]
+    assert isinstance(put_y, PutResponse) and put_y.prev_kv is None
+    assert isinstance(nested, TxnResponse)
+    (rng,) = nested.responses
+    assert isinstance(rng, GetResponse) and keys(rng.kvs) == [b"x", b"y"]
+    deleted = by_wrappers.delete("", prefix=True, prev_kv=True)
+    assert deleted.deleted == 2 and keys(deleted.prev_kvs) == [b"x", b"y"]
+    assert snapshot(client, prefix) == {(prefix + "a/x").encode(): b"outside the inner namespace"}
+    inner.close()
+    outer.close()
+
+
+@pytest.mark.parametrize("how", ["with_namespace", "new_watcher"])
+def test_nested_namespace_watches_strip_both_prefixes(
+    client: Client, prefix: str, how: str
+) -> None:
+    outer, inner = nested_clients(client, prefix)
+    if how == "with_namespace":
+        watcher = inner.watcher
+    else:
+        watcher = namespace.new_watcher(namespace.new_watcher(client.watcher, prefix + "a/"), "b/")
+    rev = next_rev(client, prefix)
+    from_callback: list[tuple[bytes, bytes | None]] = []
+    done = threading.Event()
+
+    def on_response(resp: WatchResponse) -> None:
+        assert resp.err() is None
+        for ev in resp.events:
+            from_callback.append((ev.kv.key, ev.prev_kv.key if ev.prev_kv else None))
+        if len(from_callback) == 3:
+            done.set()
+
+    handle = watcher.add_watch_callback("", on_response, prefix=True, rev=rev, prev_kv=True)
+    chan = watcher.watch("", prefix=True, rev=rev, prev_kv=True)
+    now = watcher.watch("x")  # from now: both prefixes stripped on the get() path too
+    try:
+        client.put(prefix + "a/b/x", "1")
+        client.put(prefix + "a/x", "outside the inner namespace")
+        client.put(prefix + "a/b/x", "2")
+        client.delete(prefix + "a/b/x")
+        events = take_events(chan, 3)
+        assert [(e.type, e.kv.key) for e in events] == [
+            (EventType.PUT, b"x"),
+            (EventType.PUT, b"x"),
+            (EventType.DELETE, b"x"),
+        ]
+        prevs = [e.prev_kv.key if e.prev_kv else None for e in events]
+        assert prevs == [None, b"x", b"x"]
+        assert done.wait(WAIT)
+        assert from_callback == [(e.kv.key, p) for e, p in zip(events, prevs, strict=True)]
+        assert [e.kv.key for e in take_events(now, 3)] == [b"x", b"x", b"x"]
+        client.put(prefix + "a/b/z", "3")
+        for resp in chan:  # the iterator form (not get()) strips both prefixes as well
+            if resp.events:
+                assert [e.kv.key for e in resp.events] == [b"z"]
+                break
+    finally:
+        handle.close()
+        chan.close()
+        now.close()
+        inner.close()
+        outer.close()
+
+
+def test_nested_namespace_lease(client: Client, prefix: str) -> None:
+    outer, inner = nested_clients(client, prefix)
+    by_wrappers = namespace.new_lease(namespace.new_lease(client.lease, prefix + "a/"), "b/")
+    granted = inner.grant(60)
+    try:
+        inner.put("x", "1", lease=granted.id)
+        outer.put("y", "2", lease=granted.id)
+        assert inner.time_to_live(granted.id, keys=True).keys == [b"x"]
+        assert by_wrappers.time_to_live(granted.id, keys=True).keys == [b"x"]
+        assert sorted(outer.time_to_live(granted.id, keys=True).keys) == [b"b/x", b"y"]
+        assert granted.id in inner.leases().leases
+        assert inner.keep_alive_once(granted.id).id == granted.id
+    finally:
+        inner.revoke(granted.id)
+    assert client.get(prefix, prefix=True).count == 0
+    inner.close()
+    outer.close()
+
+
+def test_a_dropped_nested_namespace_chan_is_cancelled(client: Client, prefix: str) -> None:
+    outer, inner = nested_clients(client, prefix)
+    rev = inner.put("k", "v").header.revision
+    for _ in range(5):
+        for resp in inner.watch("k", rev=rev):
+            assert [e.kv.key for e in resp.events] == [b"k"]
+            break
+    gc.collect()
+    watcher = client.watcher
+    assert isinstance(watcher, GrpcWatcher)
+    deadline = time.monotonic() + WAIT
+    while watcher.watch_count:
+        assert time.monotonic() < deadline, f"{watcher.watch_count} dropped watches live"
+        time.sleep(0.05)
+    inner.close()
+    outer.close()

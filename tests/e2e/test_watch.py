@@ -51,15 +51,27 @@ def take_events(chan: WatchChan, count: int, timeout: float = WAIT) -> list[Even
     return events
 
 
-def take_until_end(chan: WatchChan, timeout: float = WAIT) -> list[WatchResponse]:
-    """Read every response until the iteration ends."""
+def take_until_error(
+    chan: WatchChan, error: type[BaseException], timeout: float = WAIT
+) -> list[WatchResponse]:
+    """Read every response until the iteration raises ``error``; return the responses.
+
+    The last one must carry that error in ``err()`` (the error rule: the last response says
+    why, the next iteration raises it).
+    """
     out: list[WatchResponse] = []
     deadline = time.monotonic() + timeout
-    while not chan.done:
-        assert time.monotonic() < deadline, f"watch did not end; got {out}"
-        resp = chan.get(deadline - time.monotonic())
-        if resp is not None:
-            out.append(resp)
+    with pytest.raises(error) as raised:
+        while True:
+            assert time.monotonic() < deadline, f"watch did not end; got {out}"
+            resp = chan.get(deadline - time.monotonic())
+            if resp is not None:
+                out.append(resp)
+    assert chan.done
+    assert out and out[-1].err() is raised.value, (out, raised.value)
+    assert all(r.err() is None for r in out[:-1])
+    with pytest.raises(error):  # every later take raises again
+        chan.get(0)
     return out
 
 
@@ -230,8 +242,7 @@ def test_context_cancel_ends_all_its_watches(client: Client, prefix: str) -> Non
         take_events(chans[0], 1)
         ctx.cancel()
         for chan in chans:
-            last = take_until_end(chan)[-1]
-            assert isinstance(last.err(), CanceledError)
+            take_until_error(chan, CanceledError)
         client.put(prefix + "c0", "w")
         assert len(take_events(other, 2)) == 2  # another context's watch goes on
     finally:
@@ -241,8 +252,7 @@ def test_context_cancel_ends_all_its_watches(client: Client, prefix: str) -> Non
 def test_context_deadline_ends_watches(client: Client, prefix: str) -> None:
     ctx = Context.background().with_timeout(0.5)
     chan = client.watch(prefix + "d", ctx=ctx)
-    responses = take_until_end(chan)
-    assert isinstance(responses[-1].err(), DeadlineExceededError)
+    take_until_error(chan, DeadlineExceededError)
 
 
 def test_two_contexts_two_streams(client: Client, prefix: str) -> None:
@@ -257,8 +267,8 @@ def test_two_contexts_two_streams(client: Client, prefix: str) -> None:
     assert len(take_events(a1, 1)) == len(take_events(a2, 1)) == len(take_events(b1, 1)) == 1
     ctx_a.cancel()
     ctx_b.cancel()
-    take_until_end(a1)
-    take_until_end(b1)
+    take_until_error(a1, CanceledError)
+    take_until_error(b1, CanceledError)
 
 
 def test_compacted_start_revision(client: Client, prefix: str) -> None:
@@ -267,18 +277,15 @@ def test_compacted_start_revision(client: Client, prefix: str) -> None:
     client.put(prefix + "k", "3")
     client.compact(last)
     with client.watch(prefix + "k", rev=first) as chan:
-        responses = take_until_end(chan)
-    assert responses and responses[-1].compact_revision >= last
-    assert isinstance(responses[-1].err(), CompactedError)
-    assert all(r.err() is None for r in responses[:-1])
+        responses = take_until_error(chan, CompactedError)
+    assert responses[-1].compact_revision >= last
 
 
 def test_client_close_ends_watches(backend: Backend, prefix: str) -> None:
     client = Client(endpoints=backend.endpoints)
     chan = client.watch(prefix + "k")
     client.close()
-    responses = take_until_end(chan)
-    assert isinstance(responses[-1].err(), ClientClosedError)
+    take_until_error(chan, ClientClosedError)
     with pytest.raises(ClientClosedError):
         client.watch(prefix + "k")
     assert not [t for t in threading.enumerate() if t.name.startswith("etcd3py-watch")]
@@ -530,7 +537,7 @@ def test_pipelined_creates_from_now(backend: Backend, prefix: str) -> None:
 
     with Client(endpoints=backend.endpoints, watch_create_window=64) as client:
         handles = [
-            client.add_watch_callback(prefix + f"k{i}", make(i), created_notify=True)
+            client.add_watch_callback(prefix + f"k{i}", make(i), created_notify=True, wait=False)
             for i in range(n)
         ]
         assert all(created.acquire(timeout=30) for _ in range(n))
