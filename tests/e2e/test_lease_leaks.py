@@ -2,7 +2,7 @@
 leave no thread, stream, schedule entry, context callback or deadline timer behind.
 
 The mechanism only (counts, every backend); RSS over 10,000 cycles is measured by
-``bench/lease_leak_figures.py``, not asserted here.
+``python -m bench.leak_figures --only lease-cycles``, not asserted here.
 """
 
 from __future__ import annotations
