@@ -33,7 +33,8 @@ _T = TypeVar("_T")
 
 # gRPC's and etcd's wording for "no connection was ever established": the request never left.
 _NOT_SENT_MARKERS = (
-    "failed to connect to all addresses",
+    "failed to connect to all addresses",  # pick_first
+    "connections to all backends failing",  # round_robin (grpc >= 1.5x): no READY subchannel
     "connection refused",
     "failed to connect",
     "there is no address available",

@@ -524,7 +524,7 @@ class GrpcLease(Lease):
         check_timeout(timeout)
         request = _pb.rpc.LeaseRevokeRequest(ID=lease_id(id, "id"))
         response = self._transport.call(
-            self._stub.LeaseRevoke, request, timeout=timeout, ctx=check_ctx(ctx), repeatable=True
+            self._stub.LeaseRevoke, request, timeout=timeout, ctx=check_ctx(ctx)
         )
         return LeaseRevokeResponse(response)
 

@@ -186,6 +186,7 @@ def test_ctx_cancel_aborts_retried_calls_held_up_by_an_outage(
     with Client(endpoints=[bridge.endpoint]) as cut_off:
         calls: list[Callable[[Context], object]] = [
             lambda ctx: cut_off.revoke(lease, ctx=ctx, timeout=60),
+            lambda ctx: cut_off.grant(30, ctx=ctx, timeout=60),  # never sent: retried too
             lambda ctx: cut_off.time_to_live(lease, ctx=ctx, timeout=60),
             lambda ctx: cut_off.leases(ctx=ctx, timeout=60),
             lambda ctx: cut_off.keep_alive_once(lease, ctx=ctx, timeout=60),

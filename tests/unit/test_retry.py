@@ -38,6 +38,15 @@ FAST = RetryPolicy(max_attempts=5, initial_backoff=0.001, max_backoff=0.002, jit
         (errors.TimeoutDueToConnectionLostError(), True, False),
         (errors.RequestTimedOutError(), True, False),
         (errors.UnavailableError("there is no address available"), True, True),
+        # round_robin's wording when no subchannel is READY: the call never left
+        (
+            errors.UnavailableError(
+                "connections to all backends failing; last error: UNAVAILABLE: "
+                "ipv4:127.0.0.1:38303: Socket closed"
+            ),
+            True,
+            True,
+        ),
         (errors.CompactedError(), False, False),
         (errors.DeadlineExceededError("Deadline Exceeded"), False, False),
         (errors.InvalidArgumentError("x"), False, False),
