@@ -575,18 +575,37 @@ class StreamRegistry:
         self._lock = threading.Lock()
         self._streams: dict[Context, WatchStream] = {}  # the stream taking new watches
         self._running: set[WatchStream] = set()  # every stream whose thread runs
+        self._owned: set[Context] = set()  # contexts made for one watch's timeout=
         self._closed = False
 
     def subscribe(
-        self, spec: WatchSpec, ctx: Context, callback: WatchCallback | None, wait: bool
+        self,
+        spec: WatchSpec,
+        ctx: Context,
+        callback: WatchCallback | None,
+        wait: bool,
+        *,
+        owned: bool = False,
     ) -> Subscription:
         """Add a watch to the stream of ``ctx``, opening one if needed.
 
         ``wait``: a "from now" watch's ``wait_registered`` waits for the server's ``created``.
+        ``owned``: ``ctx`` was made for this watch alone (``timeout=``): it is cancelled once
+        its stream ends, so its deadline leaves the timer with the watch.
         """
-        self.transport.check_usable()
+        try:
+            self.transport.check_usable()
+        except BaseException:
+            if owned:
+                ctx.cancel()
+            raise
         with self._lock:
+            if owned:
+                self._owned.add(ctx)
             if self._closed:
+                self._owned.discard(ctx)
+                if owned:
+                    ctx.cancel()
                 raise ClientClosedError("etcd3py: the client is closed")
             stream = self._streams.get(ctx)
             if stream is not None:
@@ -618,6 +637,10 @@ class StreamRegistry:
             self._running.discard(stream)
             if self._streams.get(stream.ctx) is stream:
                 del self._streams[stream.ctx]
+            owned = stream.ctx in self._owned
+            self._owned.discard(stream.ctx)
+        if owned:
+            stream.ctx.cancel()  # made for one watch's timeout=: its deadline goes with it
 
     @property
     def stream_count(self) -> int:

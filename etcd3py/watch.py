@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 from typing_extensions import Self, TypedDict, Unpack
 
 from etcd3py._keys import KeyLike
+from etcd3py._transport import check_timeout
 from etcd3py._watch_mux import WatchSpec
 from etcd3py._watch_views import Event, WatchResponse
 from etcd3py.context import Context
@@ -265,7 +266,12 @@ class Watcher(abc.ABC):
 
     @abc.abstractmethod
     def watch(
-        self, key: KeyLike, *, ctx: Context | None = None, **opts: Unpack[WatchOptions]
+        self,
+        key: KeyLike,
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+        **opts: Unpack[WatchOptions],
     ) -> WatchChan:
         """Watch a key or a range; return a blocking iterator of its responses.
 
@@ -276,6 +282,9 @@ class Watcher(abc.ABC):
 
         Args:
             key: the key, or the start of the range.
+            timeout: seconds after which the watch ends with ``DeadlineExceededError`` (as a
+                ``ctx.with_timeout``: the watch gets a context, and so a stream, of its own;
+                give many timed watches one ``with_timeout`` context to share a stream).
             ctx: the context: watches of one context share one gRPC stream; cancelling it
                 ends them all (``err()`` is a ``CanceledError``; its deadline ends them with
                 ``DeadlineExceededError``); its metadata (e.g. ``require_leader``) is sent.
@@ -298,6 +307,7 @@ class Watcher(abc.ABC):
         key: KeyLike,
         callback: WatchCallback,
         *,
+        timeout: float | None = None,
         ctx: Context | None = None,
         wait: bool = True,
         **opts: Unpack[WatchOptions],
@@ -320,6 +330,7 @@ class Watcher(abc.ABC):
         Args:
             key: the key, or the start of the range.
             callback: called with each :class:`WatchResponse`.
+            timeout: seconds after which the watch ends (see :meth:`watch`).
             ctx: the context (see :meth:`watch`).
             wait: wait for the server to register a "from now" watch (ignored with ``rev=``).
             **opts: see :class:`WatchOptions`.
@@ -404,11 +415,17 @@ class GrpcWatcher(Watcher):
             return self._registry
 
     def watch(
-        self, key: KeyLike, *, ctx: Context | None = None, **opts: Unpack[WatchOptions]
+        self,
+        key: KeyLike,
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+        **opts: Unpack[WatchOptions],
     ) -> WatchChan:
         """See :meth:`Watcher.watch`."""
         spec = _build_spec(key, opts)
-        sub = self._streams.subscribe(spec, _context(ctx), None, True)
+        ctx, owned = _timed_context(ctx, timeout)
+        sub = self._streams.subscribe(spec, ctx, None, True, owned=owned)
         chan = WatchChan(sub)
         _wait_registered(sub, chan.close)
         return chan
@@ -418,6 +435,7 @@ class GrpcWatcher(Watcher):
         key: KeyLike,
         callback: WatchCallback,
         *,
+        timeout: float | None = None,
         ctx: Context | None = None,
         wait: bool = True,
         **opts: Unpack[WatchOptions],
@@ -428,7 +446,8 @@ class GrpcWatcher(Watcher):
         if not isinstance(wait, bool):
             raise ArgumentTypeError(f"wait must be a bool, not {type(wait).__name__}")
         spec = _build_spec(key, opts)
-        sub = self._streams.subscribe(spec, _context(ctx), callback, wait)
+        ctx, owned = _timed_context(ctx, timeout)
+        sub = self._streams.subscribe(spec, ctx, callback, wait, owned=owned)
         handle = WatchHandle(sub)
         _wait_registered(sub, handle.close)
         return handle
@@ -467,6 +486,16 @@ def _wait_registered(sub: Subscription, close: Callable[[], None]) -> None:
     except BaseException:
         close()
         raise
+
+
+def _timed_context(ctx: Context | None, timeout: float | None) -> tuple[Context, bool]:
+    """The context a watch runs under: ``ctx``, or with ``timeout=`` a child of it made for
+    that watch alone (``owned``: cancelled once the watch's stream ends)."""
+    check_timeout(timeout)
+    parent = _context(ctx)
+    if timeout is None:
+        return parent, False
+    return parent.with_timeout(timeout), True
 
 
 def _context(ctx: Context | None) -> Context:

@@ -21,7 +21,12 @@ class WatchMethods:
     watcher: Watcher
 
     def watch(
-        self, key: KeyLike, *, ctx: Context | None = None, **opts: Unpack[WatchOptions]
+        self,
+        key: KeyLike,
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+        **opts: Unpack[WatchOptions],
     ) -> WatchChan:
         """Watch a key or a range: ``client.watcher.watch``; see :meth:`Watcher.watch`.
 
@@ -35,13 +40,14 @@ class WatchMethods:
             for any reason but its ``close()`` yields its last response with ``err()`` set
             and the next iteration raises that error.
         """
-        return self.watcher.watch(key, ctx=ctx, **opts)
+        return self.watcher.watch(key, timeout=timeout, ctx=ctx, **opts)
 
     def add_watch_callback(
         self,
         key: KeyLike,
         callback: WatchCallback,
         *,
+        timeout: float | None = None,
         ctx: Context | None = None,
         wait: bool = True,
         **opts: Unpack[WatchOptions],
@@ -60,7 +66,9 @@ class WatchMethods:
         Returns:
             A handle whose ``close()`` cancels the watch.
         """
-        return self.watcher.add_watch_callback(key, callback, ctx=ctx, wait=wait, **opts)
+        return self.watcher.add_watch_callback(
+            key, callback, timeout=timeout, ctx=ctx, wait=wait, **opts
+        )
 
     def request_progress(self, ctx: Context | None = None) -> None:
         """Ask for a progress notification: ``client.watcher.request_progress``.

@@ -122,7 +122,12 @@ class NamespaceWatcher(Watcher):
                 raise ClientClosedError("etcd3py: the namespaced watcher is closed")
 
     def watch(
-        self, key: KeyLike, *, ctx: Context | None = None, **opts: Unpack[WatchOptions]
+        self,
+        key: KeyLike,
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+        **opts: Unpack[WatchOptions],
     ) -> WatchChan:
         """Watch a key or a range inside the namespace; see :meth:`Watcher.watch`.
 
@@ -134,7 +139,9 @@ class NamespaceWatcher(Watcher):
         """
         self._check_open()
         begin, mapped = self._map(key, opts)
-        chan = _NamespaceWatchChan(self._watcher.watch(begin, ctx=ctx, **mapped), self._prefix)
+        chan = _NamespaceWatchChan(
+            self._watcher.watch(begin, timeout=timeout, ctx=ctx, **mapped), self._prefix
+        )
         self._track(chan)
         return chan
 
@@ -143,6 +150,7 @@ class NamespaceWatcher(Watcher):
         key: KeyLike,
         callback: WatchCallback,
         *,
+        timeout: float | None = None,
         ctx: Context | None = None,
         wait: bool = True,
         **opts: Unpack[WatchOptions],
@@ -165,7 +173,9 @@ class NamespaceWatcher(Watcher):
         def on_response(response: WatchResponse) -> None:
             callback(unprefix_watch_response(prefix, response))
 
-        handle = self._watcher.add_watch_callback(begin, on_response, ctx=ctx, wait=wait, **mapped)
+        handle = self._watcher.add_watch_callback(
+            begin, on_response, timeout=timeout, ctx=ctx, wait=wait, **mapped
+        )
         self._track(handle)
         return handle
 

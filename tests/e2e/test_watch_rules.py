@@ -302,3 +302,45 @@ def test_client_request_progress_forwards(client: Client, prefix: str) -> None:
                 progress = resp
         assert progress is not None
     ctx.cancel()
+
+
+# ---- timeout= on a watch ---------------------------------------------------------------------
+
+
+def test_a_watch_timeout_ends_it_with_deadline_exceeded(client: Client, prefix: str) -> None:
+    from etcd3py.context import _TIMER
+
+    before = _TIMER.pending()
+    chan = client.watch(prefix, prefix=True, rev=next_rev(client, prefix), timeout=0.5)
+    last = chan.get(WAIT)
+    assert last is not None and isinstance(last.err(), DeadlineExceededError)
+    with pytest.raises(DeadlineExceededError):
+        next(iter(chan))
+    got: list[WatchResponse] = []
+    ended = threading.Event()
+
+    def callback(resp: WatchResponse) -> None:
+        got.append(resp)
+        if resp.err() is not None:
+            ended.set()
+
+    handle = client.add_watch_callback(prefix, callback, prefix=True, timeout=0.5)
+    assert ended.wait(WAIT)
+    assert isinstance(got[-1].err(), DeadlineExceededError)
+    handle.close()
+    eventually(lambda: _TIMER.pending() <= before, "the timed watches' deadlines gone")
+
+
+def test_a_timed_watch_closed_early_takes_its_deadline_with_it(client: Client, prefix: str) -> None:
+    from etcd3py.context import _TIMER
+
+    before = _TIMER.pending()
+    chans = [client.watch(prefix + "k", timeout=3600) for _ in range(5)]
+    assert _TIMER.pending() == before + 5
+    client.put(prefix + "k", "v")
+    for chan in chans:
+        resp = chan.get(WAIT)
+        assert resp is not None and [ev.kv.value for ev in resp.events] == [b"v"]
+        chan.close()
+    # each had a stream of its own: it idles out, and its context is cancelled with it
+    eventually(lambda: _TIMER.pending() <= before, "the deadlines of closed watches gone")
