@@ -159,7 +159,7 @@ def call_with_retry(
     repeatable: bool,
     deadline: float | None,
     require_leader: bool = False,
-    endpoints: str = "",
+    endpoints: Callable[[], str] = str,
     sleep: Callable[[float], object] = time.sleep,
 ) -> _T:
     """Run ``attempt(remaining_seconds)`` until it succeeds, fails for good, or time runs out.
@@ -175,7 +175,8 @@ def call_with_retry(
         repeatable: whether the RPC is read-only.
         deadline: the ``time.monotonic()`` deadline of the whole call, or ``None``.
         require_leader: the call asked for a leader: a "no leader" answer is final.
-        endpoints: the endpoints the call may reach, named in a deadline error.
+        endpoints: returns the endpoints the call may reach, named in a deadline error
+            (asked only then: nothing is formatted on the hot path).
         sleep: waits between attempts; a context's ``wait`` returns early when it is
             cancelled, so the next attempt raises its ``CanceledError`` at once.
 
@@ -237,7 +238,7 @@ def _deadline_error(
     deadline: float | None,
     policy: RetryPolicy,
     attempts: int,
-    endpoints: str,
+    endpoints: Callable[[], str],
     cause: BaseException | None,
 ) -> DeadlineExceededError:
     limit = (
@@ -245,7 +246,8 @@ def _deadline_error(
         if deadline is not None
         else (f"the retry policy's max_elapsed ({policy.max_elapsed:g} s)")
     )
-    where = f" (endpoints: {endpoints})" if endpoints else ""
+    names = endpoints()
+    where = f" (endpoints: {names})" if names else ""
     last = f"; last error: {cause}" if cause is not None else ""
     return DeadlineExceededError(
         f"etcd3py: {limit} passed after {attempts} attempt(s){where}{last}"

@@ -392,7 +392,7 @@ class Transport:
                 repeatable=repeatable,
                 deadline=deadline,
                 require_leader=require_leader,
-                endpoints=", ".join(self.endpoints),
+                endpoints=self._endpoint_names,
                 sleep=time.sleep if ctx is None else ctx.wait,
             )
 
@@ -456,6 +456,9 @@ class Transport:
             yield channel
         finally:
             channel.close()
+
+    def _endpoint_names(self) -> str:
+        return ", ".join(self.endpoints)
 
     @property
     def endpoints(self) -> tuple[str, ...]:

@@ -138,7 +138,7 @@ def test_an_unreachable_cluster_fails_at_the_deadline_not_before() -> None:
     start = time.monotonic()
     with pytest.raises(DeadlineExceededError, match=re.escape("127.0.0.1:2379")) as caught:
         call_with_retry(
-            slow, script, repeatable=False, deadline=start + 0.4, endpoints="127.0.0.1:2379"
+            slow, script, repeatable=False, deadline=start + 0.4, endpoints=lambda: "127.0.0.1:2379"
         )
     elapsed = time.monotonic() - start
     assert elapsed >= 0.4
