@@ -28,6 +28,7 @@ from typing import TypeVar
 import grpc
 
 from etcd3py import _pb
+from etcd3py._calls import Call
 from etcd3py._channel import SwitchableChannel
 from etcd3py._endpoint_sync import endpoints_from_members
 from etcd3py._retry import call_with_retry
@@ -230,6 +231,7 @@ class Transport:
         self.cluster = _pb.rpc_grpc.ClusterStub(self.channel)
         self.maintenance = _pb.rpc_grpc.MaintenanceStub(self.channel)
         self.auth = _pb.rpc_grpc.AuthStub(self.channel)
+        self.lease = _pb.rpc_grpc.LeaseStub(self.channel)
         try:
             if config.dial_timeout:
                 self._wait_ready(config.dial_timeout)
@@ -337,6 +339,28 @@ class Transport:
         pairs = _ctx_metadata(ctx)
         token = self._token
         return (*pairs, ("token", token)) if token else pairs
+
+    def run(
+        self, call: Call[_Resp], *, timeout: float | None = None, ctx: Context | None = None
+    ) -> _Resp:
+        """Run a described unary RPC (see :mod:`etcd3py._calls`) and return its view.
+
+        Args:
+            call: the description: service, method, request, retry class, view.
+            timeout: seconds for the whole call, retries included (see :meth:`call`).
+            ctx: a context whose deadline, metadata and cancellation apply.
+
+        Returns:
+            The response, as the description's view.
+
+        Raises:
+            EtcdError: the mapped failure (see :meth:`call`).
+        """
+        method = getattr(getattr(self, call.service), call.method)
+        response = self.call(
+            method, call.request, timeout=timeout, ctx=ctx, repeatable=call.repeatable
+        )
+        return call.wrap(response)
 
     def call(
         self,

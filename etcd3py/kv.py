@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from typing_extensions import Unpack
 
-from etcd3py import _pb
-from etcd3py._ints import check_int
+from etcd3py._calls import kv as calls
 from etcd3py._keys import KeyLike
 from etcd3py._responses import (
     CompactResponse,
@@ -31,10 +30,9 @@ from etcd3py._responses import (
     PutResponse,
     TxnResponse,
 )
-from etcd3py._transport import check_ctx, check_timeout
 from etcd3py.context import Context
-from etcd3py.errors import ArgumentTypeError, InternalError
-from etcd3py.op import DeleteOptions, GetOptions, Op, OpType, PutOptions, _describe
+from etcd3py.errors import InternalError
+from etcd3py.op import DeleteOptions, GetOptions, Op, PutOptions
 from etcd3py.txn import Txn
 
 if TYPE_CHECKING:
@@ -214,14 +212,6 @@ class KV(abc.ABC):
         return Txn(self)
 
 
-def _is_read_only(op: Op) -> bool:
-    if op.type is OpType.GET:
-        return True
-    if op.type is OpType.TXN:
-        return all(_is_read_only(child) for child in op.then + op.else_)
-    return False
-
-
 class GrpcKV(KV):
     """The KV of a client, over its gRPC connection."""
 
@@ -247,25 +237,7 @@ class GrpcKV(KV):
         Raises:
             ArgumentTypeError: ``op`` is not an ``Op``, or ``ctx`` not a ``Context``.
         """
-        if not isinstance(op, Op):
-            raise ArgumentTypeError(f"do() takes an Op, not {_describe(op)}")
-        check_timeout(timeout)
-        check_ctx(ctx)
-        t, stub = self._transport, self._transport.kv
-        if op.type is OpType.GET:
-            rng = t.call(
-                stub.Range, op.to_range_request(), timeout=timeout, ctx=ctx, repeatable=True
-            )
-            return GetResponse(rng)
-        if op.type is OpType.PUT:
-            return PutResponse(t.call(stub.Put, op.to_put_request(), timeout=timeout, ctx=ctx))
-        if op.type is OpType.DELETE:
-            request = op.to_delete_request()
-            return DeleteResponse(t.call(stub.DeleteRange, request, timeout=timeout, ctx=ctx))
-        txn = t.call(
-            stub.Txn, op.to_txn_request(), timeout=timeout, ctx=ctx, repeatable=_is_read_only(op)
-        )
-        return TxnResponse(txn)
+        return self._transport.run(calls.do(op), timeout=timeout, ctx=ctx)
 
     def compact(
         self,
@@ -291,11 +263,4 @@ class GrpcKV(KV):
                 not a ``Context``.
             InvalidArgumentError: ``rev`` is negative or past ``2**63 - 1``.
         """
-        check_int("rev", rev)
-        if not isinstance(physical, bool):
-            raise ArgumentTypeError(f"physical must be a bool, not {type(physical).__name__}")
-        check_timeout(timeout)
-        check_ctx(ctx)
-        request = _pb.rpc.CompactionRequest(revision=rev, physical=physical)
-        t = self._transport
-        return CompactResponse(t.call(t.kv.Compact, request, timeout=timeout, ctx=ctx))
+        return self._transport.run(calls.compact(rev, physical), timeout=timeout, ctx=ctx)

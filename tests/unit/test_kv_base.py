@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from etcd3py import Compare, Context, Op, _pb
+from etcd3py._calls import Call
 from etcd3py._forward.auth import AuthMethods
 from etcd3py._forward.kv import KVMethods
 from etcd3py._responses import (
@@ -20,6 +21,7 @@ from etcd3py._responses import (
     TxnResponse,
     response_from_pb,
 )
+from etcd3py._transport import check_ctx, check_timeout
 from etcd3py.auth import Auth
 from etcd3py.errors import ArgumentTypeError, InternalError, InvalidArgumentError
 from etcd3py.kv import KV, GrpcKV
@@ -226,6 +228,13 @@ class FakeTransport:
     def call(self, method: str, request: Any, **kwargs: Any) -> Any:
         self.calls.append((method, kwargs))
         return self._ANSWERS[method]()
+
+    def run(self, call: Call[Any], **kwargs: Any) -> Any:
+        """As ``Transport.run``: check ctx and timeout, look the method up, call it, wrap."""
+        check_ctx(kwargs.get("ctx"))
+        check_timeout(kwargs.get("timeout"))
+        method = getattr(getattr(self, call.service), call.method)
+        return call.wrap(self.call(method, call.request, repeatable=call.repeatable, **kwargs))
 
 
 CALLS: list[tuple[str, Callable[[KV, Context | None], object]]] = [
