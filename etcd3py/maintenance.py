@@ -5,6 +5,9 @@ Mirrors clientv3 ``maintenance.go``. Owns :class:`Maintenance`; the response vie
 ``hash_kv`` and ``snapshot`` ask one named member over a channel of its own (same
 credentials), as clientv3 does; ``move_leader`` finds the leader among the client's
 endpoints with ``status`` and asks it; alarms and downgrades use the client's channel.
+Each unary RPC is described once in :mod:`etcd3py._calls.maintenance` (request, argument
+checks, retry class, view); this concern keeps the choice of the member, the disarm of every
+alarm (a list, then a clear of each), the leader search and the ``Snapshot`` stream.
 Saving and checking a snapshot's SHA-256 trailer is :mod:`etcd3py._snapshot`'s.
 """
 
@@ -14,12 +17,13 @@ import itertools
 import os
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 import grpc
 
 from etcd3py import _pb
-from etcd3py._ints import check_int
+from etcd3py._calls import Call
+from etcd3py._calls import maintenance as calls
 from etcd3py._maintenance_views import (
     AlarmMember,
     AlarmResponse,
@@ -35,7 +39,6 @@ from etcd3py._maintenance_views import (
 from etcd3py._snapshot import save_to_file, save_to_path, verify_bytes, verify_file
 from etcd3py._streams import cancel_call
 from etcd3py._transport import check_timeout
-from etcd3py.cluster import _member_id
 from etcd3py.errors import (
     ArgumentTypeError,
     CanceledError,
@@ -64,6 +67,8 @@ __all__ = [
     "StatusResponse",
     "verify_snapshot",
 ]
+
+_V = TypeVar("_V")
 
 #: Where a snapshot goes: a path (str or os.PathLike) or a binary file object.
 SnapshotDest = str | os.PathLike[str] | BinaryIO
@@ -113,16 +118,6 @@ def _remaining(deadline: float | None) -> float | None:
     return left
 
 
-def _alarm_type(alarm: object) -> _pb.rpc.AlarmType.ValueType:
-    """The proto value of an alarm kind (an :class:`AlarmType` or its int)."""
-    if isinstance(alarm, bool) or not isinstance(alarm, int):
-        raise ArgumentTypeError(f"alarm must be an AlarmType, not {type(alarm).__name__}")
-    try:
-        return _pb.rpc.AlarmType.Value(AlarmType(alarm).name)
-    except ValueError:
-        raise InvalidArgumentError(f"alarm must be an AlarmType, got {alarm!r}") from None
-
-
 class Maintenance:
     """Member maintenance, as clientv3's ``Maintenance`` interface.
 
@@ -138,6 +133,26 @@ class Maintenance:
             transport: the client's transport.
         """
         self._transport = transport
+
+    def _run_at(
+        self,
+        endpoint: str,
+        call: Call[_V],
+        timeout: float | None,
+        ctx: Context | None,
+    ) -> _V:
+        """Run a described Maintenance RPC on the member at ``endpoint`` (a channel of its own).
+
+        As ``Transport.run`` (retries, deadline, metadata, error mapping, view), on a
+        channel to that one member instead of the client's.
+        """
+        t = self._transport
+        with t.endpoint_channel(endpoint) as channel:
+            method = getattr(_pb.rpc_grpc.MaintenanceStub(channel), call.method)
+            response = t.call(
+                method, call.request, timeout=timeout, ctx=ctx, repeatable=call.repeatable
+            )
+            return call.wrap(response)
 
     def status(
         self, endpoint: str, *, timeout: float | None = None, ctx: Context | None = None
@@ -156,13 +171,7 @@ class Maintenance:
             UnavailableError: the member cannot be reached.
         """
         check_timeout(timeout)
-        t = self._transport
-        with t.endpoint_channel(endpoint) as channel:
-            stub = _pb.rpc_grpc.MaintenanceStub(channel)
-            request = _pb.rpc.StatusRequest()
-            return StatusResponse(
-                t.call(stub.Status, request, timeout=timeout, ctx=ctx, repeatable=True)
-            )
+        return self._run_at(endpoint, calls.status(), timeout, ctx)
 
     def alarm_list(
         self, *, timeout: float | None = None, ctx: Context | None = None
@@ -177,11 +186,7 @@ class Maintenance:
             The alarms (none when the cluster is healthy).
         """
         check_timeout(timeout)
-        request = _pb.rpc.AlarmRequest(action=_pb.rpc.AlarmRequest.GET, alarm=_pb.rpc.NONE)
-        t = self._transport
-        return AlarmResponse(
-            t.call(t.maintenance.Alarm, request, timeout=timeout, ctx=ctx, repeatable=True)
-        )
+        return self._transport.run(calls.alarm_list(), timeout=timeout, ctx=ctx)
 
     def alarm_disarm(
         self,
@@ -212,25 +217,19 @@ class Maintenance:
             InvalidArgumentError: ``member_id`` does not fit a member ID (uint64).
         """
         check_timeout(timeout)
-        member = _member_id(member_id, "member_id")
-        kind = _alarm_type(alarm)
+        call = calls.alarm_deactivate(member_id, alarm)
         t = self._transport
-        if member == 0 and kind == _pb.rpc.NONE:
-            deadline = _deadline(timeout, ctx)
-            raised = self.alarm_list(timeout=_remaining(deadline), ctx=ctx)
-            cleared = _pb.rpc.AlarmResponse(header=raised._pb.header)
-            for am in raised._pb.alarms:
-                request = _pb.rpc.AlarmRequest(
-                    action=_pb.rpc.AlarmRequest.DEACTIVATE, memberID=am.memberID, alarm=am.alarm
-                )
-                resp = t.call(t.maintenance.Alarm, request, timeout=_remaining(deadline), ctx=ctx)
-                cleared.header.CopyFrom(resp.header)
-                cleared.alarms.extend(resp.alarms)
-            return AlarmResponse(cleared)
-        request = _pb.rpc.AlarmRequest(
-            action=_pb.rpc.AlarmRequest.DEACTIVATE, memberID=member, alarm=kind
-        )
-        return AlarmResponse(t.call(t.maintenance.Alarm, request, timeout=timeout, ctx=ctx))
+        if call.request.memberID != 0 or call.request.alarm != _pb.rpc.NONE:
+            return t.run(call, timeout=timeout, ctx=ctx)
+        # clientv3's AlarmDisarm of an empty AlarmMember: list, then clear each in turn.
+        deadline = _deadline(timeout, ctx)
+        raised = self.alarm_list(timeout=_remaining(deadline), ctx=ctx)
+        cleared = _pb.rpc.AlarmResponse(header=raised._pb.header)
+        for am in raised._pb.alarms:
+            resp = t.run(calls.alarm_clear(am), timeout=_remaining(deadline), ctx=ctx)
+            cleared.header.CopyFrom(resp._pb.header)
+            cleared.alarms.extend(resp._pb.alarms)
+        return AlarmResponse(cleared)
 
     def defragment(
         self, endpoint: str, *, timeout: float | None = None, ctx: Context | None = None
@@ -251,11 +250,7 @@ class Maintenance:
             UnavailableError: the member cannot be reached.
         """
         check_timeout(timeout)
-        t = self._transport
-        with t.endpoint_channel(endpoint) as channel:
-            stub = _pb.rpc_grpc.MaintenanceStub(channel)
-            request = _pb.rpc.DefragmentRequest()
-            return DefragmentResponse(t.call(stub.Defragment, request, timeout=timeout, ctx=ctx))
+        return self._run_at(endpoint, calls.defragment(), timeout, ctx)
 
     def hash_kv(
         self,
@@ -283,13 +278,7 @@ class Maintenance:
             FutureRevisionError: ``rev`` is past the member's revision.
         """
         check_timeout(timeout)
-        request = _pb.rpc.HashKVRequest(revision=check_int("rev", rev))
-        t = self._transport
-        with t.endpoint_channel(endpoint) as channel:
-            stub = _pb.rpc_grpc.MaintenanceStub(channel)
-            return HashKVResponse(
-                t.call(stub.HashKV, request, timeout=timeout, ctx=ctx, repeatable=True)
-            )
+        return self._run_at(endpoint, calls.hash_kv(rev), timeout, ctx)
 
     def snapshot(
         self,
@@ -436,16 +425,10 @@ class Maintenance:
             NoLeaderError: no endpoint of the client is the leader.
         """
         check_timeout(timeout)
-        target = _member_id(transferee_id, "transferee_id")
+        call = calls.move_leader(transferee_id)
         deadline = _deadline(timeout, ctx)
-        t = self._transport
         leader = self._leader_endpoint(deadline, ctx)
-        with t.endpoint_channel(leader) as channel:
-            stub = _pb.rpc_grpc.MaintenanceStub(channel)
-            request = _pb.rpc.MoveLeaderRequest(targetID=target)
-            return MoveLeaderResponse(
-                t.call(stub.MoveLeader, request, timeout=_remaining(deadline), ctx=ctx)
-            )
+        return self._run_at(leader, call, _remaining(deadline), ctx)
 
     def _leader_endpoint(self, deadline: float | None, ctx: Context | None) -> str:
         """Return the client endpoint that is the leader (``NoLeaderError`` if none)."""
@@ -488,28 +471,4 @@ class Maintenance:
             UnimplementedError: the server has no downgrade (etcd 3.4).
         """
         check_timeout(timeout)
-        if isinstance(action, bool) or not isinstance(action, int):
-            raise ArgumentTypeError(
-                f"action must be a DowngradeAction, not {type(action).__name__}"
-            )
-        try:
-            act = DowngradeAction(action)
-        except ValueError:
-            raise InvalidArgumentError(
-                f"action must be a DowngradeAction, got {action!r}"
-            ) from None
-        if not isinstance(version, str):
-            raise ArgumentTypeError(f"version must be a str, not {type(version).__name__}")
-        request = _pb.rpc.DowngradeRequest(
-            action=_pb.rpc.DowngradeRequest.DowngradeAction.Value(act.name), version=version
-        )
-        t = self._transport
-        return DowngradeResponse(
-            t.call(
-                t.maintenance.Downgrade,
-                request,
-                timeout=timeout,
-                ctx=ctx,
-                repeatable=act is DowngradeAction.VALIDATE,
-            )
-        )
+        return self._transport.run(calls.downgrade(action, version), timeout=timeout, ctx=ctx)
