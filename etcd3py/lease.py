@@ -31,7 +31,8 @@ import grpc
 from typing_extensions import Self
 
 from etcd3py import _pb
-from etcd3py._ints import LeaseLike, check_int, lease_id
+from etcd3py._calls import lease as calls
+from etcd3py._ints import LeaseLike, lease_id
 from etcd3py._keepalive import KeepAliveDriver, StreamKey
 from etcd3py._lease_views import (
     LeaseGrantResponse,
@@ -483,7 +484,12 @@ class Lease(abc.ABC):
 
 
 class GrpcLease(Lease):
-    """The Lease concern over the gRPC Lease service (what ``client.lease`` is by default)."""
+    """The Lease concern over the gRPC Lease service (what ``client.lease`` is by default).
+
+    Its unary RPCs are described in :mod:`etcd3py._calls.lease` and run by the transport;
+    ``keep_alive_once`` (one message over the ``LeaseKeepAlive`` stream) and the keep-alive
+    driver use a stub of their own.
+    """
 
     def __init__(self, transport: Transport) -> None:
         """Bind to the client's transport; a keep-alive thread starts with the first
@@ -493,6 +499,7 @@ class GrpcLease(Lease):
             transport: the client's transport.
         """
         self._transport = transport
+        # for the LeaseKeepAlive stream only (keep_alive_once and the driver)
         self._stub = _pb.rpc_grpc.LeaseStub(transport.channel)
         self._driver = KeepAliveDriver(
             transport, self._stub, first_timeout=_first_timeout(transport.config.dial_timeout)
@@ -511,22 +518,12 @@ class GrpcLease(Lease):
         timeout: float | None = None,
         ctx: Context | None = None,
     ) -> LeaseGrantResponse:
-        check_timeout(timeout)
-        request = _pb.rpc.LeaseGrantRequest(TTL=check_int("ttl", ttl), ID=check_int("id", id))
-        response = self._transport.call(
-            self._stub.LeaseGrant, request, timeout=timeout, ctx=check_ctx(ctx)
-        )
-        return LeaseGrantResponse(response)
+        return self._transport.run(calls.grant(ttl, id), timeout=timeout, ctx=ctx)
 
     def revoke(
         self, id: LeaseLike, *, timeout: float | None = None, ctx: Context | None = None
     ) -> LeaseRevokeResponse:
-        check_timeout(timeout)
-        request = _pb.rpc.LeaseRevokeRequest(ID=lease_id(id, "id"))
-        response = self._transport.call(
-            self._stub.LeaseRevoke, request, timeout=timeout, ctx=check_ctx(ctx)
-        )
-        return LeaseRevokeResponse(response)
+        return self._transport.run(calls.revoke(id), timeout=timeout, ctx=ctx)
 
     def time_to_live(
         self,
@@ -536,26 +533,12 @@ class GrpcLease(Lease):
         timeout: float | None = None,
         ctx: Context | None = None,
     ) -> LeaseTimeToLiveResponse:
-        check_timeout(timeout)
-        request = _pb.rpc.LeaseTimeToLiveRequest(ID=lease_id(id, "id"), keys=bool(keys))
-        response = self._transport.call(
-            self._stub.LeaseTimeToLive,
-            request,
-            timeout=timeout,
-            ctx=check_ctx(ctx),
-            repeatable=True,
-        )
-        return LeaseTimeToLiveResponse(response)
+        return self._transport.run(calls.time_to_live(id, keys), timeout=timeout, ctx=ctx)
 
     def leases(
         self, *, timeout: float | None = None, ctx: Context | None = None
     ) -> LeaseLeasesResponse:
-        check_timeout(timeout)
-        request = _pb.rpc.LeaseLeasesRequest()
-        response = self._transport.call(
-            self._stub.LeaseLeases, request, timeout=timeout, ctx=check_ctx(ctx), repeatable=True
-        )
-        return LeaseLeasesResponse(response)
+        return self._transport.run(calls.leases(), timeout=timeout, ctx=ctx)
 
     def keep_alive_once(
         self, id: LeaseLike, *, timeout: float | None = None, ctx: Context | None = None
