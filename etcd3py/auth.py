@@ -1,11 +1,13 @@
 """The Auth concern: enabling auth, users, roles and key-range permissions (clientv3 ``auth.go``).
 
 Owns :class:`Auth`, what ``client.auth`` is. The response views, :class:`Permission` and
-:class:`PermissionType` (defined in :mod:`etcd3py._auth_views`) are re-exported here. Every
-call goes through the client's transport; reads (``auth_status``, ``user_get``,
-``user_list``, ``role_get``, ``role_list``) are retried as safe, changes are not. Names and
-key ranges are checked before anything is sent. The client's own credentials (``username=``,
-``password=``), its token and the token refresh live in :mod:`etcd3py._transport`.
+:class:`PermissionType` (defined in :mod:`etcd3py._auth_views`) are re-exported here. Each
+method runs, on the client's transport, the description of its RPC in
+:mod:`etcd3py._calls.auth` (request, checks, retry class, view): reads (``auth_status``,
+``user_get``, ``user_list``, ``role_get``, ``role_list``) are retried as safe, changes are
+not. Names and key ranges are checked before anything is sent. The client's own
+credentials (``username=``, ``password=``), its token and the token refresh live in
+:mod:`etcd3py._transport`.
 
 Example::
 
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from etcd3py import _pb
 from etcd3py._auth_views import (
     AuthDisableResponse,
     AuthEnableResponse,
@@ -43,11 +44,9 @@ from etcd3py._auth_views import (
     Permission,
     PermissionType,
 )
+from etcd3py._calls import auth as calls
 from etcd3py._keys import KeyLike
-from etcd3py._transport import check_ctx, check_timeout
 from etcd3py.context import Context
-from etcd3py.errors import ArgumentTypeError, InvalidArgumentError, RoleEmptyError, UserEmptyError
-from etcd3py.op import Op
 
 if TYPE_CHECKING:
     from etcd3py._transport import Transport
@@ -74,50 +73,6 @@ __all__ = [
     "Permission",
     "PermissionType",
 ]
-
-
-def _name(value: object, what: str, empty: type[UserEmptyError] | type[RoleEmptyError]) -> str:
-    """Return a user or role name, refusing a non-str or an empty one as etcd would."""
-    if not isinstance(value, str):
-        raise ArgumentTypeError(f"{what} must be str, not {type(value).__name__}")
-    if not value:
-        raise empty(empty.etcd_message)
-    return value
-
-
-def _user(value: object) -> str:
-    return _name(value, "user name", UserEmptyError)
-
-
-def _role(value: object) -> str:
-    return _name(value, "role name", RoleEmptyError)
-
-
-def _password(value: object) -> str:
-    if not isinstance(value, str):
-        raise ArgumentTypeError(f"password must be str, not {type(value).__name__}")
-    return value
-
-
-def _perm_range(
-    key: KeyLike, range_end: KeyLike | None, prefix: bool, from_key: bool
-) -> tuple[bytes, bytes]:
-    """Return (key, range_end) of a permission, checked and computed exactly as a get's.
-
-    The empty key with ``prefix`` or ``from_key`` is every key (``b"\\0"``, ``b"\\0"``), as
-    etcdctl's ``role grant-permission`` sends it.
-    """
-    op = Op.get(key, prefix=prefix, from_key=from_key, range_end=range_end)
-    return op.key, op.range_end
-
-
-def _perm_type(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ArgumentTypeError(f"perm_type must be a PermissionType, not {type(value).__name__}")
-    try:
-        return int(PermissionType(value))
-    except ValueError:
-        raise InvalidArgumentError(f"perm_type {value} is not a valid PermissionType") from None
 
 
 class Auth:
@@ -159,11 +114,7 @@ class Auth:
             RootUserNotExistError: there is no ``root`` user.
             RootRoleNotExistError: the ``root`` user lacks the ``root`` role.
         """
-        check_timeout(timeout)
-        check_ctx(ctx)
-        t = self._transport
-        resp = t.call(t.auth.AuthEnable, _pb.rpc.AuthEnableRequest(), timeout=timeout, ctx=ctx)
-        return AuthEnableResponse(resp)
+        return self._transport.run(calls.auth_enable(), timeout=timeout, ctx=ctx)
 
     def auth_disable(
         self, *, timeout: float | None = None, ctx: Context | None = None
@@ -183,11 +134,7 @@ class Auth:
         Raises:
             PermissionDeniedError: the client's user lacks the ``root`` role.
         """
-        check_timeout(timeout)
-        check_ctx(ctx)
-        t = self._transport
-        resp = t.call(t.auth.AuthDisable, _pb.rpc.AuthDisableRequest(), timeout=timeout, ctx=ctx)
-        return AuthDisableResponse(resp)
+        return self._transport.run(calls.auth_disable(), timeout=timeout, ctx=ctx)
 
     def auth_status(
         self, *, timeout: float | None = None, ctx: Context | None = None
@@ -201,17 +148,7 @@ class Auth:
         Returns:
             ``.enabled`` and ``.auth_revision``.
         """
-        check_timeout(timeout)
-        check_ctx(ctx)
-        t = self._transport
-        resp = t.call(
-            t.auth.AuthStatus,
-            _pb.rpc.AuthStatusRequest(),
-            timeout=timeout,
-            ctx=ctx,
-            repeatable=True,
-        )
-        return AuthStatusResponse(resp)
+        return self._transport.run(calls.auth_status(), timeout=timeout, ctx=ctx)
 
     def authenticate(
         self, name: str, password: str, *, timeout: float | None = None, ctx: Context | None = None
@@ -235,13 +172,7 @@ class Auth:
             AuthNotEnabledError: authentication is not enabled.
             UserEmptyError: ``name`` is empty.
         """
-        check_timeout(timeout)
-        check_ctx(ctx)
-        request = _pb.rpc.AuthenticateRequest(name=_user(name), password=_password(password))
-        t = self._transport
-        # not a change of the key space: asking again only makes another token
-        resp = t.call(t.auth.Authenticate, request, timeout=timeout, ctx=ctx, repeatable=True)
-        return AuthenticateResponse(resp)
+        return self._transport.run(calls.authenticate(name, password), timeout=timeout, ctx=ctx)
 
     # ---- users -----------------------------------------------------------------------------
 
@@ -272,21 +203,9 @@ class Auth:
             UserAlreadyExistError: the user exists.
             InvalidArgumentError: no password and no ``no_password``, or both.
         """
-        check_timeout(timeout)
-        check_ctx(ctx)
-        if not isinstance(no_password, bool):
-            raise ArgumentTypeError(f"no_password must be a bool, not {type(no_password).__name__}")
-        if no_password and password is not None:
-            raise InvalidArgumentError("password and no_password=True cannot be set together")
-        if not no_password and password is None:
-            raise InvalidArgumentError("user_add needs a password, or no_password=True")
-        request = _pb.rpc.AuthUserAddRequest(
-            name=_user(name),
-            password="" if password is None else _password(password),
-            options=_pb.auth.UserAddOptions(no_password=no_password),
+        return self._transport.run(
+            calls.user_add(name, password, no_password), timeout=timeout, ctx=ctx
         )
-        t = self._transport
-        return AuthUserAddResponse(t.call(t.auth.UserAdd, request, timeout=timeout, ctx=ctx))
 
     def user_get(
         self, name: str, *, timeout: float | None = None, ctx: Context | None = None
@@ -305,12 +224,7 @@ class Auth:
             UserEmptyError: ``name`` is empty.
             UserNotFoundError: there is no such user.
         """
-        check_timeout(timeout)
-        check_ctx(ctx)
-        request = _pb.rpc.AuthUserGetRequest(name=_user(name))
-        t = self._transport
-        resp = t.call(t.auth.UserGet, request, timeout=timeout, ctx=ctx, repeatable=True)
-        return AuthUserGetResponse(resp)
+        return self._transport.run(calls.user_get(name), timeout=timeout, ctx=ctx)
 
     def user_list(
         self, *, timeout: float | None = None, ctx: Context | None = None
@@ -324,17 +238,7 @@ class Auth:
         Returns:
             ``.users``, sorted.
         """
-        check_timeout(timeout)
-        check_ctx(ctx)
-        t = self._transport
-        resp = t.call(
-            t.auth.UserList,
-            _pb.rpc.AuthUserListRequest(),
-            timeout=timeout,
-            ctx=ctx,
-            repeatable=True,
-        )
-        return AuthUserListResponse(resp)
+        return self._transport.run(calls.user_list(), timeout=timeout, ctx=ctx)
 
     def user_delete(
         self, name: str, *, timeout: float | None = None, ctx: Context | None = None
@@ -354,11 +258,7 @@ class Auth:
             UserNotFoundError: there is no such user.
             InvalidAuthMgmtError: deleting ``root`` while auth is enabled.
         """
-        check_timeout(timeout)
-        check_ctx(ctx)
-        request = _pb.rpc.AuthUserDeleteRequest(name=_user(name))
-        t = self._transport
-        return AuthUserDeleteResponse(t.call(t.auth.UserDelete, request, timeout=timeout, ctx=ctx))
+        return self._transport.run(calls.user_delete(name), timeout=timeout, ctx=ctx)
 
     def user_change_password(
         self, name: str, password: str, *, timeout: float | None = None, ctx: Context | None = None
@@ -378,14 +278,9 @@ class Auth:
             UserEmptyError: ``name`` is empty.
             UserNotFoundError: there is no such user.
         """
-        check_timeout(timeout)
-        check_ctx(ctx)
-        request = _pb.rpc.AuthUserChangePasswordRequest(
-            name=_user(name), password=_password(password)
+        return self._transport.run(
+            calls.user_change_password(name, password), timeout=timeout, ctx=ctx
         )
-        t = self._transport
-        resp = t.call(t.auth.UserChangePassword, request, timeout=timeout, ctx=ctx)
-        return AuthUserChangePasswordResponse(resp)
 
     def user_grant_role(
         self, user: str, role: str, *, timeout: float | None = None, ctx: Context | None = None
@@ -407,13 +302,7 @@ class Auth:
             UserNotFoundError: there is no such user.
             RoleNotFoundError: there is no such role.
         """
-        check_timeout(timeout)
-        check_ctx(ctx)
-        request = _pb.rpc.AuthUserGrantRoleRequest(user=_user(user), role=_role(role))
-        t = self._transport
-        return AuthUserGrantRoleResponse(
-            t.call(t.auth.UserGrantRole, request, timeout=timeout, ctx=ctx)
-        )
+        return self._transport.run(calls.user_grant_role(user, role), timeout=timeout, ctx=ctx)
 
     def user_revoke_role(
         self, name: str, role: str, *, timeout: float | None = None, ctx: Context | None = None
@@ -436,13 +325,7 @@ class Auth:
             RoleNotGrantedError: the user does not have the role.
             InvalidAuthMgmtError: revoking ``root`` from ``root`` while auth is enabled.
         """
-        check_timeout(timeout)
-        check_ctx(ctx)
-        request = _pb.rpc.AuthUserRevokeRoleRequest(name=_user(name), role=_role(role))
-        t = self._transport
-        return AuthUserRevokeRoleResponse(
-            t.call(t.auth.UserRevokeRole, request, timeout=timeout, ctx=ctx)
-        )
+        return self._transport.run(calls.user_revoke_role(name, role), timeout=timeout, ctx=ctx)
 
     # ---- roles -----------------------------------------------------------------------------
 
@@ -463,11 +346,7 @@ class Auth:
             RoleEmptyError: ``name`` is empty.
             RoleAlreadyExistError: the role exists.
         """
-        check_timeout(timeout)
-        check_ctx(ctx)
-        request = _pb.rpc.AuthRoleAddRequest(name=_role(name))
-        t = self._transport
-        return AuthRoleAddResponse(t.call(t.auth.RoleAdd, request, timeout=timeout, ctx=ctx))
+        return self._transport.run(calls.role_add(name), timeout=timeout, ctx=ctx)
 
     def role_get(
         self, role: str, *, timeout: float | None = None, ctx: Context | None = None
@@ -486,12 +365,7 @@ class Auth:
             RoleEmptyError: ``role`` is empty.
             RoleNotFoundError: there is no such role.
         """
-        check_timeout(timeout)
-        check_ctx(ctx)
-        request = _pb.rpc.AuthRoleGetRequest(role=_role(role))
-        t = self._transport
-        resp = t.call(t.auth.RoleGet, request, timeout=timeout, ctx=ctx, repeatable=True)
-        return AuthRoleGetResponse(resp)
+        return self._transport.run(calls.role_get(role), timeout=timeout, ctx=ctx)
 
     def role_list(
         self, *, timeout: float | None = None, ctx: Context | None = None
@@ -505,17 +379,7 @@ class Auth:
         Returns:
             ``.roles``, sorted.
         """
-        check_timeout(timeout)
-        check_ctx(ctx)
-        t = self._transport
-        resp = t.call(
-            t.auth.RoleList,
-            _pb.rpc.AuthRoleListRequest(),
-            timeout=timeout,
-            ctx=ctx,
-            repeatable=True,
-        )
-        return AuthRoleListResponse(resp)
+        return self._transport.run(calls.role_list(), timeout=timeout, ctx=ctx)
 
     def role_delete(
         self, role: str, *, timeout: float | None = None, ctx: Context | None = None
@@ -535,11 +399,7 @@ class Auth:
             RoleNotFoundError: there is no such role.
             InvalidAuthMgmtError: deleting ``root`` while auth is enabled.
         """
-        check_timeout(timeout)
-        check_ctx(ctx)
-        request = _pb.rpc.AuthRoleDeleteRequest(role=_role(role))
-        t = self._transport
-        return AuthRoleDeleteResponse(t.call(t.auth.RoleDelete, request, timeout=timeout, ctx=ctx))
+        return self._transport.run(calls.role_delete(role), timeout=timeout, ctx=ctx)
 
     def role_grant_permission(
         self,
@@ -577,15 +437,11 @@ class Auth:
             InvalidArgumentError: conflicting range options or an unknown ``perm_type``.
             ArgumentTypeError: an argument of the wrong type.
         """
-        check_timeout(timeout)
-        check_ctx(ctx)
-        raw, end = _perm_range(key, range_end, prefix, from_key)
-        perm = _pb.auth.Permission(key=raw, range_end=end)
-        perm.permType = _perm_type(perm_type)  # type: ignore[assignment]
-        request = _pb.rpc.AuthRoleGrantPermissionRequest(name=_role(role), perm=perm)
-        t = self._transport
-        resp = t.call(t.auth.RoleGrantPermission, request, timeout=timeout, ctx=ctx)
-        return AuthRoleGrantPermissionResponse(resp)
+        return self._transport.run(
+            calls.role_grant_permission(role, key, perm_type, range_end, prefix, from_key),
+            timeout=timeout,
+            ctx=ctx,
+        )
 
     def role_revoke_permission(
         self,
@@ -622,10 +478,8 @@ class Auth:
             InvalidArgumentError: conflicting range options.
             ArgumentTypeError: an argument of the wrong type.
         """
-        check_timeout(timeout)
-        check_ctx(ctx)
-        raw, end = _perm_range(key, range_end, prefix, from_key)
-        request = _pb.rpc.AuthRoleRevokePermissionRequest(role=_role(role), key=raw, range_end=end)
-        t = self._transport
-        resp = t.call(t.auth.RoleRevokePermission, request, timeout=timeout, ctx=ctx)
-        return AuthRoleRevokePermissionResponse(resp)
+        return self._transport.run(
+            calls.role_revoke_permission(role, key, range_end, prefix, from_key),
+            timeout=timeout,
+            ctx=ctx,
+        )

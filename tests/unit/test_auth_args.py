@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 
 from etcd3py import Client, Context, PermissionType, _pb
+from etcd3py import auth as auth_module
 from etcd3py import errors as E
+from etcd3py._calls import Call
+from etcd3py._transport import check_ctx, check_timeout
 from etcd3py.auth import Auth, AuthRoleGetResponse, Permission
 
 
@@ -42,6 +45,18 @@ class FakeTransport:
         self.ctxs.append(ctx)
         name = f"{method}Response" if method.startswith("Auth") else f"Auth{method}Response"
         return getattr(_pb.rpc, name)()
+
+    def run(
+        self, call: Call[Any], *, timeout: float | None = None, ctx: Context | None = None
+    ) -> Any:
+        """As ``Transport.run``: check ctx and timeout, look the method up, call it, wrap."""
+        check_ctx(ctx)
+        check_timeout(timeout)
+        method = getattr(getattr(self, call.service), call.method)
+        response = self.call(
+            method, call.request, timeout=timeout, ctx=ctx, repeatable=call.repeatable
+        )
+        return call.wrap(response)
 
 
 @pytest.fixture
@@ -266,3 +281,39 @@ def test_client_forwards_to_its_auth() -> None:
         assert [m for m, _, _ in fake.calls] == ["UserAdd", "RoleGrantPermission"]
     finally:
         client.close()
+
+
+def test_every_rpc_keeps_its_retry_class(auth: Auth, fake: FakeTransport) -> None:
+    for _, call in AUTH_CALLS:
+        call(auth, None)
+    flags = {method: repeatable for method, _, repeatable in fake.calls}
+    assert flags == {
+        "AuthEnable": False,
+        "AuthDisable": False,
+        "AuthStatus": True,
+        "Authenticate": True,  # asking again only makes another token
+        "UserAdd": False,
+        "UserGet": True,
+        "UserList": True,
+        "UserDelete": False,
+        "UserChangePassword": False,
+        "UserGrantRole": False,
+        "UserRevokeRole": False,
+        "RoleAdd": False,
+        "RoleGet": True,
+        "RoleList": True,
+        "RoleDelete": False,
+        "RoleGrantPermission": False,
+        "RoleRevokePermission": False,
+    }
+
+
+@pytest.mark.parametrize(("name", "call"), AUTH_CALLS, ids=[n for n, _ in AUTH_CALLS])
+def test_every_call_answers_with_its_view(
+    auth: Auth, fake: FakeTransport, name: str, call: Callable[[Any, Context | None], object]
+) -> None:
+    answer = call(auth, None)
+    ((method, _, _),) = fake.calls
+    view = f"{method}Response" if method.startswith("Auth") else f"Auth{method}Response"
+    assert type(answer) is getattr(auth_module, view)
+    assert isinstance(answer.to_pb(), getattr(_pb.rpc, view))
