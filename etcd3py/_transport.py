@@ -20,7 +20,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TypeVar
@@ -29,6 +29,7 @@ import grpc
 
 from etcd3py import _pb
 from etcd3py._calls import Call
+from etcd3py._calls import cluster as cluster_calls
 from etcd3py._channel import SwitchableChannel
 from etcd3py._endpoint_sync import endpoints_from_members
 from etcd3py._retry import call_with_retry
@@ -160,6 +161,16 @@ def open_channel(config: Config, endpoints: tuple[Endpoint, ...], lb_policy: str
     if creds is None:
         return grpc.insecure_channel(target, options=options)
     return grpc.secure_channel(target, creds, options=options)
+
+
+# The stub of each service a Call may name, to reach one member on a channel of its own.
+_STUBS: dict[str, Callable[[grpc.Channel], object]] = {
+    "kv": _pb.rpc_grpc.KVStub,
+    "lease": _pb.rpc_grpc.LeaseStub,
+    "cluster": _pb.rpc_grpc.ClusterStub,
+    "maintenance": _pb.rpc_grpc.MaintenanceStub,
+    "auth": _pb.rpc_grpc.AuthStub,
+}
 
 
 def _ctx_metadata(ctx: Context | None) -> tuple[tuple[str, str], ...]:
@@ -362,6 +373,35 @@ class Transport:
         )
         return call.wrap(response)
 
+    def run_at(
+        self,
+        endpoint: str,
+        call: Call[_Resp],
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+    ) -> _Resp:
+        """Run a described unary RPC on the member at ``endpoint`` (a channel of its own).
+
+        As :meth:`run` (retries, deadline, metadata, error mapping, view), for the calls
+        clientv3 sends to one named member (status, defragment, hash_kv...).
+
+        Args:
+            endpoint: ``host:port`` or a URL form of it.
+            call: the description.
+            timeout: seconds for the whole call, retries included.
+            ctx: a context whose deadline, metadata and cancellation apply.
+
+        Returns:
+            The response, as the description's view.
+        """
+        with self.endpoint_channel(endpoint) as channel:
+            method = getattr(_STUBS[call.service](channel), call.method)
+            response = self.call(
+                method, call.request, timeout=timeout, ctx=ctx, repeatable=call.repeatable
+            )
+        return call.wrap(response)
+
     def call(
         self,
         method: grpc.UnaryUnaryMultiCallable[_Req, _Resp],
@@ -545,16 +585,8 @@ class Transport:
             EtcdError: the member list failed (the endpoints stay as they were).
             UnavailableError: no member has a usable client URL.
         """
-        response = self.call(
-            self.cluster.MemberList,
-            _pb.rpc.MemberListRequest(linearizable=True),
-            timeout=timeout,
-            ctx=ctx,
-            repeatable=True,
-        )
-        from etcd3py.cluster import Member  # cluster builds on the transport
-
-        members = [Member(pb) for pb in response.members]
+        listed = self.run(cluster_calls.member_list(True), timeout=timeout, ctx=ctx)
+        members = listed.members
         found = endpoints_from_members(members, secure=self.config.secure)
         if not found:
             raise UnavailableError("etcd3py: the member list names no usable client URL")

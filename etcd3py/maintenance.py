@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, BinaryIO, TypeVar
 import grpc
 
 from etcd3py import _pb
-from etcd3py._calls import Call
 from etcd3py._calls import maintenance as calls
 from etcd3py._maintenance_views import (
     AlarmMember,
@@ -134,26 +133,6 @@ class Maintenance:
         """
         self._transport = transport
 
-    def _run_at(
-        self,
-        endpoint: str,
-        call: Call[_V],
-        timeout: float | None,
-        ctx: Context | None,
-    ) -> _V:
-        """Run a described Maintenance RPC on the member at ``endpoint`` (a channel of its own).
-
-        As ``Transport.run`` (retries, deadline, metadata, error mapping, view), on a
-        channel to that one member instead of the client's.
-        """
-        t = self._transport
-        with t.endpoint_channel(endpoint) as channel:
-            method = getattr(_pb.rpc_grpc.MaintenanceStub(channel), call.method)
-            response = t.call(
-                method, call.request, timeout=timeout, ctx=ctx, repeatable=call.repeatable
-            )
-            return call.wrap(response)
-
     def status(
         self, endpoint: str, *, timeout: float | None = None, ctx: Context | None = None
     ) -> StatusResponse:
@@ -171,7 +150,7 @@ class Maintenance:
             UnavailableError: the member cannot be reached.
         """
         check_timeout(timeout)
-        return self._run_at(endpoint, calls.status(), timeout, ctx)
+        return self._transport.run_at(endpoint, calls.status(), timeout=timeout, ctx=ctx)
 
     def alarm_list(
         self, *, timeout: float | None = None, ctx: Context | None = None
@@ -250,7 +229,7 @@ class Maintenance:
             UnavailableError: the member cannot be reached.
         """
         check_timeout(timeout)
-        return self._run_at(endpoint, calls.defragment(), timeout, ctx)
+        return self._transport.run_at(endpoint, calls.defragment(), timeout=timeout, ctx=ctx)
 
     def hash_kv(
         self,
@@ -278,7 +257,7 @@ class Maintenance:
             FutureRevisionError: ``rev`` is past the member's revision.
         """
         check_timeout(timeout)
-        return self._run_at(endpoint, calls.hash_kv(rev), timeout, ctx)
+        return self._transport.run_at(endpoint, calls.hash_kv(rev), timeout=timeout, ctx=ctx)
 
     def snapshot(
         self,
@@ -428,7 +407,7 @@ class Maintenance:
         call = calls.move_leader(transferee_id)
         deadline = _deadline(timeout, ctx)
         leader = self._leader_endpoint(deadline, ctx)
-        return self._run_at(leader, call, _remaining(deadline), ctx)
+        return self._transport.run_at(leader, call, timeout=_remaining(deadline), ctx=ctx)
 
     def _leader_endpoint(self, deadline: float | None, ctx: Context | None) -> str:
         """Return the client endpoint that is the leader (``NoLeaderError`` if none)."""

@@ -16,7 +16,7 @@ from etcd3py import _pb
 from etcd3py._calls import Call
 from etcd3py._calls import cluster as ccalls
 from etcd3py._calls import maintenance as mcalls
-from etcd3py._transport import check_ctx, check_timeout
+from etcd3py._transport import Transport, check_ctx, check_timeout
 from etcd3py.cluster import (
     Cluster,
     MemberAddResponse,
@@ -252,6 +252,9 @@ class FakeTransport:
     def run(self, call: Call[Any], **kwargs: Any) -> Any:
         method = getattr(getattr(self, call.service), call.method)
         return call.wrap(self.call(method, call.request, repeatable=call.repeatable, **kwargs))
+
+    # the real one: it opens endpoint_channel() and goes through call(), both faked above
+    run_at = Transport.run_at
 
 
 def test_named_member_calls_run_their_description_on_that_members_channel() -> None:
