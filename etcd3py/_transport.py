@@ -29,6 +29,7 @@ import grpc
 
 from etcd3py import _pb
 from etcd3py._calls import Call
+from etcd3py._calls import auth as auth_calls
 from etcd3py._calls import cluster as cluster_calls
 from etcd3py._channel import SwitchableChannel
 from etcd3py._endpoint_sync import endpoints_from_members
@@ -311,11 +312,9 @@ class Transport:
             self._authenticate()
 
     def _authenticate(self) -> None:
-        request = _pb.rpc.AuthenticateRequest(
-            name=self.config.username or "", password=self.config.password or ""
-        )
+        call = auth_calls.authenticate(self.config.username or "", self.config.password or "")
         try:
-            response = self.call(self.auth.Authenticate, request, repeatable=True)
+            response = self.run(call)
         except AuthNotEnabledError:
             with self._lock:
                 self._token = None
