@@ -13,8 +13,9 @@ transport passes the attempt in.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import tenacity
 
@@ -118,38 +119,148 @@ def _predicate(repeatable: bool, require_leader: bool) -> Callable[[BaseExceptio
     return lambda exc: not isinstance(exc, NoLeaderError) and base(exc)
 
 
-def retrying(
-    policy: RetryPolicy,
-    *,
-    repeatable: bool,
-    limit: float,
-    require_leader: bool = False,
-    sleep: Callable[[float], object] = time.sleep,
-) -> tenacity.Retrying:
-    """Build the tenacity retrier for one call.
+class RetryRun:
+    """The retries of one call, without I/O: what both faces' retry loops drive.
 
-    Args:
-        policy: the client's retry policy.
-        repeatable: whether the RPC is read-only (see the module docstring).
-        limit: the ``time.monotonic()`` time after which no attempt starts.
-        require_leader: the call carries ``require_leader``: "no leader" is not retried.
-        sleep: waits between attempts (a context's ``wait``, so a cancel cuts it short).
+    Holds the call's retry class, its time limit (``deadline``, or ``policy.max_elapsed``
+    after the first failure), the attempts made and the last error; builds the tenacity
+    arguments (stop, wait, retry, sleep) for a ``Retrying`` or an ``AsyncRetrying``, and turns
+    running out of time into :class:`~etcd3py.errors.DeadlineExceededError` caused by the
+    last error. A loop is then::
 
-    Returns:
-        A ``Retrying`` that re-raises the last error when it gives up.
+        run = RetryRun(policy, repeatable=..., deadline=...)
+        try:
+            return attempt(run.remaining())          # the fast path: no tenacity object
+        except EtcdError as exc:
+            if not run.retry_after(exc):
+                raise
+        with run.giving_up():
+            for try_ in tenacity.Retrying(**run.tenacity_args(sleep)):
+                with try_:
+                    return attempt(run.next_attempt())
     """
-    # wait_exponential + wait_random rather than wait_exponential_jitter, whose
-    # arguments were renamed between tenacity 8 and 9.
-    backoff = tenacity.wait_exponential(
-        multiplier=policy.initial_backoff, max=policy.max_backoff
-    ) + tenacity.wait_random(0, policy.jitter)
-    return tenacity.Retrying(
-        retry=tenacity.retry_if_exception(_predicate(repeatable, require_leader)),
-        stop=tenacity.stop_after_attempt(policy.max_attempts) | _StopAt(limit),
-        wait=_WaitUntil(backoff, limit),
-        sleep=lambda seconds: _discard(sleep(seconds)),
-        reraise=True,
+
+    __slots__ = (
+        "_endpoints",
+        "_pending",
+        "attempts",
+        "deadline",
+        "last",
+        "limit",
+        "policy",
+        "retryable",
     )
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        repeatable: bool,
+        deadline: float | None,
+        require_leader: bool = False,
+        endpoints: Callable[[], str] = str,
+    ) -> None:
+        """Describe one call's retries.
+
+        Args:
+            policy: the client's retry policy.
+            repeatable: whether the RPC is read-only (see the module docstring).
+            deadline: the ``time.monotonic()`` deadline of the whole call, or ``None``.
+            require_leader: the call asked for a leader: a "no leader" answer is final.
+            endpoints: returns the endpoints the call may reach, named in a deadline
+                error (asked only then: nothing is formatted on the hot path).
+        """
+        self.policy = policy
+        self.deadline = deadline
+        self.retryable = _predicate(repeatable, require_leader)
+        self.limit = 0.0
+        self.attempts = 1
+        self.last: EtcdError | None = None
+        self._pending: EtcdError | None = None
+        self._endpoints = endpoints
+
+    def remaining(self) -> float | None:
+        """Seconds left for an attempt (``None``: no deadline).
+
+        Raises:
+            DeadlineExceededError: the deadline has passed: nothing is sent.
+        """
+        return _remaining(self.deadline)
+
+    def retry_after(self, first: EtcdError) -> bool:
+        """Whether the first attempt's failure is retried (then the limit starts)."""
+        if not self.retryable(first) or self.policy.max_attempts <= 1:
+            return False
+        self.limit = self.deadline or time.monotonic() + self.policy.max_elapsed
+        # it counts as tenacity's attempt 1, so that the backoff comes before the retry
+        self._pending = self.last = first
+        return True
+
+    def next_attempt(self) -> float | None:
+        """Start the next attempt; return its seconds left (``None``: no deadline).
+
+        Raises:
+            EtcdError: the first failure, replayed as tenacity's first attempt.
+            DeadlineExceededError: the limit has passed (raised by :meth:`giving_up`).
+        """
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            raise pending
+        if time.monotonic() >= self.limit:
+            raise _TimeUp
+        self.attempts += 1
+        return _remaining(self.deadline)
+
+    def tenacity_args(self, sleep: Callable[[float], Any]) -> dict[str, Any]:
+        """The keyword arguments of a ``tenacity.Retrying`` or ``AsyncRetrying``.
+
+        Args:
+            sleep: the wait between attempts (blocking, or a coroutine function), ideally
+                cut short when the call's context is cancelled.
+
+        Returns:
+            ``retry``, ``stop``, ``wait``, ``sleep``, ``after`` and ``reraise``.
+        """
+        policy = self.policy
+        # wait_exponential + wait_random rather than wait_exponential_jitter, whose
+        # arguments were renamed between tenacity 8 and 9.
+        backoff = tenacity.wait_exponential(
+            multiplier=policy.initial_backoff, max=policy.max_backoff
+        ) + tenacity.wait_random(0, policy.jitter)
+        return {
+            "retry": tenacity.retry_if_exception(self.retryable),
+            "stop": tenacity.stop_after_attempt(policy.max_attempts) | _StopAt(self.limit),
+            "wait": _WaitUntil(backoff, self.limit),
+            "sleep": sleep,
+            "after": self._record,
+            "reraise": True,
+        }
+
+    def _record(self, state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, EtcdError):
+            self.last = error
+
+    @contextmanager
+    def giving_up(self) -> Iterator[None]:
+        """Around the retry loop: running out of time becomes ``DeadlineExceededError``.
+
+        Raises:
+            DeadlineExceededError: the limit passed while the call was still failing with
+                a retryable error (its ``__cause__``).
+            EtcdError: a final error, as it was.
+        """
+        try:
+            yield
+        except _TimeUp:
+            raise self._expired(self.last) from self.last
+        except EtcdError as exc:
+            if self.retryable(exc) and time.monotonic() >= self.limit:
+                raise self._expired(exc) from exc
+            raise
+
+    def _expired(self, cause: BaseException | None) -> DeadlineExceededError:
+        return _deadline_error(self.deadline, self.policy, self.attempts, self._endpoints, cause)
 
 
 def call_with_retry(
@@ -168,6 +279,7 @@ def call_with_retry(
     failure; the last retry is made at that moment (never a wait past it). A call that was
     still failing with a retryable error (an unreachable cluster...) then raises
     :class:`~etcd3py.errors.DeadlineExceededError` whose ``__cause__`` is that last error.
+    (The asyncio face drives the same :class:`RetryRun` with ``AsyncRetrying``.)
 
     Args:
         policy: the client's retry policy.
@@ -175,8 +287,7 @@ def call_with_retry(
         repeatable: whether the RPC is read-only.
         deadline: the ``time.monotonic()`` deadline of the whole call, or ``None``.
         require_leader: the call asked for a leader: a "no leader" answer is final.
-        endpoints: returns the endpoints the call may reach, named in a deadline error
-            (asked only then: nothing is formatted on the hot path).
+        endpoints: returns the endpoints the call may reach, named in a deadline error.
         sleep: waits between attempts; a context's ``wait`` returns early when it is
             cancelled, so the next attempt raises its ``CanceledError`` at once.
 
@@ -189,40 +300,22 @@ def call_with_retry(
         EtcdError: the last attempt's error, when it may not be retried or the attempts
             ran out.
     """
-    predicate = _predicate(repeatable, require_leader)
-    # Fast path: most calls succeed at once, so build the tenacity machinery only after a
-    # first failure that may be retried; that failure then counts as tenacity's attempt 1.
-    try:
-        return attempt(_remaining(deadline))
+    run = RetryRun(
+        policy,
+        repeatable=repeatable,
+        deadline=deadline,
+        require_leader=require_leader,
+        endpoints=endpoints,
+    )
+    try:  # the fast path: most calls succeed at once, with no tenacity object built
+        return attempt(run.remaining())
     except EtcdError as exc:
-        if not predicate(exc):
+        if not run.retry_after(exc):
             raise
-        pending: list[EtcdError] = [exc]
-    limit = deadline if deadline is not None else time.monotonic() + policy.max_elapsed
-    attempts = 1
-    last = pending[0]
-
-    try:
-        for try_ in retrying(
-            policy, repeatable=repeatable, limit=limit, require_leader=require_leader, sleep=sleep
-        ):
+    with run.giving_up():
+        for try_ in tenacity.Retrying(**run.tenacity_args(lambda s: _discard(sleep(s)))):
             with try_:
-                if pending:
-                    raise pending.pop()
-                if time.monotonic() >= limit:
-                    raise _TimeUp
-                attempts += 1
-                try:
-                    return attempt(_remaining(deadline))
-                except EtcdError as exc:
-                    last = exc
-                    raise
-    except _TimeUp:
-        raise _deadline_error(deadline, policy, attempts, endpoints, last) from last
-    except EtcdError as exc:
-        if predicate(exc) and time.monotonic() >= limit:
-            raise _deadline_error(deadline, policy, attempts, endpoints, exc) from exc
-        raise
+                return attempt(run.next_attempt())
     raise EtcdError("retry loop ended without a result")  # unreachable: reraise=True
 
 

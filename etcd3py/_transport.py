@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import grpc
 
@@ -109,7 +109,8 @@ def build_target(endpoints: tuple[Endpoint, ...]) -> str:
     return "ipv6:" + ",".join(dict.fromkeys(v6))
 
 
-def _credentials(config: Config) -> grpc.ChannelCredentials | None:
+def channel_credentials(config: Config) -> grpc.ChannelCredentials | None:
+    """The TLS credentials of a client's channels (``None``: plain text); both faces'."""
     if not config.secure:
         return None
     ca, key, cert = config.tls.load() if config.tls is not None else (None, None, None)
@@ -118,9 +119,10 @@ def _credentials(config: Config) -> grpc.ChannelCredentials | None:
     )
 
 
-def _options(
+def channel_options(
     config: Config, endpoints: tuple[Endpoint, ...], lb_policy: str
 ) -> list[tuple[str, str | int]]:
+    """The gRPC channel options of a client (sizes, balancing, keepalive, TLS name)."""
     authority = "localhost" if endpoints[0].path is not None else endpoints[0].address
     options: list[tuple[str, str | int]] = [
         ("grpc.max_send_message_length", config.max_call_send_msg_size),
@@ -157,8 +159,8 @@ def open_channel(config: Config, endpoints: tuple[Endpoint, ...], lb_policy: str
         The channel.
     """
     target = build_target(endpoints)
-    options = _options(config, endpoints, lb_policy)
-    creds = _credentials(config)
+    options = channel_options(config, endpoints, lb_policy)
+    creds = channel_credentials(config)
     if creds is None:
         return grpc.insecure_channel(target, options=options)
     return grpc.secure_channel(target, creds, options=options)
@@ -174,7 +176,8 @@ _STUBS: dict[str, Callable[[grpc.Channel], object]] = {
 }
 
 
-def _ctx_metadata(ctx: Context | None) -> tuple[tuple[str, str], ...]:
+def ctx_metadata(ctx: Context | None) -> tuple[tuple[str, str], ...]:
+    """The metadata a call's context adds (none without one)."""
     return ctx.metadata if ctx is not None else ()
 
 
@@ -193,6 +196,38 @@ def check_ctx(ctx: object) -> Context | None:
     if ctx is not None and not isinstance(ctx, Context):
         raise ArgumentTypeError(f"ctx must be an etcd3py.Context, not {type(ctx).__name__}")
     return ctx
+
+
+def call_deadline(config: Config, timeout: object, ctx: object) -> float | None:
+    """Check a call's ``timeout=`` and ``ctx=``; return its ``time.monotonic()`` deadline.
+
+    The nearer of ``timeout`` (or, without it, the client's ``default_timeout``) and the
+    context's deadline; ``None`` when neither bounds the call. Both faces use it.
+
+    Args:
+        config: the client's settings.
+        timeout: the call's ``timeout=``.
+        ctx: the call's ``ctx=``.
+
+    Returns:
+        The deadline, or ``None``.
+
+    Raises:
+        ArgumentTypeError: ``ctx`` is not a Context, or ``timeout`` not a number.
+        InvalidArgumentError: ``timeout`` is negative.
+    """
+    context = check_ctx(ctx)
+    check_timeout(timeout)
+    seconds = config.default_timeout if timeout is None else cast(float, timeout)
+    deadline = None if seconds is None else time.monotonic() + seconds
+    if context is not None and context.deadline is not None:
+        deadline = context.deadline if deadline is None else min(deadline, context.deadline)
+    return deadline
+
+
+def requires_leader(ctx: Context | None) -> bool:
+    """Whether a call's context carries ``require_leader`` ("no leader" is then final)."""
+    return ctx is not None and ("hasleader", "true") in ctx.metadata
 
 
 def check_timeout(timeout: object) -> None:
@@ -346,7 +381,7 @@ class Transport:
         Returns:
             The metadata pairs.
         """
-        pairs = _ctx_metadata(ctx)
+        pairs = ctx_metadata(ctx)
         token = self._token
         return (*pairs, ("token", token)) if token else pairs
 
@@ -434,14 +469,8 @@ class Transport:
                 ``CanceledError`` when ``ctx`` is cancelled).
         """
         self.check_usable()
-        check_ctx(ctx)
-        check_timeout(timeout)
-        if timeout is None:
-            timeout = self.config.default_timeout
-        deadline = None if timeout is None else time.monotonic() + timeout
-        if ctx is not None and ctx.deadline is not None:
-            deadline = ctx.deadline if deadline is None else min(deadline, ctx.deadline)
-        require_leader = ctx is not None and ("hasleader", "true") in ctx.metadata
+        deadline = call_deadline(self.config, timeout, ctx)
+        require_leader = requires_leader(ctx)
         authenticate = method is self.auth.Authenticate
         token = None if authenticate else self._token
 
@@ -478,7 +507,7 @@ class Transport:
     ) -> _Resp:
         self.check_usable()
         # Authenticate goes without the token: a stale one must not ride along.
-        metadata = self.metadata(ctx) if with_token else _ctx_metadata(ctx)
+        metadata = self.metadata(ctx) if with_token else ctx_metadata(ctx)
         if ctx is None or ctx is Context._background:
             try:
                 return method(request, timeout=timeout, metadata=metadata)
