@@ -33,17 +33,16 @@ from etcd3py._transport import (
     channel_credentials,
     channel_options,
     ctx_metadata,
+    dial_failure,
+    ensure_usable,
     requires_leader,
 )
 from etcd3py.config import Config
 from etcd3py.context import Context
 from etcd3py.errors import (
     AuthNotEnabledError,
-    ClientClosedError,
     EtcdError,
-    ForkedClientError,
     InvalidAuthTokenError,
-    UnavailableError,
     from_rpc_error,
 )
 
@@ -114,11 +113,7 @@ class AioTransport:
         try:
             await asyncio.wait_for(self.channel.channel_ready(), dial_timeout)
         except asyncio.TimeoutError:
-            addresses = ", ".join(e.address for e in self.config.endpoints)
-            raise UnavailableError(
-                f"etcd3py: no endpoint answered within dial_timeout={dial_timeout}s "
-                f"(endpoints: {addresses})"
-            ) from None
+            raise dial_failure(self.config, dial_timeout) from None
 
     def check_usable(self) -> None:
         """Raise if the client was closed or is used after a fork.
@@ -127,13 +122,7 @@ class AioTransport:
             ForkedClientError: called in a child process of the one that made the client.
             ClientClosedError: the client was closed.
         """
-        if os.getpid() != self._pid:
-            raise ForkedClientError(
-                "etcd3py: this client was created before os.fork() and cannot be used in the "
-                "child process; create clients after forking"
-            )
-        if self._closed:
-            raise ClientClosedError("etcd3py: the client is closed")
+        ensure_usable(self._pid, self._closed)
 
     async def run(
         self, call: Call[_R], *, timeout: float | None = None, ctx: Context | None = None
@@ -189,7 +178,7 @@ class AioTransport:
             repeatable=repeatable,
             deadline=deadline,
             require_leader=requires_leader(ctx),
-            endpoints=lambda: ", ".join(e.address for e in self.config.endpoints),
+            endpoints=lambda: ", ".join(e.address for e in self.config.endpoints),  # as sync
         )
         try:  # the fast path: most calls succeed at once, with no tenacity object built
             return await attempt(run.remaining())

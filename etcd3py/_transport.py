@@ -225,6 +225,44 @@ def call_deadline(config: Config, timeout: object, ctx: object) -> float | None:
     return deadline
 
 
+def ensure_usable(pid: int, closed: bool) -> None:
+    """Raise if a client made in process ``pid`` is used after a fork, or after ``close()``.
+
+    Args:
+        pid: the process that made the client.
+        closed: whether it was closed.
+
+    Raises:
+        ForkedClientError: called in a child process of the one that made the client.
+        ClientClosedError: the client was closed.
+    """
+    if os.getpid() != pid:
+        raise ForkedClientError(
+            "etcd3py: this client was created before os.fork() and cannot be used in the "
+            "child process; create clients after forking"
+        )
+    if closed:
+        raise ClientClosedError("etcd3py: the client is closed")
+
+
+def dial_failure(config: Config, dial_timeout: float, reason: str = "") -> UnavailableError:
+    """The error of a first connection that did not come within ``dial_timeout``.
+
+    Args:
+        config: the client's settings (its endpoints are named).
+        dial_timeout: the seconds waited.
+        reason: gRPC's last connection error, if known.
+
+    Returns:
+        The error to raise.
+    """
+    addresses = ", ".join(e.address for e in config.endpoints)
+    return UnavailableError(
+        f"etcd3py: no endpoint answered within dial_timeout={dial_timeout}s "
+        f"(endpoints: {addresses})" + (f": {reason}" if reason else "")
+    )
+
+
 def requires_leader(ctx: Context | None) -> bool:
     """Whether a call's context carries ``require_leader`` ("no leader" is then final)."""
     return ctx is not None and ("hasleader", "true") in ctx.metadata
@@ -292,12 +330,7 @@ class Transport:
         try:
             grpc.channel_ready_future(self.channel.current).result(timeout=dial_timeout)
         except grpc.FutureTimeoutError:
-            addresses = ", ".join(e.address for e in self.config.endpoints)
-            reason = self._connect_failure()
-            raise UnavailableError(
-                f"etcd3py: no endpoint answered within dial_timeout={dial_timeout}s "
-                f"(endpoints: {addresses})" + (f": {reason}" if reason else "")
-            ) from None
+            raise dial_failure(self.config, dial_timeout, self._connect_failure()) from None
 
     def _connect_failure(self) -> str:
         """Return gRPC's last connection error (a refused port, a failed TLS handshake...).
@@ -364,13 +397,7 @@ class Transport:
             ForkedClientError: called in a child process of the one that made the client.
             ClientClosedError: the client was closed.
         """
-        if os.getpid() != self._pid:
-            raise ForkedClientError(
-                "etcd3py: this client was created before os.fork() and cannot be used in the "
-                "child process; create clients after forking"
-            )
-        if self._closed:
-            raise ClientClosedError("etcd3py: the client is closed")
+        ensure_usable(self._pid, self._closed)
 
     def metadata(self, ctx: Context | None = None) -> tuple[tuple[str, str], ...]:
         """Return the metadata for a call: the context's pairs and the auth token.
