@@ -18,9 +18,8 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING, TypeVar
 
-from typing_extensions import Unpack
-
 from etcd3py._calls import kv as calls
+from etcd3py._ints import LeaseLike
 from etcd3py._keys import KeyLike
 from etcd3py._responses import (
     CompactResponse,
@@ -32,7 +31,8 @@ from etcd3py._responses import (
 )
 from etcd3py.context import Context
 from etcd3py.errors import InternalError
-from etcd3py.op import DeleteOptions, GetOptions, Op, PutOptions
+from etcd3py.models import SortOrder, SortTarget
+from etcd3py.op import Op
 from etcd3py.txn import Txn
 
 if TYPE_CHECKING:
@@ -116,17 +116,43 @@ class KV(abc.ABC):
         self,
         key: KeyLike,
         *,
+        prefix: bool = False,
+        range_end: KeyLike | None = None,
+        from_key: bool = False,
+        rev: int = 0,
+        limit: int = 0,
+        sort_target: SortTarget = SortTarget.KEY,
+        sort_order: SortOrder = SortOrder.NONE,
+        keys_only: bool = False,
+        count_only: bool = False,
+        serializable: bool = False,
+        min_mod_revision: int = 0,
+        max_mod_revision: int = 0,
+        min_create_revision: int = 0,
+        max_create_revision: int = 0,
         timeout: float | None = None,
         ctx: Context | None = None,
-        **opts: Unpack[GetOptions],
     ) -> GetResponse:
-        """Read a key or a range (options: :class:`~etcd3py.op.GetOptions`).
+        """Read a key or a range (the options are ``Op.get``'s, as clientv3's ``OpGet``).
 
         Args:
             key: the key, or the start of the range.
             timeout: seconds for the call, retries included.
             ctx: a Context whose deadline, cancellation and metadata apply.
-            **opts: ``prefix``, ``range_end``, ``from_key``, ``rev``, ``limit``, sorting...
+            prefix: read every key starting with the key (the empty key: every key).
+            range_end: read the keys in ``[key, range_end)``.
+            from_key: read every key ``>= key`` (the empty key: every key).
+            rev: read at this revision (0: the current one).
+            limit: return at most this many keys (0: no limit).
+            sort_target: the field to sort by.
+            sort_order: the sort order (``KEY`` ascending is the server's default order).
+            keys_only: return keys without values.
+            count_only: return only the count.
+            serializable: read from the member answering, without a quorum (may be stale).
+            min_mod_revision: drop keys modified before this revision.
+            max_mod_revision: drop keys modified after this revision.
+            min_create_revision: drop keys created before this revision.
+            max_create_revision: drop keys created after this revision.
 
         Returns:
             The key-values read.
@@ -138,26 +164,48 @@ class KV(abc.ABC):
             CanceledError: ``ctx`` was cancelled.
             DeadlineExceededError: the timeout or the ctx's deadline passed.
         """
-        return _expect(self.do(Op.get(key, **opts), timeout=timeout, ctx=ctx), GetResponse)
+        op = Op.get(
+            key,
+            prefix=prefix,
+            range_end=range_end,
+            from_key=from_key,
+            rev=rev,
+            limit=limit,
+            sort_target=sort_target,
+            sort_order=sort_order,
+            keys_only=keys_only,
+            count_only=count_only,
+            serializable=serializable,
+            min_mod_revision=min_mod_revision,
+            max_mod_revision=max_mod_revision,
+            min_create_revision=min_create_revision,
+            max_create_revision=max_create_revision,
+        )
+        return _expect(self.do(op, timeout=timeout, ctx=ctx), GetResponse)
 
     def put(
         self,
         key: KeyLike,
         value: KeyLike,
         *,
+        lease: LeaseLike = 0,
+        prev_kv: bool = False,
+        ignore_value: bool = False,
+        ignore_lease: bool = False,
         timeout: float | None = None,
         ctx: Context | None = None,
-        **opts: Unpack[PutOptions],
     ) -> PutResponse:
-        """Write ``value`` at ``key`` (options: :class:`~etcd3py.op.PutOptions`).
+        """Write ``value`` at ``key`` (the options are ``Op.put``'s).
 
         Args:
             key: the key.
             value: the value.
             timeout: seconds for the call.
             ctx: a Context whose deadline, cancellation and metadata apply.
-            **opts: ``lease`` (an ID or a grant response), ``prev_kv``, ``ignore_value``,
-                ``ignore_lease``.
+            lease: attach the key to this lease: its ID or its grant response (0: none).
+            prev_kv: return the key-value as it was before the write.
+            ignore_value: keep the current value (the value passed must be empty).
+            ignore_lease: keep the current lease (``lease`` must be 0).
 
         Returns:
             The response (``.header.revision`` is the write's revision).
@@ -170,24 +218,37 @@ class KV(abc.ABC):
             CanceledError: ``ctx`` was cancelled (in flight, the write may have been applied).
             DeadlineExceededError: the timeout or the ctx's deadline passed.
         """
-        op = Op.put(key, value, **opts)
+        op = Op.put(
+            key,
+            value,
+            lease=lease,
+            prev_kv=prev_kv,
+            ignore_value=ignore_value,
+            ignore_lease=ignore_lease,
+        )
         return _expect(self.do(op, timeout=timeout, ctx=ctx), PutResponse)
 
     def delete(
         self,
         key: KeyLike,
         *,
+        prefix: bool = False,
+        range_end: KeyLike | None = None,
+        from_key: bool = False,
+        prev_kv: bool = False,
         timeout: float | None = None,
         ctx: Context | None = None,
-        **opts: Unpack[DeleteOptions],
     ) -> DeleteResponse:
-        """Delete a key or a range (options: :class:`~etcd3py.op.DeleteOptions`).
+        """Delete a key or a range (the options are ``Op.delete``'s).
 
         Args:
             key: the key, or the start of the range.
             timeout: seconds for the call.
             ctx: a Context whose deadline, cancellation and metadata apply.
-            **opts: ``prefix``, ``range_end``, ``from_key``, ``prev_kv``.
+            prefix: delete every key starting with the key (the empty key: every key).
+            range_end: delete the keys in ``[key, range_end)``.
+            from_key: delete every key ``>= key`` (the empty key: every key).
+            prev_kv: return the deleted key-values.
 
         Returns:
             The response (``.deleted`` counts the keys deleted).
@@ -197,7 +258,7 @@ class KV(abc.ABC):
             CanceledError: ``ctx`` was cancelled (in flight, the delete may have been applied).
             DeadlineExceededError: the timeout or the ctx's deadline passed.
         """
-        op = Op.delete(key, **opts)
+        op = Op.delete(key, prefix=prefix, range_end=range_end, from_key=from_key, prev_kv=prev_kv)
         return _expect(self.do(op, timeout=timeout, ctx=ctx), DeleteResponse)
 
     def txn(self) -> Txn:

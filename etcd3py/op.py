@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from typing_extensions import TypedDict, Unpack
+from typing_extensions import TypedDict
 
 from etcd3py import _pb
 from etcd3py._ints import LeaseLike, check_int, lease_id
@@ -145,6 +145,49 @@ def _check_options(
     return checked
 
 
+# The value of each option when it is not given: an Op keeps only the options given otherwise,
+# so that ``Op.get("k", limit=0) == Op.get("k")``.
+_GET_DEFAULTS: dict[str, object] = {
+    "rev": 0,
+    "limit": 0,
+    "sort_target": SortTarget.KEY,
+    "sort_order": SortOrder.NONE,
+    "keys_only": False,
+    "count_only": False,
+    "serializable": False,
+    "min_mod_revision": 0,
+    "max_mod_revision": 0,
+    "min_create_revision": 0,
+    "max_create_revision": 0,
+}
+_PUT_DEFAULTS: dict[str, object] = {
+    "lease": 0,
+    "prev_kv": False,
+    "ignore_value": False,
+    "ignore_lease": False,
+}
+
+
+def _given(
+    checked: Mapping[str, object], defaults: Mapping[str, object], dropped: Iterable[str] = ()
+) -> tuple[tuple[str, object], ...]:
+    """The checked options an Op keeps: those not at their default, less ``dropped``."""
+    skip = set(dropped)
+    return tuple(
+        (name, value)
+        for name, value in checked.items()
+        if name not in skip and not _is_default(value, defaults.get(name, _NO_DEFAULT))
+    )
+
+
+_NO_DEFAULT = object()
+
+
+def _is_default(value: object, default: object) -> bool:
+    # the type too: 0 == False, but a lease of False was refused before this point anyway
+    return type(value) is type(default) and value == default
+
+
 def _enum_option(cls: type[SortTarget] | type[SortOrder], value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ArgumentTypeError(f"{name} must be a {cls.__name__}, not {type(value).__name__}")
@@ -202,12 +245,42 @@ class Op:
     else_: tuple[Op, ...] = ()
 
     @staticmethod
-    def get(key: KeyLike, **opts: Unpack[GetOptions]) -> Op:
-        """Build a range read of ``key`` (options: :class:`GetOptions`).
+    def get(
+        key: KeyLike,
+        *,
+        prefix: bool = False,
+        range_end: KeyLike | None = None,
+        from_key: bool = False,
+        rev: int = 0,
+        limit: int = 0,
+        sort_target: SortTarget = SortTarget.KEY,
+        sort_order: SortOrder = SortOrder.NONE,
+        keys_only: bool = False,
+        count_only: bool = False,
+        serializable: bool = False,
+        min_mod_revision: int = 0,
+        max_mod_revision: int = 0,
+        min_create_revision: int = 0,
+        max_create_revision: int = 0,
+    ) -> Op:
+        """Build a range read of ``key`` (each option as in :class:`GetOptions`).
 
         Args:
             key: the key, or the start of the range.
-            **opts: the read's options.
+            prefix: read every key starting with the key (the empty key: every key).
+            range_end: read the keys in ``[key, range_end)``.
+            from_key: read every key ``>= key`` (the empty key: every key).
+            rev: read at this revision (0: the current one).
+            limit: return at most this many keys (0: no limit).
+            sort_target: the field to sort by.
+            sort_order: the sort order (``KEY`` ascending is the server's default order).
+            keys_only: return keys without values.
+            count_only: return only the count.
+            serializable: read from the member answering, without a quorum (may be stale).
+            min_mod_revision: drop keys modified before this revision.
+            max_mod_revision: drop keys modified after this revision.
+            min_create_revision: drop keys created before this revision.
+            max_create_revision: drop keys created after this revision.
 
         Returns:
             The op.
@@ -218,25 +291,49 @@ class Op:
             InvalidArgumentError: conflicting range options, a revision, limit or revision
                 bound that is negative or past ``2**63 - 1``, or an unknown sort target or order.
         """
+        opts = {
+            "prefix": prefix,
+            "range_end": range_end,
+            "from_key": from_key,
+            "rev": rev,
+            "limit": limit,
+            "sort_target": sort_target,
+            "sort_order": sort_order,
+            "keys_only": keys_only,
+            "count_only": count_only,
+            "serializable": serializable,
+            "min_mod_revision": min_mod_revision,
+            "max_mod_revision": max_mod_revision,
+            "min_create_revision": min_create_revision,
+            "max_create_revision": max_create_revision,
+        }
         checked = _check_options("get", opts, frozenset(GetOptions.__annotations__))
         for name, cls in (("sort_target", SortTarget), ("sort_order", SortOrder)):
-            if name in checked:
-                _enum_option(cls, checked[name], name)
+            _enum_option(cls, checked[name], name)
         raw, end = _key_range(key, checked)
-        kept = tuple(
-            (k, v) for k, v in checked.items() if k not in ("prefix", "from_key", "range_end")
-        )
+        kept = _given(checked, _GET_DEFAULTS, ("prefix", "from_key", "range_end"))
         return Op(OpType.GET, raw, end, options=kept)
 
     @staticmethod
-    def put(key: KeyLike, value: KeyLike, **opts: Unpack[PutOptions]) -> Op:
-        """Build a write of ``value`` at ``key`` (options: :class:`PutOptions`).
+    def put(
+        key: KeyLike,
+        value: KeyLike,
+        *,
+        lease: LeaseLike = 0,
+        prev_kv: bool = False,
+        ignore_value: bool = False,
+        ignore_lease: bool = False,
+    ) -> Op:
+        """Build a write of ``value`` at ``key`` (each option as in :class:`PutOptions`).
 
         Args:
             key: the key.
             value: the value (``str`` is encoded UTF-8); empty with ``ignore_value=True``.
-            **opts: the write's options; ``lease`` takes an ID or a grant response (its
-                ``.id``), and the op keeps the ID.
+            lease: attach the key to this lease: its ID or its grant response (the op keeps
+                the ID; 0: none).
+            prev_kv: return the key-value as it was before the write.
+            ignore_value: keep the current value (the value passed must be empty).
+            ignore_lease: keep the current lease (``lease`` must be 0).
 
         Returns:
             The op.
@@ -250,6 +347,12 @@ class Op:
         """
         raw = to_bytes(key)
         data = to_bytes(value, "value")
+        opts = {
+            "lease": lease,
+            "prev_kv": prev_kv,
+            "ignore_value": ignore_value,
+            "ignore_lease": ignore_lease,
+        }
         checked = _check_options("put", opts, frozenset(PutOptions.__annotations__))
         if not raw:
             raise EmptyKeyError(EmptyKeyError.etcd_message)
@@ -257,15 +360,25 @@ class Op:
             raise ValueProvidedError(ValueProvidedError.etcd_message)
         if checked.get("ignore_lease") and checked.get("lease"):
             raise LeaseProvidedError(LeaseProvidedError.etcd_message)
-        return Op(OpType.PUT, raw, value=data, options=tuple(checked.items()))
+        return Op(OpType.PUT, raw, value=data, options=_given(checked, _PUT_DEFAULTS))
 
     @staticmethod
-    def delete(key: KeyLike, **opts: Unpack[DeleteOptions]) -> Op:
-        """Build a delete of ``key`` or a range (options: :class:`DeleteOptions`).
+    def delete(
+        key: KeyLike,
+        *,
+        prefix: bool = False,
+        range_end: KeyLike | None = None,
+        from_key: bool = False,
+        prev_kv: bool = False,
+    ) -> Op:
+        """Build a delete of ``key`` or a range (each option as in :class:`DeleteOptions`).
 
         Args:
             key: the key, or the start of the range.
-            **opts: the delete's options.
+            prefix: delete every key starting with the key (the empty key: every key).
+            range_end: delete the keys in ``[key, range_end)``.
+            from_key: delete every key ``>= key`` (the empty key: every key).
+            prev_kv: return the deleted key-values.
 
         Returns:
             The op.
@@ -275,9 +388,10 @@ class Op:
             EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
             InvalidArgumentError: conflicting range options.
         """
+        opts = {"prefix": prefix, "range_end": range_end, "from_key": from_key, "prev_kv": prev_kv}
         checked = _check_options("delete", opts, frozenset(DeleteOptions.__annotations__))
         raw, end = _key_range(key, checked)
-        kept = tuple((k, v) for k, v in checked.items() if k == "prev_kv")
+        kept = _given(checked, {"prev_kv": False}, ("prefix", "from_key", "range_end"))
         return Op(OpType.DELETE, raw, end, options=kept)
 
     @staticmethod

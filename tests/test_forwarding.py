@@ -62,3 +62,20 @@ def test_every_call_that_talks_to_the_server_takes_timeout_and_ctx() -> None:
             if wanted not in params and not exempt:
                 missing.append(f"{attribute}.{name}: {wanted}")
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [("get", "GetOptions"), ("put", "PutOptions"), ("delete", "DeleteOptions")],
+)
+def test_kv_options_are_ops_options_one_by_one(name: str, options: str) -> None:
+    """``KV.get`` (so ``client.get``) takes exactly ``Op.get``'s options, same defaults, in
+    the same order, then ``timeout`` and ``ctx``; the TypedDict names the same options."""
+    from etcd3py import op
+
+    op_params = list(inspect.signature(getattr(op.Op, name)).parameters.values())
+    kv_params = list(inspect.signature(getattr(KV, name)).parameters.values())[1:]  # self
+    assert [p.name for p in kv_params[-2:]] == ["timeout", "ctx"]
+    assert kv_params[:-2] == op_params
+    keyword = {p.name for p in op_params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert keyword == set(getattr(op, options).__annotations__)

@@ -144,9 +144,9 @@ BAD_GETS: list[tuple[object, dict[str, Any], type[Exception], str]] = [
     ("a", {"sort_order": -1}, InvalidArgumentError, "not a valid SortOrder"),
     ("a", {"sort_order": "DESCEND"}, ArgumentTypeError, "sort_order must be a SortOrder"),
     ("a", {"sort_target": True}, ArgumentTypeError, "sort_target must be a SortTarget"),
-    ("a", {"prev_kv": True}, ArgumentTypeError, "unexpected option"),
-    ("a", {"lease": 1}, ArgumentTypeError, "unexpected option"),
-    ("a", {"revision": 1}, ArgumentTypeError, "unexpected option"),
+    ("a", {"prev_kv": True}, TypeError, "unexpected keyword argument"),
+    ("a", {"lease": 1}, TypeError, "unexpected keyword argument"),
+    ("a", {"revision": 1}, TypeError, "unexpected keyword argument"),
 ]
 
 
@@ -171,8 +171,8 @@ BAD_PUTS: list[tuple[object, object, dict[str, Any], type[Exception], str]] = [
     ("k", "v", {"lease": "7"}, ArgumentTypeError, "lease must be a lease ID"),
     ("k", "v", {"lease": True}, ArgumentTypeError, "lease must be a lease ID"),
     ("k", "v", {"prev_kv": "y"}, ArgumentTypeError, "prev_kv must be a bool"),
-    ("k", "v", {"prefix": True}, ArgumentTypeError, "unexpected option"),
-    ("k", "v", {"rev": 1}, ArgumentTypeError, "unexpected option"),
+    ("k", "v", {"prefix": True}, TypeError, "unexpected keyword argument"),
+    ("k", "v", {"rev": 1}, TypeError, "unexpected keyword argument"),
 ]
 
 
@@ -188,9 +188,9 @@ BAD_DELETES: list[tuple[object, dict[str, Any], type[Exception], str]] = [
     ("", {}, EmptyKeyError, "key is not provided"),
     ("a", {"prefix": True, "from_key": True}, InvalidArgumentError, "prefix and from_key"),
     ("a", {"prefix": True, "range_end": "z"}, InvalidArgumentError, "range_end and prefix"),
-    ("a", {"limit": 1}, ArgumentTypeError, "unexpected option"),
-    ("a", {"rev": 1}, ArgumentTypeError, "unexpected option"),
-    ("a", {"lease": 1}, ArgumentTypeError, "unexpected option"),
+    ("a", {"limit": 1}, TypeError, "unexpected keyword argument"),
+    ("a", {"rev": 1}, TypeError, "unexpected keyword argument"),
+    ("a", {"lease": 1}, TypeError, "unexpected keyword argument"),
     ("a", {"prev_kv": 1}, ArgumentTypeError, "prev_kv must be a bool"),
 ]
 
