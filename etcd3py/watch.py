@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from typing_extensions import Self, TypedDict, Unpack
+from typing_extensions import Self, TypedDict
 
 from etcd3py._keys import KeyLike
 from etcd3py._transport import check_timeout
@@ -269,9 +269,18 @@ class Watcher(abc.ABC):
         self,
         key: KeyLike,
         *,
+        prefix: bool = False,
+        range_end: KeyLike | None = None,
+        from_key: bool = False,
+        rev: int = 0,
+        prev_kv: bool = False,
+        filter_put: bool = False,
+        filter_delete: bool = False,
+        progress_notify: bool = False,
+        created_notify: bool = False,
+        fragment: bool = False,
         timeout: float | None = None,
         ctx: Context | None = None,
-        **opts: Unpack[WatchOptions],
     ) -> WatchChan:
         """Watch a key or a range; return a blocking iterator of its responses.
 
@@ -288,7 +297,16 @@ class Watcher(abc.ABC):
             ctx: the context: watches of one context share one gRPC stream; cancelling it
                 ends them all (``err()`` is a ``CanceledError``; its deadline ends them with
                 ``DeadlineExceededError``); its metadata (e.g. ``require_leader``) is sent.
-            **opts: see :class:`WatchOptions`.
+            prefix: watch every key starting with the key (the empty key: every key).
+            range_end: watch the keys in ``[key, range_end)``.
+            from_key: watch every key ``>= key`` (the empty key: every key).
+            rev: replay history from this revision (0: from now on).
+            prev_kv: events carry the key-value before the change.
+            filter_put: drop PUT events (etcd's ``NOPUT`` filter).
+            filter_delete: drop DELETE events (``NODELETE``).
+            progress_notify: the server sends empty responses now and then (its interval).
+            created_notify: deliver the server's ``created`` response to the user too.
+            fragment: let the server split huge responses (joined again before delivery).
 
         Returns:
             The watch: a :class:`WatchChan` (an error that ends it is raised by the
@@ -307,10 +325,19 @@ class Watcher(abc.ABC):
         key: KeyLike,
         callback: WatchCallback,
         *,
+        prefix: bool = False,
+        range_end: KeyLike | None = None,
+        from_key: bool = False,
+        rev: int = 0,
+        prev_kv: bool = False,
+        filter_put: bool = False,
+        filter_delete: bool = False,
+        progress_notify: bool = False,
+        created_notify: bool = False,
+        fragment: bool = False,
         timeout: float | None = None,
         ctx: Context | None = None,
         wait: bool = True,
-        **opts: Unpack[WatchOptions],
     ) -> WatchHandle:
         """Watch a key or a range; ``callback(wresp)`` receives every response, in order.
 
@@ -333,7 +360,16 @@ class Watcher(abc.ABC):
             timeout: seconds after which the watch ends (see :meth:`watch`).
             ctx: the context (see :meth:`watch`).
             wait: wait for the server to register a "from now" watch (ignored with ``rev=``).
-            **opts: see :class:`WatchOptions`.
+            prefix: watch every key starting with the key (the empty key: every key).
+            range_end: watch the keys in ``[key, range_end)``.
+            from_key: watch every key ``>= key`` (the empty key: every key).
+            rev: replay history from this revision (0: from now on).
+            prev_kv: events carry the key-value before the change.
+            filter_put: drop PUT events (etcd's ``NOPUT`` filter).
+            filter_delete: drop DELETE events (``NODELETE``).
+            progress_notify: the server sends empty responses now and then (its interval).
+            created_notify: deliver the server's ``created`` response to the user too.
+            fragment: let the server split huge responses (joined again before delivery).
 
         Returns:
             A handle whose ``close()`` cancels the watch.
@@ -418,12 +454,35 @@ class GrpcWatcher(Watcher):
         self,
         key: KeyLike,
         *,
+        prefix: bool = False,
+        range_end: KeyLike | None = None,
+        from_key: bool = False,
+        rev: int = 0,
+        prev_kv: bool = False,
+        filter_put: bool = False,
+        filter_delete: bool = False,
+        progress_notify: bool = False,
+        created_notify: bool = False,
+        fragment: bool = False,
         timeout: float | None = None,
         ctx: Context | None = None,
-        **opts: Unpack[WatchOptions],
     ) -> WatchChan:
         """See :meth:`Watcher.watch`."""
-        spec = _build_spec(key, opts)
+        spec = _build_spec(
+            key,
+            WatchOptions(
+                prefix=prefix,
+                range_end=range_end,
+                from_key=from_key,
+                rev=rev,
+                prev_kv=prev_kv,
+                filter_put=filter_put,
+                filter_delete=filter_delete,
+                progress_notify=progress_notify,
+                created_notify=created_notify,
+                fragment=fragment,
+            ),
+        )
         ctx, owned = _timed_context(ctx, timeout)
         sub = self._streams.subscribe(spec, ctx, None, True, owned=owned)
         chan = WatchChan(sub)
@@ -435,17 +494,40 @@ class GrpcWatcher(Watcher):
         key: KeyLike,
         callback: WatchCallback,
         *,
+        prefix: bool = False,
+        range_end: KeyLike | None = None,
+        from_key: bool = False,
+        rev: int = 0,
+        prev_kv: bool = False,
+        filter_put: bool = False,
+        filter_delete: bool = False,
+        progress_notify: bool = False,
+        created_notify: bool = False,
+        fragment: bool = False,
         timeout: float | None = None,
         ctx: Context | None = None,
         wait: bool = True,
-        **opts: Unpack[WatchOptions],
     ) -> WatchHandle:
         """See :meth:`Watcher.add_watch_callback`."""
         if not callable(callback):
             raise ArgumentTypeError(f"callback must be callable, not {type(callback).__name__}")
         if not isinstance(wait, bool):
             raise ArgumentTypeError(f"wait must be a bool, not {type(wait).__name__}")
-        spec = _build_spec(key, opts)
+        spec = _build_spec(
+            key,
+            WatchOptions(
+                prefix=prefix,
+                range_end=range_end,
+                from_key=from_key,
+                rev=rev,
+                prev_kv=prev_kv,
+                filter_put=filter_put,
+                filter_delete=filter_delete,
+                progress_notify=progress_notify,
+                created_notify=created_notify,
+                fragment=fragment,
+            ),
+        )
         ctx, owned = _timed_context(ctx, timeout)
         sub = self._streams.subscribe(spec, ctx, callback, wait, owned=owned)
         handle = WatchHandle(sub)

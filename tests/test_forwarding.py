@@ -79,3 +79,13 @@ def test_kv_options_are_ops_options_one_by_one(name: str, options: str) -> None:
     assert kv_params[:-2] == op_params
     keyword = {p.name for p in op_params if p.kind is inspect.Parameter.KEYWORD_ONLY}
     assert keyword == set(getattr(op, options).__annotations__)
+
+
+@pytest.mark.parametrize("name", ["watch", "add_watch_callback"])
+def test_watch_options_are_the_typed_dicts_one_by_one(name: str) -> None:
+    from etcd3py.watch import WatchOptions
+
+    params = inspect.signature(getattr(Watcher, name)).parameters
+    keyword = [p for p in params.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    options = [p.name for p in keyword if p.name not in {"timeout", "ctx", "wait"}]
+    assert options == list(WatchOptions.__annotations__)  # the same names, in order

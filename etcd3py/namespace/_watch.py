@@ -16,8 +16,6 @@ import threading
 import weakref
 from typing import cast
 
-from typing_extensions import Unpack
-
 from etcd3py._keys import KeyLike, to_bytes
 from etcd3py.context import Context
 from etcd3py.errors import ArgumentTypeError, ClientClosedError
@@ -125,9 +123,18 @@ class NamespaceWatcher(Watcher):
         self,
         key: KeyLike,
         *,
+        prefix: bool = False,
+        range_end: KeyLike | None = None,
+        from_key: bool = False,
+        rev: int = 0,
+        prev_kv: bool = False,
+        filter_put: bool = False,
+        filter_delete: bool = False,
+        progress_notify: bool = False,
+        created_notify: bool = False,
+        fragment: bool = False,
         timeout: float | None = None,
         ctx: Context | None = None,
-        **opts: Unpack[WatchOptions],
     ) -> WatchChan:
         """Watch a key or a range inside the namespace; see :meth:`Watcher.watch`.
 
@@ -138,7 +145,21 @@ class NamespaceWatcher(Watcher):
             ClientClosedError: this watcher (or the wrapped one) is closed.
         """
         self._check_open()
-        begin, mapped = self._map(key, opts)
+        begin, mapped = self._map(
+            key,
+            WatchOptions(
+                prefix=prefix,
+                range_end=range_end,
+                from_key=from_key,
+                rev=rev,
+                prev_kv=prev_kv,
+                filter_put=filter_put,
+                filter_delete=filter_delete,
+                progress_notify=progress_notify,
+                created_notify=created_notify,
+                fragment=fragment,
+            ),
+        )
         chan = _NamespaceWatchChan(
             self._watcher.watch(begin, timeout=timeout, ctx=ctx, **mapped), self._prefix
         )
@@ -150,10 +171,19 @@ class NamespaceWatcher(Watcher):
         key: KeyLike,
         callback: WatchCallback,
         *,
+        prefix: bool = False,
+        range_end: KeyLike | None = None,
+        from_key: bool = False,
+        rev: int = 0,
+        prev_kv: bool = False,
+        filter_put: bool = False,
+        filter_delete: bool = False,
+        progress_notify: bool = False,
+        created_notify: bool = False,
+        fragment: bool = False,
         timeout: float | None = None,
         ctx: Context | None = None,
         wait: bool = True,
-        **opts: Unpack[WatchOptions],
     ) -> WatchHandle:
         """Watch inside the namespace with a callback; see :meth:`Watcher.add_watch_callback`.
 
@@ -167,11 +197,25 @@ class NamespaceWatcher(Watcher):
         if not callable(callback):
             raise ArgumentTypeError(f"callback must be callable, not {type(callback).__name__}")
         self._check_open()
-        begin, mapped = self._map(key, opts)
-        prefix = self._prefix
+        begin, mapped = self._map(
+            key,
+            WatchOptions(
+                prefix=prefix,
+                range_end=range_end,
+                from_key=from_key,
+                rev=rev,
+                prev_kv=prev_kv,
+                filter_put=filter_put,
+                filter_delete=filter_delete,
+                progress_notify=progress_notify,
+                created_notify=created_notify,
+                fragment=fragment,
+            ),
+        )
+        namespace = self._prefix
 
         def on_response(response: WatchResponse) -> None:
-            callback(unprefix_watch_response(prefix, response))
+            callback(unprefix_watch_response(namespace, response))
 
         handle = self._watcher.add_watch_callback(
             begin, on_response, timeout=timeout, ctx=ctx, wait=wait, **mapped

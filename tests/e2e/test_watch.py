@@ -203,8 +203,8 @@ def test_bad_arguments_are_refused_at_the_call(client: Client, prefix: str) -> N
     with pytest.raises(InvalidArgumentError):
         client.watch(prefix, rev=-1)
     with pytest.raises(ArgumentTypeError):
-        client.watch(prefix, prev_kv="yes")  # type: ignore[typeddict-item]
-    with pytest.raises(ArgumentTypeError):
+        client.watch(prefix, prev_kv="yes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
         client.watch(prefix, bogus=True)  # type: ignore[call-arg]
     with pytest.raises(ArgumentTypeError):
         client.watch(123)  # type: ignore[arg-type]
