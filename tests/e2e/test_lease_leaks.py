@@ -75,5 +75,6 @@ def test_cycles_leave_nothing_behind(backend: Backend) -> None:
         assert settle(baseline) <= baseline
         assert driver.streams() == [] and driver.threads == [] and driver.kept_alive() == []
         assert parent._callbacks == []  # every keep-alive's callback and ctx left it
-        assert _TIMER.pending() == timers  # and every timeout= deadline was dropped
+        # and every timeout= deadline was dropped (other work may only have lowered it)
+        assert _TIMER.pending() <= timers
     parent.cancel()
