@@ -26,7 +26,7 @@ import tenacity
 from etcd3py import _pb
 from etcd3py._calls import Call
 from etcd3py._calls import auth as auth_calls
-from etcd3py._retry import RetryRun
+from etcd3py._retry import RetryRun, remaining
 from etcd3py._transport import (
     build_target,
     call_deadline,
@@ -34,6 +34,7 @@ from etcd3py._transport import (
     channel_options,
     ctx_metadata,
     dial_failure,
+    endpoint_names,
     ensure_usable,
     requires_leader,
 )
@@ -146,7 +147,7 @@ class AioTransport:
                 ``CanceledError`` when ``ctx`` is cancelled).
         """
         self.check_usable()
-        deadline = call_deadline(self.config, timeout, ctx)
+        deadline = call_deadline(self.config.default_timeout, timeout, ctx)
         method = getattr(getattr(self, call.service), call.method)
         authenticate = call.service == "auth" and call.method == "Authenticate"
         token = None if authenticate else self._token
@@ -173,16 +174,16 @@ class AioTransport:
         deadline: float | None,
         ctx: Context | None,
     ) -> Any:
-        run = RetryRun(
-            self.config.retry,
-            repeatable=repeatable,
-            deadline=deadline,
-            require_leader=requires_leader(ctx),
-            endpoints=lambda: ", ".join(e.address for e in self.config.endpoints),  # as sync
-        )
-        try:  # the fast path: most calls succeed at once, with no tenacity object built
-            return await attempt(run.remaining())
+        try:  # the fast path: most calls succeed at once, with no retry object built
+            return await attempt(remaining(deadline))
         except EtcdError as exc:
+            run = RetryRun(
+                self.config.retry,
+                repeatable=repeatable,
+                deadline=deadline,
+                require_leader=requires_leader(ctx),
+                endpoints=lambda: endpoint_names(self.config),
+            )
             if not run.retry_after(exc):
                 raise
 

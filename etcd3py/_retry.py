@@ -128,10 +128,10 @@ class RetryRun:
     running out of time into :class:`~etcd3py.errors.DeadlineExceededError` caused by the
     last error. A loop is then::
 
-        run = RetryRun(policy, repeatable=..., deadline=...)
         try:
-            return attempt(run.remaining())          # the fast path: no tenacity object
+            return attempt(remaining(deadline))       # the fast path: nothing built
         except EtcdError as exc:
+            run = RetryRun(policy, repeatable=..., deadline=...)
             if not run.retry_after(exc):
                 raise
         with run.giving_up():
@@ -179,14 +179,6 @@ class RetryRun:
         self._pending: EtcdError | None = None
         self._endpoints = endpoints
 
-    def remaining(self) -> float | None:
-        """Seconds left for an attempt (``None``: no deadline).
-
-        Raises:
-            DeadlineExceededError: the deadline has passed: nothing is sent.
-        """
-        return _remaining(self.deadline)
-
     def retry_after(self, first: EtcdError) -> bool:
         """Whether the first attempt's failure is retried (then the limit starts)."""
         if not self.retryable(first) or self.policy.max_attempts <= 1:
@@ -209,7 +201,7 @@ class RetryRun:
         if time.monotonic() >= self.limit:
             raise _TimeUp
         self.attempts += 1
-        return _remaining(self.deadline)
+        return remaining(self.deadline)
 
     def tenacity_args(self, sleep: Callable[[float], Any]) -> dict[str, Any]:
         """The keyword arguments of a ``tenacity.Retrying`` or ``AsyncRetrying``.
@@ -300,16 +292,16 @@ def call_with_retry(
         EtcdError: the last attempt's error, when it may not be retried or the attempts
             ran out.
     """
-    run = RetryRun(
-        policy,
-        repeatable=repeatable,
-        deadline=deadline,
-        require_leader=require_leader,
-        endpoints=endpoints,
-    )
-    try:  # the fast path: most calls succeed at once, with no tenacity object built
-        return attempt(run.remaining())
+    try:  # the fast path: most calls succeed at once, with no retry object built
+        return attempt(remaining(deadline))
     except EtcdError as exc:
+        run = RetryRun(
+            policy,
+            repeatable=repeatable,
+            deadline=deadline,
+            require_leader=require_leader,
+            endpoints=endpoints,
+        )
         if not run.retry_after(exc):
             raise
     with run.giving_up():
@@ -347,7 +339,12 @@ def _deadline_error(
     )
 
 
-def _remaining(deadline: float | None) -> float | None:
+def remaining(deadline: float | None) -> float | None:
+    """Seconds left before ``deadline`` (``None``: no deadline).
+
+    Raises:
+        DeadlineExceededError: it has passed: nothing is sent.
+    """
     if deadline is None:
         return None
     remaining = deadline - time.monotonic()

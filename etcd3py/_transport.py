@@ -198,14 +198,15 @@ def check_ctx(ctx: object) -> Context | None:
     return ctx
 
 
-def call_deadline(config: Config, timeout: object, ctx: object) -> float | None:
+def call_deadline(default: float | None, timeout: object, ctx: object) -> float | None:
     """Check a call's ``timeout=`` and ``ctx=``; return its ``time.monotonic()`` deadline.
 
-    The nearer of ``timeout`` (or, without it, the client's ``default_timeout``) and the
-    context's deadline; ``None`` when neither bounds the call. Both faces use it.
+    The nearer of ``timeout`` (or, without it, ``default``: the client's
+    ``default_timeout`` for a unary call) and the context's deadline; ``None`` when neither
+    bounds the call. Both faces, and the calls made of several steps, use it.
 
     Args:
-        config: the client's settings.
+        default: the seconds that bound the call when ``timeout`` is ``None``, or ``None``.
         timeout: the call's ``timeout=``.
         ctx: the call's ``ctx=``.
 
@@ -218,7 +219,7 @@ def call_deadline(config: Config, timeout: object, ctx: object) -> float | None:
     """
     context = check_ctx(ctx)
     check_timeout(timeout)
-    seconds = config.default_timeout if timeout is None else cast(float, timeout)
+    seconds = default if timeout is None else cast(float, timeout)
     deadline = None if seconds is None else time.monotonic() + seconds
     if context is not None and context.deadline is not None:
         deadline = context.deadline if deadline is None else min(deadline, context.deadline)
@@ -245,6 +246,11 @@ def ensure_usable(pid: int, closed: bool) -> None:
         raise ClientClosedError("etcd3py: the client is closed")
 
 
+def endpoint_names(config: Config) -> str:
+    """The client's endpoints as an error names them: ``"h1:2379, h2:2379"``."""
+    return ", ".join(e.address for e in config.endpoints)
+
+
 def dial_failure(config: Config, dial_timeout: float, reason: str = "") -> UnavailableError:
     """The error of a first connection that did not come within ``dial_timeout``.
 
@@ -256,7 +262,7 @@ def dial_failure(config: Config, dial_timeout: float, reason: str = "") -> Unava
     Returns:
         The error to raise.
     """
-    addresses = ", ".join(e.address for e in config.endpoints)
+    addresses = endpoint_names(config)
     return UnavailableError(
         f"etcd3py: no endpoint answered within dial_timeout={dial_timeout}s "
         f"(endpoints: {addresses})" + (f": {reason}" if reason else "")
@@ -496,7 +502,7 @@ class Transport:
                 ``CanceledError`` when ``ctx`` is cancelled).
         """
         self.check_usable()
-        deadline = call_deadline(self.config, timeout, ctx)
+        deadline = call_deadline(self.config.default_timeout, timeout, ctx)
         require_leader = requires_leader(ctx)
         authenticate = method is self.auth.Authenticate
         token = None if authenticate else self._token
@@ -577,7 +583,7 @@ class Transport:
             channel.close()
 
     def _endpoint_names(self) -> str:
-        return ", ".join(self.endpoints)
+        return endpoint_names(self.config)
 
     @property
     def endpoints(self) -> tuple[str, ...]:

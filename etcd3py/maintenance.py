@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
@@ -35,13 +34,13 @@ from etcd3py._maintenance_views import (
     SnapshotResponse,
     StatusResponse,
 )
+from etcd3py._retry import remaining
 from etcd3py._snapshot import save_to_file, save_to_path, verify_bytes, verify_file
 from etcd3py._streams import cancel_call
-from etcd3py._transport import check_timeout
+from etcd3py._transport import call_deadline, check_timeout
 from etcd3py.errors import (
     ArgumentTypeError,
     CanceledError,
-    DeadlineExceededError,
     InvalidArgumentError,
     InvalidAuthTokenError,
     NoLeaderError,
@@ -97,24 +96,6 @@ def verify_snapshot(snapshot: bytes | str | os.PathLike[str]) -> int:
     if isinstance(snapshot, (str, os.PathLike)):
         return verify_file(snapshot)
     raise ArgumentTypeError(f"snapshot must be bytes or a path, not {type(snapshot).__name__}")
-
-
-def _deadline(timeout: float | None, ctx: Context | None) -> float | None:
-    """The nearer of ``timeout`` (from now) and the context's deadline, as monotonic time."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    if ctx is not None and ctx.deadline is not None:
-        deadline = ctx.deadline if deadline is None else min(deadline, ctx.deadline)
-    return deadline
-
-
-def _remaining(deadline: float | None) -> float | None:
-    """Seconds left before ``deadline`` (``DeadlineExceededError`` once it passed)."""
-    if deadline is None:
-        return None
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise DeadlineExceededError("etcd3py: the snapshot's deadline passed")
-    return left
 
 
 class Maintenance:
@@ -201,11 +182,11 @@ class Maintenance:
         if call.request.memberID != 0 or call.request.alarm != _pb.rpc.NONE:
             return t.run(call, timeout=timeout, ctx=ctx)
         # clientv3's AlarmDisarm of an empty AlarmMember: list, then clear each in turn.
-        deadline = _deadline(timeout, ctx)
-        raised = self.alarm_list(timeout=_remaining(deadline), ctx=ctx)
+        deadline = call_deadline(self._transport.config.default_timeout, timeout, ctx)
+        raised = self.alarm_list(timeout=remaining(deadline), ctx=ctx)
         cleared = _pb.rpc.AlarmResponse(header=raised._pb.header)
         for am in raised._pb.alarms:
-            resp = t.run(calls.alarm_clear(am), timeout=_remaining(deadline), ctx=ctx)
+            resp = t.run(calls.alarm_clear(am), timeout=remaining(deadline), ctx=ctx)
             cleared.header.CopyFrom(resp._pb.header)
             cleared.alarms.extend(resp._pb.alarms)
         return AlarmResponse(cleared)
@@ -306,8 +287,8 @@ class Maintenance:
                 f"dest must be a path or a binary file object, not {type(dest).__name__}"
             )
         member = self._snapshot_member(endpoint)
-        deadline = _deadline(timeout, ctx)
-        status = self.status(member, timeout=_remaining(deadline), ctx=ctx)
+        deadline = call_deadline(None, timeout, ctx)  # a stream: no default bound
+        status = self.status(member, timeout=remaining(deadline), ctx=ctx)
         t = self._transport
         with t.endpoint_channel(member) as channel:
             stub = _pb.rpc_grpc.MaintenanceStub(channel)
@@ -351,7 +332,7 @@ class Maintenance:
             if ctx is not None and (err := ctx.err()) is not None:
                 raise err
             stream = stub.Snapshot(
-                _pb.rpc.SnapshotRequest(), timeout=_remaining(deadline), metadata=t.metadata(ctx)
+                _pb.rpc.SnapshotRequest(), timeout=remaining(deadline), metadata=t.metadata(ctx)
             )
             unregister = ctx.add_done_callback(stream.cancel) if ctx is not None else None
             started = False
@@ -405,14 +386,14 @@ class Maintenance:
         """
         check_timeout(timeout)
         call = calls.move_leader(transferee_id)
-        deadline = _deadline(timeout, ctx)
+        deadline = call_deadline(self._transport.config.default_timeout, timeout, ctx)
         leader = self._leader_endpoint(deadline, ctx)
-        return self._transport.run_at(leader, call, timeout=_remaining(deadline), ctx=ctx)
+        return self._transport.run_at(leader, call, timeout=remaining(deadline), ctx=ctx)
 
     def _leader_endpoint(self, deadline: float | None, ctx: Context | None) -> str:
         """Return the client endpoint that is the leader (``NoLeaderError`` if none)."""
         for endpoint in self._transport.endpoints:
-            status = self.status(endpoint, timeout=_remaining(deadline), ctx=ctx)
+            status = self.status(endpoint, timeout=remaining(deadline), ctx=ctx)
             if status.leader != 0 and status.leader == status.header.member_id:
                 return endpoint
         raise NoLeaderError("etcd3py: no endpoint of the client is the leader")

@@ -131,8 +131,8 @@ def _check_options(
 
     ``lease`` becomes its ID (a grant response gives its ``.id``), so an Op holds plain values.
     """
-    unknown = sorted(set(opts) - allowed)
-    if unknown:
+    if not opts.keys() <= allowed:
+        unknown = sorted(set(opts) - allowed)
         raise ArgumentTypeError(f"{kind} got unexpected option(s): {', '.join(unknown)}")
     checked = dict(opts)
     for name, value in opts.items():
@@ -145,9 +145,13 @@ def _check_options(
     return checked
 
 
-# The value of each option when it is not given: an Op keeps only the options given otherwise,
-# so that ``Op.get("k", limit=0) == Op.get("k")``.
+# Each option's default. An Op keeps (and checks) only the options given a value other than
+# their default (by identity: ``False``, ``None``, small ints and enum members are
+# singletons), so ``Op.get("k", limit=0) == Op.get("k")`` and a plain get checks nothing.
 _GET_DEFAULTS: dict[str, object] = {
+    "prefix": False,
+    "range_end": None,
+    "from_key": False,
     "rev": 0,
     "limit": 0,
     "sort_target": SortTarget.KEY,
@@ -166,26 +170,27 @@ _PUT_DEFAULTS: dict[str, object] = {
     "ignore_value": False,
     "ignore_lease": False,
 }
+_DELETE_DEFAULTS: dict[str, object] = {
+    "prefix": False,
+    "range_end": None,
+    "from_key": False,
+    "prev_kv": False,
+}
+_RANGE_OPTIONS = ("prefix", "from_key", "range_end")  # folded into the key range
 
 
-def _given(
-    checked: Mapping[str, object], defaults: Mapping[str, object], dropped: Iterable[str] = ()
-) -> tuple[tuple[str, object], ...]:
-    """The checked options an Op keeps: those not at their default, less ``dropped``."""
-    skip = set(dropped)
-    return tuple(
-        (name, value)
-        for name, value in checked.items()
-        if name not in skip and not _is_default(value, defaults.get(name, _NO_DEFAULT))
-    )
+_GET_ALLOWED = frozenset(_GET_DEFAULTS)
+_PUT_ALLOWED = frozenset(_PUT_DEFAULTS)
+_DELETE_ALLOWED = frozenset(_DELETE_DEFAULTS)
 
 
-_NO_DEFAULT = object()
-
-
-def _is_default(value: object, default: object) -> bool:
-    # the type too: 0 == False, but a lease of False was refused before this point anyway
-    return type(value) is type(default) and value == default
+def _off_default(defaults: Mapping[str, object], values: tuple[object, ...]) -> dict[str, object]:
+    """The options whose value is not their default (``values`` in ``defaults``' order)."""
+    return {
+        name: value
+        for (name, default), value in zip(defaults.items(), values)  # noqa: B905 (same length)
+        if value is not default
+    }
 
 
 def _enum_option(cls: type[SortTarget] | type[SortOrder], value: object, name: str) -> int:
@@ -291,27 +296,34 @@ class Op:
             InvalidArgumentError: conflicting range options, a revision, limit or revision
                 bound that is negative or past ``2**63 - 1``, or an unknown sort target or order.
         """
-        opts = {
-            "prefix": prefix,
-            "range_end": range_end,
-            "from_key": from_key,
-            "rev": rev,
-            "limit": limit,
-            "sort_target": sort_target,
-            "sort_order": sort_order,
-            "keys_only": keys_only,
-            "count_only": count_only,
-            "serializable": serializable,
-            "min_mod_revision": min_mod_revision,
-            "max_mod_revision": max_mod_revision,
-            "min_create_revision": min_create_revision,
-            "max_create_revision": max_create_revision,
-        }
-        checked = _check_options("get", opts, frozenset(GetOptions.__annotations__))
-        for name, cls in (("sort_target", SortTarget), ("sort_order", SortOrder)):
-            _enum_option(cls, checked[name], name)
+        opts = _off_default(
+            _GET_DEFAULTS,
+            (
+                prefix,
+                range_end,
+                from_key,
+                rev,
+                limit,
+                sort_target,
+                sort_order,
+                keys_only,
+                count_only,
+                serializable,
+                min_mod_revision,
+                max_mod_revision,
+                min_create_revision,
+                max_create_revision,
+            ),
+        )
+        if not opts:  # the common get of one key: only the key to check
+            return Op(OpType.GET, *_key_range(key, opts))
+        checked = _check_options("get", opts, _GET_ALLOWED)
+        if "sort_target" in checked:
+            _enum_option(SortTarget, checked["sort_target"], "sort_target")
+        if "sort_order" in checked:
+            _enum_option(SortOrder, checked["sort_order"], "sort_order")
         raw, end = _key_range(key, checked)
-        kept = _given(checked, _GET_DEFAULTS, ("prefix", "from_key", "range_end"))
+        kept = tuple((k, v) for k, v in checked.items() if k not in _RANGE_OPTIONS)
         return Op(OpType.GET, raw, end, options=kept)
 
     @staticmethod
@@ -347,20 +359,19 @@ class Op:
         """
         raw = to_bytes(key)
         data = to_bytes(value, "value")
-        opts = {
-            "lease": lease,
-            "prev_kv": prev_kv,
-            "ignore_value": ignore_value,
-            "ignore_lease": ignore_lease,
-        }
-        checked = _check_options("put", opts, frozenset(PutOptions.__annotations__))
+        opts = _off_default(_PUT_DEFAULTS, (lease, prev_kv, ignore_value, ignore_lease))
         if not raw:
             raise EmptyKeyError(EmptyKeyError.etcd_message)
+        if not opts:  # the common put: nothing more to check
+            return Op(OpType.PUT, raw, value=data)
+        checked = _check_options("put", opts, _PUT_ALLOWED)
         if checked.get("ignore_value") and data:
             raise ValueProvidedError(ValueProvidedError.etcd_message)
         if checked.get("ignore_lease") and checked.get("lease"):
             raise LeaseProvidedError(LeaseProvidedError.etcd_message)
-        return Op(OpType.PUT, raw, value=data, options=_given(checked, _PUT_DEFAULTS))
+        # a grant response whose ID is 0 means no lease, as the default does
+        kept = tuple((k, v) for k, v in checked.items() if not (k == "lease" and v == 0))
+        return Op(OpType.PUT, raw, value=data, options=kept)
 
     @staticmethod
     def delete(
@@ -388,10 +399,10 @@ class Op:
             EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
             InvalidArgumentError: conflicting range options.
         """
-        opts = {"prefix": prefix, "range_end": range_end, "from_key": from_key, "prev_kv": prev_kv}
-        checked = _check_options("delete", opts, frozenset(DeleteOptions.__annotations__))
+        opts = _off_default(_DELETE_DEFAULTS, (prefix, range_end, from_key, prev_kv))
+        checked = _check_options("delete", opts, _DELETE_ALLOWED)
         raw, end = _key_range(key, checked)
-        kept = _given(checked, {"prev_kv": False}, ("prefix", "from_key", "range_end"))
+        kept = tuple((k, v) for k, v in checked.items() if k not in _RANGE_OPTIONS)
         return Op(OpType.DELETE, raw, end, options=kept)
 
     @staticmethod

@@ -25,6 +25,7 @@ from etcd3py.cluster import (
     MemberRemoveResponse,
     MemberUpdateResponse,
 )
+from etcd3py.config import Config, parse_endpoints
 from etcd3py.errors import ArgumentTypeError, InvalidArgumentError
 from etcd3py.maintenance import (
     AlarmResponse,
@@ -235,6 +236,7 @@ class FakeTransport:
         self.maintenance = _pb.rpc_grpc.MaintenanceStub(FakeChannel("client"))  # type: ignore[arg-type]
         self.cluster = _pb.rpc_grpc.ClusterStub(FakeChannel("client"))  # type: ignore[arg-type]
         self.endpoints = ("leader:2379",)
+        self.config = Config(endpoints=parse_endpoints("leader:2379"))
 
     @contextmanager
     def endpoint_channel(self, endpoint: str) -> Iterator[FakeChannel]:
