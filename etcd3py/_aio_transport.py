@@ -15,6 +15,7 @@ Issue 10's first step: the asyncio ``Client`` is built on it next.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -48,6 +49,8 @@ from etcd3py.errors import (
 )
 
 __all__ = ["AioTransport"]
+
+_log = logging.getLogger(__name__)
 
 _R = TypeVar("_R")
 
@@ -124,6 +127,42 @@ class AioTransport:
             ClientClosedError: the client was closed.
         """
         ensure_usable(self._pid, self._closed)
+
+    def metadata(self, ctx: Context | None = None) -> tuple[tuple[str, str], ...]:
+        """Return the metadata for a call or a stream: the context's pairs and the auth token.
+
+        Args:
+            ctx: the call's context, if any.
+
+        Returns:
+            The metadata pairs.
+        """
+        pairs = ctx_metadata(ctx)
+        token = self._token
+        return (*pairs, ("token", token)) if token else pairs
+
+    async def refresh_token(self, who: str, stale: str | None = None) -> bool:
+        """Fetch a new auth token for a stream that met an invalid one (as the sync transport).
+
+        A failure is logged, not raised, so the stream decides what to do. One refresh runs
+        at a time; the old token stays in use until the new one is in place.
+
+        Args:
+            who: the stream asking, for the log.
+            stale: the token the caller found invalid (default: the current one); when
+                another task already replaced it, nothing is fetched.
+
+        Returns:
+            True when a new token is in place; False without credentials or on a failure.
+        """
+        if self.config.username is None:
+            return False
+        try:
+            await self._refresh(self._token if stale is None else stale)
+        except EtcdError as exc:
+            _log.warning("etcd3py: %s could not refresh the auth token: %s", who, exc)
+            return False
+        return True
 
     async def run(
         self, call: Call[_R], *, timeout: float | None = None, ctx: Context | None = None

@@ -65,15 +65,14 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 import grpc
 
 from etcd3py import _pb
-from etcd3py._streams import RequestQueue, backoff, cancel_call
+from etcd3py._reconnect import keep_alive_policy
+from etcd3py._streams import RequestQueue, cancel_call
 from etcd3py.errors import (
     ClientClosedError,
     EtcdError,
     InternalError,
-    InvalidAuthTokenError,
     LeaseExpiredError,
     LeaseNotFoundError,
-    NoLeaderError,
     UnavailableError,
     from_rpc_error,
 )
@@ -413,24 +412,24 @@ class KeepAliveDriver:
     # ---- a stream's thread -------------------------------------------------------------------
     def _thread_main(self, stream: _Stream) -> None:
         try:
-            attempt = 0
+            policy = keep_alive_policy(stream.require_leader)
             while True:
                 error, healthy = self._serve_one_call(stream)
                 if error is None:
                     return
-                if stream.require_leader and isinstance(error, NoLeaderError):
+                step = policy.failed(error, healthy)
+                if step.refresh:
+                    step = policy.refreshed(self._transport.refresh_token("the keep-alive stream"))
+                if step.end:
                     # etcd refused the stream, or ended it on losing its leader: as
                     # clientv3, the keep-alives that require a leader end with the error
                     self._fail(stream, error)
                     return
-                attempt = 1 if healthy else attempt + 1
-                if isinstance(error, InvalidAuthTokenError):
-                    self._transport.refresh_token("the keep-alive stream")
                 with self._lock:
                     if stream.stopped:
                         return
                 _log.info("etcd3py: the keep-alive stream broke (%s); reconnecting", error)
-                self._wait_backoff(stream, backoff(attempt))
+                self._wait_backoff(stream, step.wait)
         except BaseException as exc:  # a bug: end the keep-alives loudly rather than hang them
             _log.exception("etcd3py: the keep-alive thread failed")
             self._fail(stream, InternalError(f"etcd3py: the keep-alive thread failed: {exc!r}"))

@@ -53,7 +53,8 @@ from typing import TYPE_CHECKING
 import grpc
 
 from etcd3py import _pb
-from etcd3py._streams import RequestQueue, backoff
+from etcd3py._reconnect import watch_policy
+from etcd3py._streams import RequestQueue
 from etcd3py._watch_mux import Deliver, End, Phase, Reauth, Send, WatchMux, WatchSpec
 from etcd3py.context import Context
 from etcd3py.errors import (
@@ -85,15 +86,6 @@ def _nothing() -> None:
 
 def _cancel(call: grpc.CallIterator[_pb.rpc.WatchResponse]) -> None:
     call.cancel()  # type: ignore[no-untyped-call]  # grpc-stubs leaves it untyped
-
-
-def is_retryable(error: BaseException) -> bool:
-    """Whether a stream failure is worth a reconnect, as clientv3's ``isHaltErr`` says.
-
-    UNAVAILABLE (a lost connection, a restart, ``no leader`` with ``require_leader``) and
-    INTERNAL (a broken frame) reconnect; anything else ends the stream's watches.
-    """
-    return isinstance(error, (UnavailableError, InternalError))
 
 
 class Subscription:
@@ -459,26 +451,24 @@ class WatchStream:
 
     def _run(self) -> None:
         try:
-            attempt = 0
+            policy = watch_policy()
             while True:
                 error, healthy = self._serve_one_call()
                 if error is None:
                     return
-                attempt = 1 if healthy else attempt + 1
-                stale_token = isinstance(error, InvalidAuthTokenError)
-                retry = is_retryable(error) or (
-                    stale_token and self._transport.refresh_token(self.name)
-                )
+                step = policy.failed(error, healthy)
+                if step.refresh:
+                    step = policy.refreshed(self._transport.refresh_token(self.name))
                 with self._lock:
                     if self._state is not _State.RUNNING:
                         return
-                    if not retry:
+                    if step.end:
                         self._state = _State.ENDED
                         self._execute(self._mux.shutdown(error))
                         return
                     _log.info("etcd3py: %s broke (%s); reconnecting", self.name, error)
                     self._execute(self._mux.stream_broken(error))
-                self._wake.wait(backoff(attempt))
+                self._wake.wait(step.wait)
         except BaseException as exc:  # a bug: end the watches loudly rather than hang them
             _log.exception("etcd3py: %s failed", self.name)
             self.shutdown(InternalError(f"etcd3py: the watch stream failed: {exc!r}"))

@@ -1,0 +1,137 @@
+"""When a stream driver reconnects, refreshes its token, or gives up: one sans-IO policy.
+
+The watch and keep-alive drivers of both faces (a thread, or a task) run one gRPC stream
+each, and reopen it when it breaks. What to do after a failure is decided here, once; the
+driver only waits (blocking or awaited) and refreshes the token through its transport::
+
+    step = policy.failed(error, healthy)
+    if step.refresh:
+        step = policy.refreshed(transport.refresh_token(...))
+    if step.end:
+        ...  # end the stream's watches or keep-alives with ``error``
+    else:
+        ...  # wait step.wait seconds (cut short by a close), then reopen
+
+The waits come from :func:`etcd3py._streams.backoff` (tenacity's exponential wait with
+jitter, capped at 1 s), counted from the last call that answered at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from etcd3py._streams import backoff
+from etcd3py.errors import (
+    EtcdError,
+    InternalError,
+    InvalidAuthTokenError,
+    NoLeaderError,
+    UnavailableError,
+)
+
+__all__ = ["Reconnect", "Step", "keep_alive_policy", "watch_policy"]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What a driver does after its stream failed.
+
+    Attributes:
+        end: give up: end everything the stream serves with the error.
+        refresh: fetch a new auth token first, then ask :meth:`Reconnect.refreshed`.
+        wait: seconds to wait before reopening (when not ending).
+    """
+
+    end: bool
+    refresh: bool
+    wait: float
+
+
+class Reconnect:
+    """One stream's reconnect state: the failures in a row, and the rule that ends it."""
+
+    def __init__(self, ends: Callable[[EtcdError], bool], *, end_without_token: bool) -> None:
+        """Start with no failure.
+
+        Args:
+            ends: whether an error (other than an invalid token) ends the stream.
+            end_without_token: whether an invalid token the driver could not refresh ends
+                the stream (a watch) or is tried again (a keep-alive, which its leases'
+                expiry bounds anyway).
+        """
+        self._ends = ends
+        self._end_without_token = end_without_token
+        self._attempt = 0
+
+    @property
+    def attempt(self) -> int:
+        """How many reconnects in a row failed so far, plus one (0 before any failure)."""
+        return self._attempt
+
+    def failed(self, error: EtcdError, healthy: bool) -> Step:
+        """Decide after a stream ended with ``error``.
+
+        Args:
+            error: the stream's failure, typed.
+            healthy: whether the call answered at all (which resets the backoff).
+
+        Returns:
+            The step: refresh the token first, end, or wait and reopen.
+        """
+        self._attempt = 1 if healthy else self._attempt + 1
+        if isinstance(error, InvalidAuthTokenError):
+            return Step(end=False, refresh=True, wait=0.0)
+        if self._ends(error):
+            return Step(end=True, refresh=False, wait=0.0)
+        return Step(end=False, refresh=False, wait=backoff(self._attempt))
+
+    def refreshed(self, ok: bool) -> Step:
+        """Decide after the token refresh :meth:`failed` asked for.
+
+        Args:
+            ok: whether a new token is in place.
+
+        Returns:
+            End (no token, for a watch), or wait and reopen.
+        """
+        if not ok and self._end_without_token:
+            return Step(end=True, refresh=False, wait=0.0)
+        return Step(end=False, refresh=False, wait=backoff(self._attempt))
+
+
+def _watch_ends(error: EtcdError) -> bool:
+    """As clientv3's ``isHaltErr``: only UNAVAILABLE and INTERNAL reconnect a watch stream."""
+    return not isinstance(error, (UnavailableError, InternalError))
+
+
+def watch_policy() -> Reconnect:
+    """The policy of a watch stream.
+
+    UNAVAILABLE (a lost connection, a restart, ``no leader`` with ``require_leader``) and
+    INTERNAL (a broken frame) reconnect; an invalid token reconnects once a new one is in
+    place; anything else ends the stream's watches.
+
+    Returns:
+        A fresh policy.
+    """
+    return Reconnect(_watch_ends, end_without_token=True)
+
+
+def keep_alive_policy(require_leader: bool) -> Reconnect:
+    """The policy of a keep-alive stream.
+
+    Every failure reconnects (the leases' own expiry bounds how long), except ``no leader``
+    on a stream that requires one: as clientv3, its keep-alives end with the error.
+
+    Args:
+        require_leader: whether the stream's metadata requires a leader.
+
+    Returns:
+        A fresh policy.
+    """
+
+    def ends(error: EtcdError) -> bool:
+        return require_leader and isinstance(error, NoLeaderError)
+
+    return Reconnect(ends, end_without_token=False)

@@ -1,0 +1,38 @@
+"""Fixtures of the asyncio face's own tests (pytest-asyncio, auto mode, asyncio debug on).
+
+Each test runs in its own event loop; ``aio_transport`` is an
+:class:`~etcd3py._aio_transport.AioTransport` started on the test's backend in that loop,
+closed after the test. A test also fails when it leaves a task of its own running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from etcd3py._aio_transport import AioTransport
+from etcd3py.config import Config, parse_endpoints
+from tests.backends import Backend
+
+
+@pytest.fixture
+async def aio_transport(backend: Backend) -> AsyncIterator[AioTransport]:
+    """A started transport on the backend; closed after the test."""
+    transport = AioTransport(Config(endpoints=parse_endpoints(backend.endpoints)))
+    await transport.start()
+    try:
+        yield transport
+    finally:
+        await transport.close()
+
+
+@pytest.fixture(autouse=True)
+async def no_task_left() -> AsyncIterator[None]:
+    """Fail a test that leaves a task of its own running on its loop."""
+    before = asyncio.all_tasks()
+    yield
+    await asyncio.sleep(0)
+    left = {t for t in asyncio.all_tasks() - before if t is not asyncio.current_task()}
+    assert not left, f"tasks left running: {left}"

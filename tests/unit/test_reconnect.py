@@ -1,0 +1,47 @@
+"""The stream drivers' reconnect policy (sans-IO): when to wait, refresh the token, or end."""
+
+from __future__ import annotations
+
+from etcd3py._reconnect import keep_alive_policy, watch_policy
+from etcd3py.errors import (
+    InternalError,
+    InvalidAuthTokenError,
+    NoLeaderError,
+    PermissionDeniedError,
+    UnavailableError,
+)
+
+
+def test_a_watch_reconnects_on_unavailable_and_internal_only() -> None:
+    policy = watch_policy()
+    assert not policy.failed(UnavailableError("x"), healthy=True).end
+    assert not policy.failed(InternalError("x"), healthy=True).end
+    assert policy.failed(PermissionDeniedError("x"), healthy=True).end
+
+
+def test_a_watch_ends_when_no_new_token_comes() -> None:
+    policy = watch_policy()
+    step = policy.failed(InvalidAuthTokenError("x"), healthy=True)
+    assert step.refresh and not step.end
+    assert policy.refreshed(False).end
+    assert not policy.refreshed(True).end
+
+
+def test_a_keep_alive_retries_everything_but_no_leader_when_required() -> None:
+    assert not keep_alive_policy(False).failed(NoLeaderError("x"), healthy=False).end
+    assert not keep_alive_policy(False).failed(PermissionDeniedError("x"), healthy=False).end
+    assert keep_alive_policy(True).failed(NoLeaderError("x"), healthy=False).end
+    policy = keep_alive_policy(False)
+    assert policy.failed(InvalidAuthTokenError("x"), healthy=True).refresh
+    assert not policy.refreshed(False).end  # the leases' expiry bounds it
+
+
+def test_failures_in_a_row_grow_the_wait_and_an_answer_resets_it() -> None:
+    policy = watch_policy()
+    for _ in range(8):
+        policy.failed(UnavailableError("x"), healthy=False)
+    assert policy.attempt == 8
+    long_wait = policy.failed(UnavailableError("x"), healthy=False).wait
+    assert 0.5 <= long_wait <= 1.0
+    policy.failed(UnavailableError("x"), healthy=True)
+    assert policy.attempt == 1
