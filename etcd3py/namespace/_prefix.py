@@ -35,7 +35,8 @@ from etcd3py._responses import (
 )
 from etcd3py._watch_views import WatchResponse
 from etcd3py.compare import Cmp
-from etcd3py.op import Op, OpType
+from etcd3py.errors import ArgumentTypeError, EmptyKeyError
+from etcd3py.op import Op, OpType, _describe
 
 
 def prefix_interval(prefix: bytes, key: bytes, range_end: bytes) -> tuple[bytes, bytes]:
@@ -71,6 +72,27 @@ def prefix_cmp(prefix: bytes, cmp: Cmp) -> Cmp:
     """
     key, end = prefix_interval(prefix, cmp.key, cmp.range_end)
     return dataclasses.replace(cmp, key=key, range_end=end)
+
+
+def namespace_op(prefix: bytes, op: object) -> Op:
+    """Check an op a namespace KV is asked to run, and return it inside the namespace.
+
+    Args:
+        prefix: the namespace prefix.
+        op: what the caller passed to ``do``.
+
+    Returns:
+        The op with its keys, ranges, compares and nested ops prefixed.
+
+    Raises:
+        ArgumentTypeError: ``op`` is not an ``Op``.
+        EmptyKeyError: a get, put or delete op with an empty key.
+    """
+    if not isinstance(op, Op):
+        raise ArgumentTypeError(f"do() takes an Op, not {_describe(op)}")
+    if not op.key and op.type is not OpType.TXN:
+        raise EmptyKeyError(EmptyKeyError.etcd_message)
+    return prefix_op(prefix, op)
 
 
 def prefix_op(prefix: bytes, op: Op) -> Op:
