@@ -2,7 +2,8 @@
 
 Builds the client venvs, starts the server, then for each case writes its data once and runs
 the repetitions interleaved (in repetition r every client runs once, the order rotated by r);
-prints one Markdown table per case (medians, ratios to raw sync stubs) and writes the JSON.
+prints one Markdown table per case (medians, ratios to the raw stubs of each client's face) and
+writes the JSON.
 """
 
 from __future__ import annotations

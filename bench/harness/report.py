@@ -1,8 +1,12 @@
-"""The pure figures of the harness: rotation order, medians, ratios to raw sync, Markdown tables.
+"""The pure figures of the harness: rotation order, medians, ratios to raw stubs, Markdown tables.
 
 No I/O and no servers here, so that ``tests/unit/test_bench_harness.py`` checks it all fast.
 A *sample* is what one worker run gave: ``{"ok": True, "metrics": {...}}``,
 ``{"ok": False, "unsupported": why}`` or ``{"ok": False, "error": msg}``.
+
+Each client's ratios are to the raw stubs of its own face (:func:`baseline`): a sync client's
+to raw sync stubs, an asyncio client's to raw ``grpc.aio`` stubs, whose own row is compared to
+raw sync (what asyncio itself costs or gains at the floor).
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "AIO_BASELINE",
+    "AIO_CLIENTS",
     "BASELINE",
     "COLUMNS",
     "Column",
+    "baseline",
     "cell",
     "format_number",
     "markdown_table",
@@ -27,6 +34,9 @@ __all__ = [
 ]
 
 BASELINE = "raw_sync"
+AIO_BASELINE = "raw_aio"
+#: The asyncio clients: their ratios are to ``raw_aio``.
+AIO_CLIENTS = frozenset({"etcd3py_aio", "aetcd", "etcd_client_py", "etcd3aio"})
 Sample = Mapping[str, Any]
 
 
@@ -36,7 +46,7 @@ class Column:
     Args:
         metric: the metric's key in the worker's result.
         title: the column heading.
-        better: ``"higher"`` or ``"lower"`` for a figure compared to raw sync (a ratio is
+        better: ``"higher"`` or ``"lower"`` for a figure compared to the baseline (a ratio is
             shown beside it, > 1 always meaning better), or ``""`` for a plain count.
     """
 
@@ -89,6 +99,11 @@ COLUMNS: dict[str, list[Column]] = {
 }
 
 
+def baseline(client: str) -> str:
+    """Return the client whose medians ``client``'s ratios divide: raw_aio or raw_sync."""
+    return AIO_BASELINE if client in AIO_CLIENTS else BASELINE
+
+
 def rotated(clients: Sequence[str], rep: int) -> list[str]:
     """Return the client order of repetition ``rep``: the list rotated left by ``rep``."""
     if not clients:
@@ -121,11 +136,11 @@ def median_metrics(samples: Sequence[Sample]) -> dict[str, float]:
 
 
 def ratio(value: float | None, base: float | None, better: str) -> float | None:
-    """Return the ratio of ``value`` to the raw-sync ``base`` such that > 1 means better.
+    """Return the ratio of ``value`` to the baseline's ``base`` such that > 1 means better.
 
     Args:
         value: the client's median.
-        base: raw sync's median.
+        base: the baseline's median (raw sync's, or raw aio's for an asyncio client).
         better: ``"higher"`` (value / base) or ``"lower"`` (base / value).
 
     Returns:
@@ -140,10 +155,13 @@ def ratio(value: float | None, base: float | None, better: str) -> float | None:
 def ratios(
     medians: Mapping[str, Mapping[str, float]], columns: Sequence[Column]
 ) -> dict[str, dict[str, float]]:
-    """Return every client's ratios to the baseline for the ratioed columns."""
-    base = medians.get(BASELINE, {})
+    """Return every client's ratios to its :func:`baseline` for the ratioed columns.
+
+    A client whose baseline has no medians (not selected, or failed) gets no ratios.
+    """
     out: dict[str, dict[str, float]] = {}
     for client, figures in medians.items():
+        base = medians.get(baseline(client), {})
         row = {}
         for col in columns:
             r = ratio(figures.get(col.metric), base.get(col.metric), col.better)
@@ -195,7 +213,8 @@ def markdown_table(
     clients: Sequence[str],
     samples: Mapping[str, Sequence[Sample]],
 ) -> str:
-    """Return one workload's Markdown table: a row per client, a cell per metric.
+    """Return one workload's Markdown table: a row per client (its baseline in ``vs``), a
+    cell per metric.
 
     Args:
         columns: the workload's columns.
@@ -204,7 +223,7 @@ def markdown_table(
     """
     medians = {c: median_metrics(samples.get(c, ())) for c in clients}
     rel = ratios(medians, columns)
-    head = ["client", *(c.title for c in columns), "runs ok"]
+    head = ["client", "vs", *(c.title for c in columns), "runs ok"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for client in clients:
         got = samples.get(client, ())
@@ -217,14 +236,18 @@ def markdown_table(
                 cell(medians[client].get(col.metric), rel[client].get(col.metric))
                 for col in columns
             ]
-        lines.append("| " + " | ".join([client, *cells, ok]) + " |")
+        lines.append("| " + " | ".join([client, baseline(client), *cells, ok]) + " |")
     return "\n".join(lines)
 
 
 def summarize(
     workload: str, clients: Sequence[str], samples: Mapping[str, Sequence[Sample]]
 ) -> dict[str, Any]:
-    """Return the JSON summary of one case: medians and ratios per client."""
+    """Return the JSON summary of one case: medians, ratios and each ratio's baseline."""
     columns = COLUMNS[workload]
     medians = {c: median_metrics(samples.get(c, ())) for c in clients}
-    return {"medians": medians, "ratios_to_raw_sync": ratios(medians, columns)}
+    return {
+        "medians": medians,
+        "ratios": ratios(medians, columns),
+        "baselines": {c: baseline(c) for c in clients},
+    }

@@ -24,18 +24,22 @@ WORKERS = REPO / "bench" / "workers"
 STAMP = ".bench-stamp"
 PIP_TIMEOUT_S = 900.0
 
-# Every client, in table order; raw sync first: it is the baseline of every ratio.
+# Every client, in table order: the sync clients after raw sync stubs (their ratios' baseline),
+# then the asyncio clients after the raw grpc.aio stubs (theirs; see report.baseline).
 CLIENTS = (
     "raw_sync",
-    "raw_aio",
     "etcd3py",
     "python_etcd3",
     "etcd_sdk_python",
+    "raw_aio",
+    "etcd3py_aio",
     "aetcd",
     "etcd_client_py",
+    "etcd3aio",
 )
-# The venv (and requirements file) of each client; the two raw workers share one.
-VENV_OF = {"raw_sync": "raw", "raw_aio": "raw"}
+# The venv (and requirements file) of each client: the two raw workers share one, and so do
+# etcd3py's two faces.
+VENV_OF = {"raw_sync": "raw", "raw_aio": "raw", "etcd3py_aio": "etcd3py"}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,8 +9,10 @@ prints, as its LAST stdout line, one JSON object (see ``bench/README.md``):
 
 This module owns the command line (``--endpoint``, ``--workload``, ``--params``), the
 workload defaults, the result printing, latency percentiles, RSS and thread readers, the
-lag timestamps of workload 6, the stdin protocol of workload 8, and the loading of the
-generated gRPC stubs without importing ``etcd3py`` itself (for the raw workers and the writer).
+lag timestamps of workload 6, the stdin protocol of workload 8, the metrics of workloads 6-8,
+what asyncio workers share (:func:`async_handlers`, :func:`atimed_calls`, the writer process
+of workload 6, :class:`AioTally` for workloads 7 and 8), and the loading of the generated
+gRPC stubs without importing ``etcd3py`` itself (for the raw workers and the writer).
 It must stay importable with only the standard library: workers of other clients import it.
 
 A worker is typically::
@@ -21,11 +23,16 @@ A worker is typically::
 
     if __name__ == "__main__":
         run_worker({"put_seq": put_seq, ...}, unsupported={"resume": "why"})
+
+and an asyncio one ``run_worker(async_handlers({"put_seq": aput_seq, ...}))``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import functools
 import json
 import math
 import os
@@ -36,7 +43,7 @@ import threading
 import time
 import traceback
 import types
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +51,20 @@ __all__ = [
     "DEFAULTS",
     "REPO_ROOT",
     "WORKLOADS",
+    "AioTally",
     "Deadline",
     "WorkerArgs",
+    "async_handlers",
     "atimed_calls",
+    "bounded",
     "check_range",
     "emit",
     "emit_event",
+    "footprint",
     "latency_metrics",
+    "live_metrics",
     "live_rate",
+    "many_watches_metrics",
     "lag_stamp",
     "lag_value",
     "load_stubs",
@@ -62,10 +75,14 @@ __all__ = [
     "prefix_range_end",
     "py_threads",
     "read_stdin_json",
+    "resume_metrics",
     "rss_kb",
     "run_worker",
     "stamp_age_ms",
+    "start_writer",
     "timed_calls",
+    "writer_ops_per_s",
+    "writer_result",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -379,6 +396,182 @@ def read_stdin_json(timeout_s: float) -> dict[str, Any] | None:
         return None
     data = json.loads(line)
     return data if isinstance(data, dict) else None
+
+
+# ---- metrics of workloads 6-8 ------------------------------------------------------------
+
+
+def live_metrics(
+    lags_s: Sequence[float], first_s: float, last_s: float, writer_rate: float
+) -> dict[str, Any]:
+    """Return workload 6's metrics.
+
+    Args:
+        lags_s: each event's lag (arrival ``time.time()`` minus its stamp), in seconds.
+        first_s: ``time.perf_counter()`` when the first event arrived.
+        last_s: ``time.perf_counter()`` when the last arrived (or the loop ended).
+        writer_rate: the writer's own ops/s (:func:`writer_ops_per_s`).
+    """
+    return {
+        "events_per_s": live_rate(len(lags_s), first_s, last_s),
+        "writer_ops_per_s": writer_rate,
+        "max_lag_ms": max(lags_s) * 1e3 if lags_s else None,
+        "p99_lag_ms": percentile(lags_s, 0.99) * 1e3 if lags_s else None,
+        "delivered": len(lags_s),
+    }
+
+
+def footprint() -> tuple[int, int]:
+    """Return ``(rss_kb(), os_threads())``: what workload 7 reads before and after creating."""
+    return rss_kb(), os_threads()
+
+
+def many_watches_metrics(
+    watches: int,
+    before: tuple[int, int],
+    after: tuple[int, int],
+    create_s: float,
+    deliver_s: float,
+    delivered: int,
+) -> dict[str, Any]:
+    """Return workload 7's metrics.
+
+    Args:
+        watches: how many watches were created.
+        before: :func:`footprint` before creating them.
+        after: :func:`footprint` once they were all created.
+        create_s: seconds until every watch was created.
+        deliver_s: seconds from the first put until every event arrived (or the wait ended).
+        delivered: events received.
+    """
+    return {
+        "create_s": create_s,
+        "rss_kb_per_watch": (after[0] - before[0]) / watches,
+        "os_threads_before": before[1],
+        "os_threads_after": after[1],
+        "deliver_s": deliver_s,
+        "delivered": delivered,
+    }
+
+
+def resume_metrics(
+    written: Mapping[str, Any], keys_seen: int, events: int, last_event: float
+) -> dict[str, Any]:
+    """Return workload 8's metrics.
+
+    Args:
+        written: the harness's ``{"written": N, "t0": time.time()}`` line.
+        keys_seen: distinct keys that had an event.
+        events: events received (a key seen twice is a duplicate).
+        last_event: ``time.time()`` of the last event.
+    """
+    return {
+        "resume_s": last_event - written["t0"] if events else None,
+        "delivered": events,
+        "lost": written["written"] - keys_seen,
+        "duplicated": events - keys_seen,
+    }
+
+
+def writer_ops_per_s(stdout: str) -> float:
+    """Return the ops/s that ``bench/writer.py`` printed as its last JSON line (0.0 if none)."""
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    return float(json.loads(lines[-1])["ops_per_s"]) if lines else 0.0
+
+
+# ---- asyncio workers ---------------------------------------------------------------------
+
+AsyncHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def _run_async(workload: AsyncHandler, params: dict[str, Any]) -> dict[str, Any]:
+    return asyncio.run(workload(params))
+
+
+def async_handlers(workloads: Mapping[str, AsyncHandler]) -> dict[str, Handler]:
+    """Return :func:`run_worker` handlers that each run an async workload in a new event loop."""
+    return {name: functools.partial(_run_async, fn) for name, fn in workloads.items()}
+
+
+async def bounded(aw: Awaitable[object], timeout_s: float) -> None:
+    """Await ``aw`` for at most ``timeout_s`` seconds; past that it is cancelled, no error."""
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(aw, timeout_s)
+
+
+async def start_writer(argv: Sequence[str]) -> asyncio.subprocess.Process:
+    """Start workload 6's writer process (``params["writer"]``), its stdout piped."""
+    return await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE)
+
+
+async def writer_result(proc: asyncio.subprocess.Process, timeout_s: float) -> float:
+    """Wait for the writer started by :func:`start_writer` to end; return its ops/s."""
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
+    return writer_ops_per_s(out.decode())
+
+
+class AioTally:
+    """Watches created and events per key, counted on one event loop (workloads 7 and 8).
+
+    Watch callbacks or consumer tasks call :meth:`created` for each created response and
+    :meth:`add_events` with the keys of each response's events; the workload awaits
+    :meth:`wait_created` and :meth:`wait_events`.
+
+    Args:
+        watches: how many watches (one per key) there are.
+    """
+
+    def __init__(self, watches: int) -> None:
+        self.watches = watches
+        self.created_count = 0
+        self.per_key: dict[bytes, int] = {}
+        self.events = 0
+        self.last_event = 0.0
+        self.stream_errors = 0
+        self._all_created = asyncio.Event()
+        self._all_events = asyncio.Event()
+
+    def created(self) -> None:
+        """Count one created watch."""
+        self.created_count += 1
+        if self.created_count >= self.watches:
+            self._all_created.set()
+
+    def add_events(self, keys: Iterable[bytes]) -> None:
+        """Count the events of one response, given their keys (none: nothing counted)."""
+        per_key, n = self.per_key, 0
+        for key in keys:
+            per_key[key] = per_key.get(key, 0) + 1
+            n += 1
+        if n:
+            self.events += n
+            self.last_event = time.time()
+            if len(per_key) >= self.watches:
+                self._all_events.set()
+
+    def failed(self) -> None:
+        """Count a watch or stream that ended with an error (the waits go on)."""
+        self.stream_errors += 1
+
+    async def wait_created(self, timeout_s: float) -> None:
+        """Wait until every watch was created.
+
+        Raises:
+            TimeoutError: not all were created within ``timeout_s``.
+        """
+        try:
+            await asyncio.wait_for(self._all_created.wait(), timeout_s)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"{self.created_count}/{self.watches} watches created") from None
+
+    async def wait_events(self, timeout_s: float) -> None:
+        """Wait until every key had an event, or ``timeout_s`` passed."""
+        await bounded(self._all_events.wait(), timeout_s)
+
+    def resume_metrics(self, written: Mapping[str, Any]) -> dict[str, Any]:
+        """Return :func:`resume_metrics` of what was counted, with ``stream_errors``."""
+        got = resume_metrics(written, len(self.per_key), self.events, self.last_event)
+        return {**got, "stream_errors": self.stream_errors}
 
 
 # ---- generated stubs without etcd3py ----------------------------------------------------

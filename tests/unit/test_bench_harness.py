@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness import cli, report, runner, workloads
+from bench.harness import cli, report, runner, venvs, workloads
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench" / "workers"))
 import _common
@@ -90,26 +90,58 @@ def test_markdown_table_rows_medians_ratios_and_failures() -> None:
     }
     table = report.markdown_table(cols, ["raw_sync", "etcd3py", "aetcd", "broken", "x"], samples)
     lines = table.splitlines()
-    assert lines[0] == "| client | ops/s | runs ok |"
-    assert lines[1] == "|---|---|---|"
-    assert lines[2] == "| raw_sync | 200 (1.00x) | 3/3 |"
-    assert lines[3] == "| etcd3py | 200 (1.00x) | 2/3 |"
-    assert lines[4] == "| aetcd | unsupported: no \\| threads | 0/1 |"
-    assert lines[5] == "| broken | failed: unavailable: pip said no | 0/1 |"
-    assert lines[6] == "| x | not run | 0/0 |"
+    assert lines[0] == "| client | vs | ops/s | runs ok |"
+    assert lines[1] == "|---|---|---|---|"
+    assert lines[2] == "| raw_sync | raw_sync | 200 (1.00x) | 3/3 |"
+    assert lines[3] == "| etcd3py | raw_sync | 200 (1.00x) | 2/3 |"
+    assert lines[4] == "| aetcd | raw_aio | unsupported: no \\| threads | 0/1 |"
+    assert lines[5] == "| broken | raw_sync | failed: unavailable: pip said no | 0/1 |"
+    assert lines[6] == "| x | raw_sync | not run | 0/0 |"
 
 
 def test_markdown_table_fills_every_column_of_a_failed_row() -> None:
     cols = report.COLUMNS["resume"]
     table = report.markdown_table(cols, ["c"], {"c": [{"ok": False, "error": "E: m"}]})
-    assert table.splitlines()[2].count("|") == len(cols) + 3
+    assert table.splitlines()[2].count("|") == len(cols) + 4
 
 
 def test_summarize_has_medians_and_ratios() -> None:
     samples = {"raw_sync": [ok(events_per_s=10.0)], "etcd3py": [ok(events_per_s=20.0)]}
     got = report.summarize("watch_replay", ["raw_sync", "etcd3py"], samples)
     assert got["medians"]["etcd3py"] == {"events_per_s": 20.0}
-    assert got["ratios_to_raw_sync"]["etcd3py"] == {"events_per_s": 2.0}
+    assert got["ratios"]["etcd3py"] == {"events_per_s": 2.0}
+    assert got["baselines"] == {"raw_sync": "raw_sync", "etcd3py": "raw_sync"}
+
+
+def test_asyncio_clients_are_compared_to_raw_aio() -> None:
+    assert report.baseline("etcd3py") == report.baseline("raw_aio") == "raw_sync"
+    assert {report.baseline(c) for c in report.AIO_CLIENTS} == {"raw_aio"}
+    assert report.AIO_CLIENTS <= set(venvs.CLIENTS)
+    cols = report.COLUMNS["put_seq"]
+    medians = {
+        "raw_sync": {"ops_per_s": 1000.0, "p50_ms": 1.0, "p99_ms": 2.0},
+        "raw_aio": {"ops_per_s": 800.0, "p50_ms": 1.25, "p99_ms": 2.0},
+        "etcd3py": {"ops_per_s": 900.0, "p50_ms": 1.0, "p99_ms": 2.0},
+        "etcd3py_aio": {"ops_per_s": 400.0, "p50_ms": 2.5, "p99_ms": 1.0},
+    }
+    got = report.ratios(medians, cols)
+    assert got["raw_aio"] == pytest.approx({"ops_per_s": 0.8, "p50_ms": 0.8, "p99_ms": 1.0})
+    assert got["etcd3py"]["ops_per_s"] == pytest.approx(0.9)
+    assert got["etcd3py_aio"] == pytest.approx({"ops_per_s": 0.5, "p50_ms": 0.5, "p99_ms": 2.0})
+    del medians["raw_aio"]  # raw_aio not run: no ratio for the asyncio rows
+    assert report.ratios(medians, cols)["etcd3py_aio"] == {}
+    samples = {c: [ok(**m)] for c, m in medians.items()}
+    row = report.markdown_table(cols, ["raw_aio", "etcd3py_aio"], samples).splitlines()
+    assert row[2] == "| raw_aio | raw_sync | not run |  |  | 0/0 |"
+    assert row[3] == "| etcd3py_aio | raw_aio | 400 | 2.50 | 1 | 1/1 |"
+
+
+def test_every_client_has_a_worker_and_a_requirements_file() -> None:
+    for client in venvs.CLIENTS:
+        assert venvs.worker_path(client).is_file(), client
+        name = venvs.VENV_OF.get(client, client)
+        assert (venvs.REQUIREMENTS / f"{name}.txt").is_file(), client
+    assert venvs.VENV_OF["etcd3py_aio"] == "etcd3py"
 
 
 def test_every_workload_has_columns_and_defaults() -> None:

@@ -1,0 +1,243 @@
+"""Benchmark worker for etcd3py's asyncio face (``etcd3py.aio.Client``): workloads 1-8.
+
+Runs in ``bench/.venvs/etcd3py`` (this repo installed editable), the sync worker's venv. Each
+workload is one ``async with Client(...)`` in a fresh event loop, written as a user would:
+``await client.put`` / ``client.get``; ``put_concurrent`` runs ``concurrency`` tasks on one
+client; one watch is a watch object (``async with client.watch(...)`` or ``await
+client.watch(...)``, then ``async for``); many watches are callbacks (``await
+client.add_watch_callback(..., created_notify=True, wait=False)`` on a client with
+``watch_create_window=256``, as the sync worker does). See ``bench/README.md`` for the
+workloads and ``_common.py`` for the command line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (
+    AioTally,
+    Deadline,
+    async_handlers,
+    atimed_calls,
+    bounded,
+    check_range,
+    emit_event,
+    footprint,
+    lag_stamp,
+    live_metrics,
+    many_watches_metrics,
+    read_stdin_json,
+    run_worker,
+    start_writer,
+    writer_result,
+)
+
+from etcd3py import WatchResponse
+from etcd3py.aio import Client, WatchHandle
+
+Params = dict[str, Any]
+
+#: Creates in flight per watch stream for workloads 7 and 8 (the sync worker's setting).
+CREATE_WINDOW = 256
+
+
+def _client(p: Params, *, create_window: int = 1) -> Client:
+    return Client(endpoints=[p["endpoint"]], watch_create_window=create_window)
+
+
+def _key(p: Params, i: int) -> str:
+    return f"{p['prefix']}{i:06d}"
+
+
+async def put_seq(p: Params) -> dict[str, Any]:
+    """Workload 1: sequential ``await client.put``."""
+    value = b"v" * p["value_size"]
+    keys = [_key(p, i).encode() for i in range(p["count"])]
+    async with _client(p) as client:
+        await client.put(p["prefix"] + "warm", value)
+        return await atimed_calls(len(keys), p["deadline_s"], lambda i: client.put(keys[i], value))
+
+
+async def get_seq(p: Params) -> dict[str, Any]:
+    """Workload 2: sequential ``await client.get`` of one key, reading its value."""
+    key = p["key"]
+    async with _client(p) as client:
+        await client.get(key)
+
+        async def get(_: int) -> bytes:
+            return (await client.get(key)).kvs[0].value
+
+        return await atimed_calls(p["count"], p["deadline_s"], get)
+
+
+async def put_concurrent(p: Params) -> dict[str, Any]:
+    """Workload 3: ``await client.put`` from ``concurrency`` tasks sharing one client."""
+    value = b"v" * p["value_size"]
+    tasks, count = p["concurrency"], p["count"]
+    deadline = Deadline(p["deadline_s"])
+    done = [0] * tasks
+
+    async def run(t: int, client: Client) -> None:
+        for i in range(t, count, tasks):
+            await client.put(_key(p, i), value)
+            done[t] += 1
+            if deadline.passed():
+                return
+
+    async with _client(p) as client:
+        await client.put(p["prefix"] + "warm", value)
+        start = time.perf_counter()
+        await asyncio.gather(*(run(t, client) for t in range(tasks)))
+        elapsed = time.perf_counter() - start
+    return {"ops_per_s": sum(done) / elapsed}
+
+
+async def range_decode(p: Params) -> dict[str, Any]:
+    """Workload 4: one prefix ``get``; time to the response, then to touch every byte."""
+    async with _client(p) as client:
+        await client.get(p["prefix"] + "warm")
+        t0 = time.perf_counter()
+        resp = await client.get(p["prefix"], prefix=True)
+        t1 = time.perf_counter()
+        total = 0
+        for kv in resp.kvs:
+            total += len(kv.key) + len(kv.value)
+        t2 = time.perf_counter()
+    n = len(resp.kvs)
+    check_range(n, total, p)
+    return {"decode_s": t1 - t0, "touch_s": t2 - t1, "keys": n}
+
+
+async def watch_replay(p: Params) -> dict[str, Any]:
+    """Workload 5: ``async for`` over a prefix watch from ``start_rev`` until ``events``."""
+    want, seen = p["events"], 0
+    deadline = Deadline(p["deadline_s"])
+    async with _client(p) as client:
+        await client.get(p["prefix"] + "warm")
+        start = time.perf_counter()
+        async with client.watch(p["prefix"], prefix=True, rev=p["start_rev"]) as chan:
+
+            async def consume() -> None:
+                nonlocal seen
+                async for resp in chan:
+                    for ev in resp.events:
+                        _ = ev.kv.key
+                    seen += len(resp.events)
+                    if seen >= want:
+                        return
+
+            await bounded(consume(), deadline.remaining())
+        elapsed = time.perf_counter() - start
+    return {"events_per_s": seen / elapsed, "seconds": elapsed, "events": seen}
+
+
+async def watch_live(p: Params) -> dict[str, Any]:
+    """Workload 6: ``async for`` over one prefix watch while the writer process puts."""
+    want = p["count"]
+    lags: list[float] = []
+    marks = {"first": 0.0, "last": 0.0}
+    deadline = Deadline(p["deadline_s"])
+    async with _client(p) as client:
+        chan = await client.watch(p["prefix"], prefix=True)  # returns once registered
+
+        async def consume() -> None:
+            async for resp in chan:
+                now = time.time()
+                for ev in resp.events:
+                    lags.append(now - lag_stamp(ev.kv.value))
+                if resp.events:
+                    marks["last"] = time.perf_counter()
+                    marks["first"] = marks["first"] or marks["last"]
+                if len(lags) >= want:
+                    return
+
+        writer = await start_writer(p["writer"])
+        try:
+            await bounded(consume(), deadline.remaining())
+        finally:
+            await chan.close()
+            rate = await writer_result(writer, deadline.remaining() + 10)
+    return live_metrics(lags, marks["first"], marks["last"], rate)
+
+
+def _counter(tally: AioTally) -> Any:
+    """Return a watch callback that counts created responses and events in ``tally``."""
+
+    def on_response(resp: WatchResponse) -> None:
+        if resp.created:
+            tally.created()
+        if resp.events:
+            tally.add_events(ev.kv.key for ev in resp.events)
+        elif resp.err() is not None:
+            tally.failed()
+
+    return on_response
+
+
+async def _watch_all(client: Client, p: Params, tally: AioTally) -> tuple[list[WatchHandle], float]:
+    """One callback watch per key, created without waiting each; then wait for all."""
+    callback = _counter(tally)
+    start = time.perf_counter()
+    handles = [
+        await client.add_watch_callback(_key(p, i), callback, created_notify=True, wait=False)
+        for i in range(p["watches"])
+    ]
+    await tally.wait_created(p["deadline_s"])
+    return handles, time.perf_counter() - start
+
+
+async def many_watches(p: Params) -> dict[str, Any]:
+    """Workload 7: one callback watch per key; creation time, RSS, threads, delivery."""
+    n = p["watches"]
+    tally = AioTally(n)
+    async with _client(p, create_window=CREATE_WINDOW) as client:
+        await client.put(p["prefix"] + "warm", b"x")  # channel up before measuring
+        before = footprint()
+        handles, create_s = await _watch_all(client, p, tally)
+        after = footprint()
+        start = time.perf_counter()
+        for i in range(n):
+            await client.put(_key(p, i), b"x")
+        await tally.wait_events(p["deadline_s"])
+        deliver_s = time.perf_counter() - start
+        for h in handles:
+            await h.close()
+    return many_watches_metrics(n, before, after, create_s, deliver_s, tally.events)
+
+
+async def resume(p: Params) -> dict[str, Any]:
+    """Workload 8: the watches across a broken connection; time to every event, lost, dups."""
+    tally = AioTally(p["watches"])
+    async with _client(p, create_window=CREATE_WINDOW) as client:
+        rev = (await client.put(p["prefix"] + "warm", b"x")).header.revision
+        handles, _ = await _watch_all(client, p, tally)
+        emit_event("ready", revision=rev)
+        msg = await asyncio.to_thread(read_stdin_json, p.get("wait_s", 120.0))
+        if msg is None:
+            raise TimeoutError("no 'written' line from the harness")
+        await tally.wait_events(p["deadline_s"])
+        result = tally.resume_metrics(msg)
+        for h in handles:
+            await h.close()
+    return result
+
+
+WORKLOADS = {
+    "put_seq": put_seq,
+    "get_seq": get_seq,
+    "put_concurrent": put_concurrent,
+    "range_decode": range_decode,
+    "watch_replay": watch_replay,
+    "watch_live": watch_live,
+    "many_watches": many_watches,
+    "resume": resume,
+}
+
+if __name__ == "__main__":
+    sys.exit(run_worker(async_handlers(WORKLOADS)))
