@@ -57,6 +57,7 @@ __all__ = [
     "async_handlers",
     "atimed_calls",
     "bounded",
+    "cancel_tasks",
     "check_range",
     "emit",
     "emit_event",
@@ -499,6 +500,14 @@ async def bounded(aw: Awaitable[object], timeout_s: float) -> None:
         await asyncio.wait_for(aw, timeout_s)
 
 
+async def cancel_tasks(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel the tasks (consumers of workloads 7 and 8) and wait until they ended."""
+    tasks = list(tasks)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def start_writer(argv: Sequence[str]) -> asyncio.subprocess.Process:
     """Start workload 6's writer process (``params["writer"]``), its stdout piped."""
     return await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE)
@@ -553,16 +562,20 @@ class AioTally:
         """Count a watch or stream that ended with an error (the waits go on)."""
         self.stream_errors += 1
 
+    def ended(self) -> None:
+        """Every watch ended (their one stream broke): the waits return now."""
+        self._all_created.set()
+        self._all_events.set()
+
     async def wait_created(self, timeout_s: float) -> None:
         """Wait until every watch was created.
 
         Raises:
-            TimeoutError: not all were created within ``timeout_s``.
+            TimeoutError: not all were created within ``timeout_s`` (or before they ended).
         """
-        try:
-            await asyncio.wait_for(self._all_created.wait(), timeout_s)
-        except asyncio.TimeoutError:
-            raise TimeoutError(f"{self.created_count}/{self.watches} watches created") from None
+        await bounded(self._all_created.wait(), timeout_s)
+        if self.created_count < self.watches:
+            raise TimeoutError(f"{self.created_count}/{self.watches} watches created")
 
     async def wait_events(self, timeout_s: float) -> None:
         """Wait until every key had an event, or ``timeout_s`` passed."""

@@ -20,12 +20,8 @@ and 8 consume each watch in its own task.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +29,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import aetcd
 from _common import (
+    AioTally,
     Deadline,
+    async_handlers,
     atimed_calls,
+    bounded,
+    cancel_tasks,
     check_range,
     emit_event,
+    footprint,
     lag_stamp,
-    live_rate,
-    os_threads,
-    percentile,
+    live_metrics,
+    many_watches_metrics,
     read_stdin_json,
-    rss_kb,
     run_worker,
+    start_writer,
+    writer_result,
 )
 
 __all__: list[str] = []
@@ -58,15 +59,6 @@ def _key(p: Params, i: int) -> bytes:
 def _client(p: Params) -> aetcd.Client:
     host, _, port = p["endpoint"].rpartition(":")
     return aetcd.Client(host=host, port=int(port))
-
-
-def _sync(fn: Callable[[Params], Awaitable[dict[str, Any]]]) -> Callable[[Params], dict]:
-    """Run an async workload in a fresh event loop."""
-
-    def run(p: Params) -> dict[str, Any]:
-        return asyncio.run(fn(p))
-
-    return run
 
 
 async def put_seq(p: Params) -> dict[str, Any]:
@@ -145,17 +137,10 @@ async def watch_replay(p: Params) -> dict[str, Any]:
                 if seen >= want:
                     return
 
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(consume(), deadline.remaining())
+        await bounded(consume(), deadline.remaining())
         elapsed = time.perf_counter() - start
         await watch.cancel()
     return {"events_per_s": seen / elapsed, "seconds": elapsed, "events": seen}
-
-
-def _writer_rate(proc: subprocess.Popen[str], timeout: float) -> float:
-    out, _ = proc.communicate(timeout=timeout)
-    lines = [line for line in out.splitlines() if line.startswith("{")]
-    return float(json.loads(lines[-1])["ops_per_s"]) if lines else 0.0
 
 
 async def watch_live(p: Params) -> dict[str, Any]:
@@ -175,67 +160,33 @@ async def watch_live(p: Params) -> dict[str, Any]:
                 if len(lags) >= want:
                     return
 
-        proc = subprocess.Popen(p["writer"], stdout=subprocess.PIPE, text=True)
+        writer = await start_writer(p["writer"])
         try:
-            await asyncio.wait_for(consume(), deadline.remaining())
-        except asyncio.TimeoutError:
-            pass
+            await bounded(consume(), deadline.remaining())
         finally:
-            rate = await asyncio.to_thread(_writer_rate, proc, deadline.remaining() + 10)
+            rate = await writer_result(writer, deadline.remaining() + 10)
         await watch.cancel()
-    seen = len(lags)
-    return {
-        "events_per_s": live_rate(seen, marks["first"], marks["last"]),
-        "writer_ops_per_s": rate,
-        "max_lag_ms": max(lags) * 1e3 if lags else None,
-        "p99_lag_ms": percentile(lags, 0.99) * 1e3 if lags else None,
-        "delivered": seen,
-    }
+    return live_metrics(lags, marks["first"], marks["last"], rate)
 
 
-class _Tally:
-    """Consumes many watches, one task each, counting events per key."""
-
-    def __init__(self, want_keys: int) -> None:
-        self.want_keys = want_keys
-        self.per_key: dict[bytes, int] = {}
-        self.events = 0
-        self.errors = 0
-        self.last_event = 0.0
-        self.done = asyncio.Event()
-        self.tasks: list[asyncio.Task[None]] = []
-
-    async def consume(self, watch: Any) -> None:
-        """Count one watch's events until it ends or fails."""
-        try:
-            async for event in watch:
-                key = event.kv.key
-                self.per_key[key] = self.per_key.get(key, 0) + 1
-                self.events += 1
-                self.last_event = time.time()
-                if len(self.per_key) >= self.want_keys:
-                    self.done.set()
-        except Exception:  # the stream broke (workload 8): this client does not resume
-            self.errors += 1
-
-    async def wait(self, timeout_s: float) -> None:
-        """Wait until every key had an event, or the timeout."""
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.done.wait(), timeout_s)
-
-    def stop(self) -> None:
-        """Cancel the consumer tasks."""
-        for task in self.tasks:
-            task.cancel()
+async def _consume(watch: Any, tally: AioTally) -> None:
+    """Count one watch's events until it ends or fails."""
+    try:
+        async for event in watch:
+            tally.add_events((event.kv.key,))
+    except Exception:  # the stream broke (workload 8): this client does not resume
+        tally.failed()
 
 
-async def _watch_all(etcd: aetcd.Client, p: Params, tally: _Tally) -> float:
+async def _watch_all(
+    etcd: aetcd.Client, p: Params, tally: AioTally, tasks: list[asyncio.Task[None]]
+) -> float:
     """One ``watch`` per key, each awaited until created, and one consumer task per watch."""
     deadline = Deadline(p["deadline_s"])
     start = time.perf_counter()
     for i in range(p["watches"]):
         watch = await etcd.watch(_key(p, i))
-        tally.tasks.append(asyncio.create_task(tally.consume(watch)))
+        tasks.append(asyncio.create_task(_consume(watch, tally)))
         if deadline.passed():
             raise TimeoutError(f"{i + 1}/{p['watches']} watches created in time")
     return time.perf_counter() - start
@@ -244,60 +195,50 @@ async def _watch_all(etcd: aetcd.Client, p: Params, tally: _Tally) -> float:
 async def many_watches(p: Params) -> dict[str, Any]:
     """Workload 7: one watch per key; creation time, RSS, threads, delivery."""
     n = p["watches"]
-    tally = _Tally(n)
+    tally, tasks = AioTally(n), []
     async with _client(p) as etcd:
         await etcd.put((p["prefix"] + "warm").encode(), b"x")
-        rss0, threads0 = rss_kb(), os_threads()
-        create_s = await _watch_all(etcd, p, tally)
-        rss1, threads1 = rss_kb(), os_threads()
-        start = time.perf_counter()
-        for i in range(n):
-            await etcd.put(_key(p, i), b"x")
-        await tally.wait(p["deadline_s"])
-        deliver_s = time.perf_counter() - start
-        tally.stop()
-    return {
-        "create_s": create_s,
-        "rss_kb_per_watch": (rss1 - rss0) / n,
-        "os_threads_before": threads0,
-        "os_threads_after": threads1,
-        "deliver_s": deliver_s,
-        "delivered": tally.events,
-    }
+        before = footprint()
+        try:
+            create_s = await _watch_all(etcd, p, tally, tasks)
+            after = footprint()
+            start = time.perf_counter()
+            for i in range(n):
+                await etcd.put(_key(p, i), b"x")
+            await tally.wait_events(p["deadline_s"])
+            deliver_s = time.perf_counter() - start
+        finally:
+            await cancel_tasks(tasks)
+    return many_watches_metrics(n, before, after, create_s, deliver_s, tally.events)
 
 
 async def resume(p: Params) -> dict[str, Any]:
     """Workload 8: the watches across a broken connection; reports what arrived."""
-    tally = _Tally(p["watches"])
+    tally, tasks = AioTally(p["watches"]), []
     async with _client(p) as etcd:
         resp = await etcd.put((p["prefix"] + "warm").encode(), b"x")
-        await _watch_all(etcd, p, tally)
-        emit_event("ready", revision=resp.header.revision)
-        msg = await asyncio.to_thread(read_stdin_json, p.get("wait_s", 120.0))
-        if msg is None:
-            raise TimeoutError("no 'written' line from the harness")
-        await tally.wait(p["deadline_s"])
-        seen, events, last = len(tally.per_key), tally.events, tally.last_event
-        tally.stop()
-    return {
-        "resume_s": last - msg["t0"] if events else None,
-        "delivered": events,
-        "lost": msg["written"] - seen,
-        "duplicated": events - seen,
-        "stream_errors": tally.errors,
-    }
+        try:
+            await _watch_all(etcd, p, tally, tasks)
+            emit_event("ready", revision=resp.header.revision)
+            msg = await asyncio.to_thread(read_stdin_json, p.get("wait_s", 120.0))
+            if msg is None:
+                raise TimeoutError("no 'written' line from the harness")
+            await tally.wait_events(p["deadline_s"])
+        finally:
+            await cancel_tasks(tasks)
+    return tally.resume_metrics(msg)
 
 
-HANDLERS = {
-    "put_seq": _sync(put_seq),
-    "get_seq": _sync(get_seq),
-    "put_concurrent": _sync(put_concurrent),
-    "range_decode": _sync(range_decode),
-    "watch_replay": _sync(watch_replay),
-    "watch_live": _sync(watch_live),
-    "many_watches": _sync(many_watches),
-    "resume": _sync(resume),
+WORKLOADS = {
+    "put_seq": put_seq,
+    "get_seq": get_seq,
+    "put_concurrent": put_concurrent,
+    "range_decode": range_decode,
+    "watch_replay": watch_replay,
+    "watch_live": watch_live,
+    "many_watches": many_watches,
+    "resume": resume,
 }
 
 if __name__ == "__main__":
-    sys.exit(run_worker(HANDLERS))
+    sys.exit(run_worker(async_handlers(WORKLOADS)))

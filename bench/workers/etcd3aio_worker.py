@@ -32,6 +32,7 @@ from _common import (
     async_handlers,
     atimed_calls,
     bounded,
+    cancel_tasks,
     check_range,
     emit_event,
     footprint,
@@ -191,61 +192,52 @@ async def _consume(watch: AsyncIterator[Any], tally: AioTally) -> None:
         tally.failed()
 
 
-async def _watch_all(etcd: Etcd3Client, p: Params, tally: AioTally) -> tuple[list[Any], float]:
+async def _watch_all(
+    etcd: Etcd3Client, p: Params, tally: AioTally, tasks: list[asyncio.Task[None]]
+) -> float:
     """One watch per key, each read by its own task; wait until every one is created."""
     start = time.perf_counter()
-    tasks = [
-        asyncio.create_task(_consume(etcd.watch.watch(_key(p, i)), tally))
-        for i in range(p["watches"])
-    ]
-    try:
-        await tally.wait_created(p["deadline_s"])
-    except BaseException:
-        await _stop(tasks)
-        raise
-    return tasks, time.perf_counter() - start
-
-
-async def _stop(tasks: list[Any]) -> None:
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    for i in range(p["watches"]):
+        tasks.append(asyncio.create_task(_consume(etcd.watch.watch(_key(p, i)), tally)))
+    await tally.wait_created(p["deadline_s"])
+    return time.perf_counter() - start
 
 
 async def many_watches(p: Params) -> dict[str, Any]:
     """Workload 7: one watch (one stream) per key; creation time, RSS, threads, delivery."""
     n = p["watches"]
-    tally = AioTally(n)
+    tally, tasks = AioTally(n), []
     async with _client(p) as etcd:
-        kv = etcd.kv
-        await kv.put(p["prefix"] + "warm", b"x")
+        await etcd.kv.put(p["prefix"] + "warm", b"x")
         before = footprint()
-        tasks, create_s = await _watch_all(etcd, p, tally)
-        after = footprint()
-        start = time.perf_counter()
-        for i in range(n):
-            await kv.put(_key(p, i), b"x")
-        await tally.wait_events(p["deadline_s"])
-        deliver_s = time.perf_counter() - start
-        await _stop(tasks)
+        try:
+            create_s = await _watch_all(etcd, p, tally, tasks)
+            after = footprint()
+            start = time.perf_counter()
+            for i in range(n):
+                await etcd.kv.put(_key(p, i), b"x")
+            await tally.wait_events(p["deadline_s"])
+            deliver_s = time.perf_counter() - start
+        finally:
+            await cancel_tasks(tasks)
     return many_watches_metrics(n, before, after, create_s, deliver_s, tally.events)
 
 
 async def resume(p: Params) -> dict[str, Any]:
     """Workload 8: the watches across a broken connection; time to every event, lost, dups."""
-    tally = AioTally(p["watches"])
+    tally, tasks = AioTally(p["watches"]), []
     async with _client(p) as etcd:
         rev = (await etcd.kv.put(p["prefix"] + "warm", b"x")).header.revision
-        tasks, _ = await _watch_all(etcd, p, tally)
-        emit_event("ready", revision=rev)
-        msg = await asyncio.to_thread(read_stdin_json, p.get("wait_s", 120.0))
-        if msg is None:
-            await _stop(tasks)
-            raise TimeoutError("no 'written' line from the harness")
-        await tally.wait_events(p["deadline_s"])
-        result = tally.resume_metrics(msg)
-        await _stop(tasks)
-    return result
+        try:
+            await _watch_all(etcd, p, tally, tasks)
+            emit_event("ready", revision=rev)
+            msg = await asyncio.to_thread(read_stdin_json, p.get("wait_s", 120.0))
+            if msg is None:
+                raise TimeoutError("no 'written' line from the harness")
+            await tally.wait_events(p["deadline_s"])
+        finally:
+            await cancel_tasks(tasks)
+    return tally.resume_metrics(msg)
 
 
 WORKLOADS = {

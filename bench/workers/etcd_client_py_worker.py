@@ -21,12 +21,8 @@ is not reopened: watches are not resumed (workload 8 reports what it got).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +30,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import etcd_client
 from _common import (
+    AioTally,
     Deadline,
+    async_handlers,
     atimed_calls,
+    bounded,
+    cancel_tasks,
     check_range,
     emit_event,
+    footprint,
     lag_stamp,
-    live_rate,
-    os_threads,
-    percentile,
+    live_metrics,
+    many_watches_metrics,
     read_stdin_json,
-    rss_kb,
     run_worker,
+    start_writer,
+    writer_result,
 )
 
 __all__: list[str] = []
@@ -62,15 +63,6 @@ def _key(p: Params, i: int) -> bytes:
 
 def _client(p: Params) -> Any:
     return etcd_client.Client([f"http://{p['endpoint']}"]).connect()
-
-
-def _sync(fn: Callable[[Params], Awaitable[dict[str, Any]]]) -> Callable[[Params], dict]:
-    """Run an async workload in a fresh event loop."""
-
-    def run(p: Params) -> dict[str, Any]:
-        return asyncio.run(fn(p))
-
-    return run
 
 
 async def put_seq(p: Params) -> dict[str, Any]:
@@ -135,12 +127,6 @@ async def range_decode(p: Params) -> dict[str, Any]:
     return {"decode_s": t1 - t0, "touch_s": t2 - t1, "keys": len(items)}
 
 
-def _writer_rate(proc: subprocess.Popen[str], timeout: float) -> float:
-    out, _ = proc.communicate(timeout=timeout)
-    lines = [line for line in out.splitlines() if line.startswith("{")]
-    return float(json.loads(lines[-1])["ops_per_s"]) if lines else 0.0
-
-
 async def watch_live(p: Params) -> dict[str, Any]:
     """Workload 6: one ``watch_prefix`` while the writer process puts."""
     want = p["count"]
@@ -161,67 +147,33 @@ async def watch_live(p: Params) -> dict[str, Any]:
 
         task = asyncio.create_task(consume())  # the first __anext__ creates the watch
         await asyncio.wait_for(ready.wait(), deadline.remaining())
-        proc = subprocess.Popen(p["writer"], stdout=subprocess.PIPE, text=True)
+        writer = await start_writer(p["writer"])
         try:
-            await asyncio.wait_for(task, deadline.remaining())
-        except asyncio.TimeoutError:
-            pass
+            await bounded(task, deadline.remaining())
         finally:
-            rate = await asyncio.to_thread(_writer_rate, proc, deadline.remaining() + 10)
-    seen = len(lags)
-    return {
-        "events_per_s": live_rate(seen, marks["first"], marks["last"]),
-        "writer_ops_per_s": rate,
-        "max_lag_ms": max(lags) * 1e3 if lags else None,
-        "p99_lag_ms": percentile(lags, 0.99) * 1e3 if lags else None,
-        "delivered": seen,
-    }
+            rate = await writer_result(writer, deadline.remaining() + 10)
+    return live_metrics(lags, marks["first"], marks["last"], rate)
 
 
-class _Tally:
-    """Consumes many watches, one task each, counting events per key."""
-
-    def __init__(self, want_keys: int) -> None:
-        self.want_keys = want_keys
-        self.per_key: dict[bytes, int] = {}
-        self.events = 0
-        self.errors = 0
-        self.last_event = 0.0
-        self.done = asyncio.Event()
-        self.tasks: list[asyncio.Task[None]] = []
-
-    async def consume(self, watch: Any) -> None:
-        """Count one watch's events until it ends or fails."""
-        try:
-            async for event in watch:
-                key = event.key
-                self.per_key[key] = self.per_key.get(key, 0) + 1
-                self.events += 1
-                self.last_event = time.time()
-                if len(self.per_key) >= self.want_keys:
-                    self.done.set()
-        except Exception:  # the stream broke (workload 8): this client does not resume
-            self.errors += 1
-
-    async def wait(self, timeout_s: float) -> None:
-        """Wait until every key had an event, or the timeout."""
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.done.wait(), timeout_s)
-
-    def stop(self) -> None:
-        """Cancel the consumer tasks."""
-        for task in self.tasks:
-            task.cancel()
+async def _consume(watch: Any, tally: AioTally) -> None:
+    """Count one watch's events until it ends or fails."""
+    try:
+        async for event in watch:
+            tally.add_events((event.key,))
+    except Exception:  # the stream broke (workload 8): this client does not resume
+        tally.failed()
 
 
-async def _watch_all(etcd: Any, p: Params, tally: _Tally) -> float:
+async def _watch_all(
+    etcd: Any, p: Params, tally: AioTally, tasks: list[asyncio.Task[None]]
+) -> float:
     """One watch per key, all started at once (one consumer task each); wait until created."""
     start = time.perf_counter()
     readies = []
     for i in range(p["watches"]):
         ready = etcd_client.CondVar()
         watch = etcd.watch(_key(p, i), ready_event=ready)
-        tally.tasks.append(asyncio.create_task(tally.consume(watch)))
+        tasks.append(asyncio.create_task(_consume(watch, tally)))
         readies.append(ready.wait())
     await asyncio.wait_for(asyncio.gather(*readies), p["deadline_s"])
     return time.perf_counter() - start
@@ -230,59 +182,49 @@ async def _watch_all(etcd: Any, p: Params, tally: _Tally) -> float:
 async def many_watches(p: Params) -> dict[str, Any]:
     """Workload 7: one watch per key; creation time, RSS, threads, delivery."""
     n = p["watches"]
-    tally = _Tally(n)
+    tally, tasks = AioTally(n), []
     async with _client(p) as etcd:
         await etcd.put((p["prefix"] + "warm").encode(), b"x")
-        rss0, threads0 = rss_kb(), os_threads()
-        create_s = await _watch_all(etcd, p, tally)
-        rss1, threads1 = rss_kb(), os_threads()
-        start = time.perf_counter()
-        for i in range(n):
-            await etcd.put(_key(p, i), b"x")
-        await tally.wait(p["deadline_s"])
-        deliver_s = time.perf_counter() - start
-        tally.stop()
-    return {
-        "create_s": create_s,
-        "rss_kb_per_watch": (rss1 - rss0) / n,
-        "os_threads_before": threads0,
-        "os_threads_after": threads1,
-        "deliver_s": deliver_s,
-        "delivered": tally.events,
-    }
+        before = footprint()
+        try:
+            create_s = await _watch_all(etcd, p, tally, tasks)
+            after = footprint()
+            start = time.perf_counter()
+            for i in range(n):
+                await etcd.put(_key(p, i), b"x")
+            await tally.wait_events(p["deadline_s"])
+            deliver_s = time.perf_counter() - start
+        finally:
+            await cancel_tasks(tasks)
+    return many_watches_metrics(n, before, after, create_s, deliver_s, tally.events)
 
 
 async def resume(p: Params) -> dict[str, Any]:
     """Workload 8: the watches across a broken connection; reports what arrived."""
-    tally = _Tally(p["watches"])
+    tally, tasks = AioTally(p["watches"]), []
     async with _client(p) as etcd:
         await etcd.put((p["prefix"] + "warm").encode(), b"x")
-        await _watch_all(etcd, p, tally)
-        emit_event("ready", revision=None)  # put returns no header: no revision to report
-        msg = await asyncio.to_thread(read_stdin_json, p.get("wait_s", 120.0))
-        if msg is None:
-            raise TimeoutError("no 'written' line from the harness")
-        await tally.wait(p["deadline_s"])
-        seen, events, last = len(tally.per_key), tally.events, tally.last_event
-        tally.stop()
-    return {
-        "resume_s": last - msg["t0"] if events else None,
-        "delivered": events,
-        "lost": msg["written"] - seen,
-        "duplicated": events - seen,
-        "stream_errors": tally.errors,
-    }
+        try:
+            await _watch_all(etcd, p, tally, tasks)
+            emit_event("ready", revision=None)  # put returns no header: no revision to report
+            msg = await asyncio.to_thread(read_stdin_json, p.get("wait_s", 120.0))
+            if msg is None:
+                raise TimeoutError("no 'written' line from the harness")
+            await tally.wait_events(p["deadline_s"])
+        finally:
+            await cancel_tasks(tasks)
+    return tally.resume_metrics(msg)
 
 
-HANDLERS = {
-    "put_seq": _sync(put_seq),
-    "get_seq": _sync(get_seq),
-    "put_concurrent": _sync(put_concurrent),
-    "range_decode": _sync(range_decode),
-    "watch_live": _sync(watch_live),
-    "many_watches": _sync(many_watches),
-    "resume": _sync(resume),
+WORKLOADS = {
+    "put_seq": put_seq,
+    "get_seq": get_seq,
+    "put_concurrent": put_concurrent,
+    "range_decode": range_decode,
+    "watch_live": watch_live,
+    "many_watches": many_watches,
+    "resume": resume,
 }
 
 if __name__ == "__main__":
-    sys.exit(run_worker(HANDLERS, unsupported=UNSUPPORTED))
+    sys.exit(run_worker(async_handlers(WORKLOADS), unsupported=UNSUPPORTED))

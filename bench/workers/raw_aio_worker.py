@@ -9,8 +9,6 @@ resume logic.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -22,19 +20,22 @@ import grpc.aio
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
+    AioTally,
     Deadline,
+    async_handlers,
     atimed_calls,
     check_range,
     emit_event,
+    footprint,
     lag_stamp,
-    live_rate,
+    live_metrics,
     load_stubs,
-    os_threads,
-    percentile,
+    many_watches_metrics,
     prefix_range_end,
     read_stdin_json,
-    rss_kb,
     run_worker,
+    start_writer,
+    writer_result,
 )
 
 rpc, rpc_grpc = load_stubs()
@@ -141,137 +142,93 @@ async def _watch_replay(p: Params) -> dict[str, Any]:
 
 
 async def _watch_live(p: Params) -> dict[str, Any]:
-    want, seen, first = p["count"], 0, 0.0
+    want, first, last = p["count"], 0.0, 0.0
     lags: list[float] = []
     deadline = Deadline(p["deadline_s"])
     async with _channel(p) as ch:
         call = await _prefix_call(ch, p, 0)
-        proc = await asyncio.create_subprocess_exec(*p["writer"], stdout=asyncio.subprocess.PIPE)
-        start = time.perf_counter()
+        writer = await start_writer(p["writer"])
         try:
-            while seen < want and not deadline.passed():
+            while len(lags) < want and not deadline.passed():
                 resp = await asyncio.wait_for(call.read(), deadline.remaining() + 0.01)
                 if resp is grpc.aio.EOF:
                     break
                 now = time.time()
-                if resp.events and not first:
-                    first = time.perf_counter()
                 for ev in resp.events:
                     lags.append(now - lag_stamp(ev.kv.value))
-                seen += len(resp.events)
-            elapsed = time.perf_counter() - start
+                if resp.events:
+                    last = time.perf_counter()
+                    first = first or last
         finally:
             call.cancel()
-            out, _ = await asyncio.wait_for(proc.communicate(), deadline.remaining() + 10)
-    lines = [line for line in out.decode().splitlines() if line.startswith("{")]
-    return {
-        "events_per_s": live_rate(seen, first, start + elapsed),
-        "writer_ops_per_s": float(json.loads(lines[-1])["ops_per_s"]) if lines else 0.0,
-        "max_lag_ms": max(lags) * 1e3 if lags else None,
-        "p99_lag_ms": percentile(lags, 0.99) * 1e3 if lags else None,
-        "delivered": seen,
-    }
+            rate = await writer_result(writer, deadline.remaining() + 10)
+    return live_metrics(lags, first, last, rate)
 
 
-class _Tally:
-    """Reads one stream in a task: counts created responses and events per key."""
-
-    def __init__(self, call: Any, watches: int) -> None:
-        self.call, self.watches = call, watches
-        self.created = 0
-        self.all_created = asyncio.Event()
-        self.per_key: dict[bytes, int] = {}
-        self.events = 0
-        self.last_event = 0.0
-        self.all_events = asyncio.Event()
-        self.task = asyncio.ensure_future(self._read())
-
-    async def _read(self) -> None:
-        try:
-            while True:
-                resp = await self.call.read()
-                if resp is grpc.aio.EOF:
-                    return
-                if resp.created:
-                    self.created += 1
-                    if self.created >= self.watches:
-                        self.all_created.set()
-                for ev in resp.events:
-                    self.per_key[ev.kv.key] = self.per_key.get(ev.kv.key, 0) + 1
-                if resp.events:
-                    self.events += len(resp.events)
-                    self.last_event = time.time()
-                    if len(self.per_key) >= self.watches:
-                        self.all_events.set()
-        except (grpc.RpcError, asyncio.CancelledError):
-            pass  # the stream broke (workload 8) or was cancelled: no resume here
-        finally:
-            self.all_created.set()
-            self.all_events.set()
+async def _read_all(call: Any, tally: AioTally) -> None:
+    """Read one stream in a task: count created responses and events per key."""
+    try:
+        while True:
+            resp = await call.read()
+            if resp is grpc.aio.EOF:
+                return
+            if resp.created:
+                tally.created()
+            if resp.events:
+                tally.add_events(ev.kv.key for ev in resp.events)
+    except (grpc.RpcError, asyncio.CancelledError):
+        tally.failed()  # the stream broke (workload 8) or was cancelled: no resume here
+    finally:
+        tally.ended()
 
 
-async def _wait(event: asyncio.Event, timeout: float) -> None:
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout)
-
-
-async def _watch_all(ch: grpc.aio.Channel, p: Params) -> tuple[Any, _Tally, float]:
+async def _watch_all(
+    ch: grpc.aio.Channel, p: Params, tally: AioTally
+) -> tuple[Any, asyncio.Task[None], float]:
     """One stream; every create request written at once; wait for every created response."""
-    n = p["watches"]
     call = rpc_grpc.WatchStub(ch).Watch()
-    tally = _Tally(call, n)
+    reader = asyncio.ensure_future(_read_all(call, tally))
     start = time.perf_counter()
-    for i in range(n):
+    for i in range(p["watches"]):
         await call.write(_create(f"{p['prefix']}{i:06d}".encode()))
-    await _wait(tally.all_created, p["deadline_s"])
-    if tally.created < n:
-        raise TimeoutError(f"{tally.created}/{n} watches created")
-    return call, tally, time.perf_counter() - start
+    await tally.wait_created(p["deadline_s"])
+    return call, reader, time.perf_counter() - start
 
 
 async def _many_watches(p: Params) -> dict[str, Any]:
     n = p["watches"]
+    tally = AioTally(n)
     async with _channel(p) as ch:
         kv = rpc_grpc.KVStub(ch)
         await kv.Put(rpc.PutRequest(key=(p["prefix"] + "warm").encode(), value=b"x"))
-        rss0, threads0 = rss_kb(), os_threads()
-        call, tally, create_s = await _watch_all(ch, p)
-        rss1, threads1 = rss_kb(), os_threads()
+        before = footprint()
+        call, reader, create_s = await _watch_all(ch, p, tally)
+        after = footprint()
         start = time.perf_counter()
         for i in range(n):
             await kv.Put(rpc.PutRequest(key=f"{p['prefix']}{i:06d}".encode(), value=b"x"))
-        await _wait(tally.all_events, p["deadline_s"])
+        await tally.wait_events(p["deadline_s"])
         deliver_s = time.perf_counter() - start
         call.cancel()
-    return {
-        "create_s": create_s,
-        "rss_kb_per_watch": (rss1 - rss0) / n,
-        "os_threads_before": threads0,
-        "os_threads_after": threads1,
-        "deliver_s": deliver_s,
-        "delivered": tally.events,
-    }
+        await reader
+    return many_watches_metrics(n, before, after, create_s, deliver_s, tally.events)
 
 
 async def _resume(p: Params) -> dict[str, Any]:
+    tally = AioTally(p["watches"])
     async with _channel(p) as ch:
         kv = rpc_grpc.KVStub(ch)
         resp = await kv.Put(rpc.PutRequest(key=(p["prefix"] + "warm").encode(), value=b"x"))
-        call, tally, _ = await _watch_all(ch, p)
+        call, reader, _ = await _watch_all(ch, p, tally)
         emit_event("ready", revision=resp.header.revision)
         loop = asyncio.get_running_loop()
         msg = await loop.run_in_executor(None, read_stdin_json, p.get("wait_s", 120.0))
         if msg is None:
             raise TimeoutError("no 'written' line from the harness")
-        await _wait(tally.all_events, p["deadline_s"])
+        await tally.wait_events(p["deadline_s"])
         call.cancel()
-    seen = len(tally.per_key)
-    return {
-        "resume_s": tally.last_event - msg["t0"] if tally.events else None,
-        "delivered": tally.events,
-        "lost": msg["written"] - seen,
-        "duplicated": tally.events - seen,
-    }
+        await reader
+    return tally.resume_metrics(msg)
 
 
 ASYNC = {
@@ -286,14 +243,5 @@ ASYNC = {
 }
 
 
-def _sync(name: str) -> Any:
-    def handler(p: Params) -> dict[str, Any]:
-        return asyncio.run(ASYNC[name](p))
-
-    return handler
-
-
-HANDLERS = {name: _sync(name) for name in ASYNC}
-
 if __name__ == "__main__":
-    sys.exit(run_worker(HANDLERS))
+    sys.exit(run_worker(async_handlers(ASYNC)))
