@@ -1,0 +1,128 @@
+"""Smoke test of etcd3py's benchmark workers (both faces): every workload, tiny, in process.
+
+Each workload runs as the harness runs it (its data prepared by ``bench.harness.workloads``,
+its params from ``run_params``) but with counts of a few dozen, in this process (so that this
+checkout's etcd3py is the one measured), and its metrics are checked: every figure present,
+every key, event and put accounted for. Workload 8 runs on the reference server only, whose
+``drop_streams`` breaks the connections in process; the harness's side of its stdin protocol
+is played by a stand-in for ``read_stdin_json``. The figures themselves are never asserted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from bench.harness import report, workloads
+from bench.harness.servers import BenchServer
+from tests.backends import Backend
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench" / "workers"))
+
+# Counts small enough for a few seconds per workload; the watch workloads keep their shape.
+SMALL = {"count": 24, "keys": 30, "events": 40, "watches": 12, "concurrency": 4}
+RESUME_WAIT_S = 5.0
+
+
+def _cases() -> list[workloads.Case]:
+    out = []
+    for case in workloads.cases(quick=True):
+        if case.name == "many_watches_1000":
+            continue  # one many_watches case is enough
+        params = {k: SMALL.get(k, v) for k, v in case.params.items()}
+        if case.workload == "resume":
+            params["deadline_s"] = RESUME_WAIT_S
+        out.append(dataclasses.replace(case, params=params))
+    return out
+
+
+CASES = {case.workload: case for case in _cases()}
+
+
+def _server(backend: Backend) -> BenchServer:
+    return BenchServer(
+        backend.name, backend.endpoints[0], backend.version, testserver=backend.server
+    )
+
+
+def _params(case: workloads.Case, srv: BenchServer, client: str) -> dict[str, Any]:
+    shared = workloads.prepare(case, srv)
+    params = workloads.run_params(case, shared, client, 0, srv)
+    params["endpoint"] = srv.endpoint
+    params["deadline_s"] = params.get("deadline_s", 30.0)
+    return params
+
+
+def _stand_in_harness(
+    worker: ModuleType, srv: BenchServer, params: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replace the worker's stdin protocol of workload 8 by the harness's side of it."""
+
+    def written(timeout_s: float) -> dict[str, Any]:
+        t0 = srv.break_connections()
+        n = params["watches"]
+        srv.put_many([(f"{params['prefix']}{i:06d}".encode(), b"x") for i in range(n)])
+        return {"written": n, "t0": t0}
+
+    monkeypatch.setattr(worker, "read_stdin_json", written)
+    monkeypatch.setattr(worker, "emit_event", lambda *args, **fields: None)
+
+
+def _check(workload: str, params: dict[str, Any], metrics: dict[str, Any]) -> None:
+    for column in report.COLUMNS[workload]:
+        assert column.metric in metrics, (workload, column.metric, metrics)
+    if workload in ("put_seq", "get_seq", "put_concurrent"):
+        assert metrics["ops_per_s"] > 0
+    elif workload == "range_decode":
+        assert metrics["keys"] == params["keys"]
+    elif workload == "watch_replay":
+        assert metrics["events"] == params["events"]
+    elif workload == "watch_live":
+        assert metrics["delivered"] == params["count"]
+        assert metrics["writer_ops_per_s"] > 0
+    elif workload == "many_watches":
+        assert metrics["delivered"] == params["watches"]
+    else:
+        assert (metrics["lost"], metrics["duplicated"]) == (0, 0)
+        assert metrics["delivered"] == params["watches"]
+
+
+def _setup(
+    workload: str, backend: Backend, client: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[ModuleType, BenchServer, dict[str, Any]]:
+    if workload == "resume" and backend.server is None:
+        pytest.skip("workload 8 breaks connections in process: reference server only")
+    worker = importlib.import_module(f"{client}_worker")
+    srv = _server(backend)
+    params = _params(CASES[workload], srv, client)
+    if workload == "resume":
+        _stand_in_harness(worker, srv, params, monkeypatch)
+    return worker, srv, params
+
+
+@pytest.mark.parametrize("workload", list(CASES))
+def test_sync_worker_runs_the_workload(
+    workload: str, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker, srv, params = _setup(workload, backend, "etcd3py", monkeypatch)
+    try:
+        _check(workload, params, worker.HANDLERS[workload](params))
+    finally:
+        srv.close()
+
+
+@pytest.mark.parametrize("workload", list(CASES))
+async def test_aio_worker_runs_the_workload(
+    workload: str, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker, srv, params = _setup(workload, backend, "etcd3py_aio", monkeypatch)
+    try:
+        _check(workload, params, await worker.WORKLOADS[workload](params))
+    finally:
+        srv.close()
