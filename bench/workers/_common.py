@@ -53,7 +53,9 @@ __all__ = [
     "WORKLOADS",
     "AioTally",
     "Deadline",
+    "LiveLags",
     "WorkerArgs",
+    "aconcurrent_calls",
     "async_handlers",
     "atimed_calls",
     "bounded",
@@ -82,6 +84,7 @@ __all__ = [
     "stamp_age_ms",
     "start_writer",
     "timed_calls",
+    "workload_functions",
     "writer_ops_per_s",
     "writer_result",
 ]
@@ -422,6 +425,28 @@ def live_metrics(
     }
 
 
+class LiveLags:
+    """Workload 6's record: every event's lag, and when the first and the last arrived."""
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self.first = 0.0
+        self.last = 0.0
+
+    def add(self, values: Iterable[bytes]) -> int:
+        """Record the events of one response by their stamped values; return how many so far."""
+        now, before = time.time(), len(self.lags)
+        self.lags.extend(now - lag_stamp(value) for value in values)
+        if len(self.lags) > before:
+            self.last = time.perf_counter()
+            self.first = self.first or self.last
+        return len(self.lags)
+
+    def metrics(self, writer_rate: float) -> dict[str, Any]:
+        """Return :func:`live_metrics` of what was recorded."""
+        return live_metrics(self.lags, self.first, self.last, writer_rate)
+
+
 def footprint() -> tuple[int, int]:
     """Return ``(rss_kb(), os_threads())``: what workload 7 reads before and after creating."""
     return rss_kb(), os_threads()
@@ -485,6 +510,11 @@ def writer_ops_per_s(stdout: str) -> float:
 AsyncHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
+def workload_functions(namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the functions of ``namespace`` (a worker's ``globals()``) named after workloads."""
+    return {name: namespace[name] for name in WORKLOADS if name in namespace}
+
+
 def _run_async(workload: AsyncHandler, params: dict[str, Any]) -> dict[str, Any]:
     return asyncio.run(workload(params))
 
@@ -492,6 +522,30 @@ def _run_async(workload: AsyncHandler, params: dict[str, Any]) -> dict[str, Any]
 def async_handlers(workloads: Mapping[str, AsyncHandler]) -> dict[str, Handler]:
     """Return :func:`run_worker` handlers that each run an async workload in a new event loop."""
     return {name: functools.partial(_run_async, fn) for name, fn in workloads.items()}
+
+
+async def aconcurrent_calls(
+    count: int, tasks: int, deadline_s: float, call: Callable[[int], Awaitable[object]]
+) -> dict[str, float]:
+    """Workload 3 for asyncio clients: ``await call(i)`` for ``i`` in ``range(count)`` from
+    ``tasks`` tasks (task ``t`` takes ``t``, ``t + tasks``, ...); stop at the deadline.
+
+    Returns:
+        ``{"ops_per_s": calls made / wall time}``.
+    """
+    deadline = Deadline(deadline_s)
+    done = [0] * tasks
+
+    async def run(t: int) -> None:
+        for i in range(t, count, tasks):
+            await call(i)
+            done[t] += 1
+            if deadline.passed():
+                return
+
+    start = time.perf_counter()
+    await asyncio.gather(*(run(t) for t in range(tasks)))
+    return {"ops_per_s": sum(done) / (time.perf_counter() - start)}
 
 
 async def bounded(aw: Awaitable[object], timeout_s: float) -> None:

@@ -31,6 +31,8 @@ import aetcd
 from _common import (
     AioTally,
     Deadline,
+    LiveLags,
+    aconcurrent_calls,
     async_handlers,
     atimed_calls,
     bounded,
@@ -38,12 +40,11 @@ from _common import (
     check_range,
     emit_event,
     footprint,
-    lag_stamp,
-    live_metrics,
     many_watches_metrics,
     read_stdin_json,
     run_worker,
     start_writer,
+    workload_functions,
     writer_result,
 )
 
@@ -86,23 +87,11 @@ async def get_seq(p: Params) -> dict[str, Any]:
 async def put_concurrent(p: Params) -> dict[str, Any]:
     """Workload 3: ``put`` from ``concurrency`` tasks sharing one client."""
     value = b"v" * p["value_size"]
-    tasks, count = p["concurrency"], p["count"]
-    deadline = Deadline(p["deadline_s"])
-    done = [0] * tasks
-
-    async def run(t: int, etcd: aetcd.Client) -> None:
-        for i in range(t, count, tasks):
-            await etcd.put(_key(p, i), value)
-            done[t] += 1
-            if deadline.passed():
-                return
-
     async with _client(p) as etcd:
         await etcd.put((p["prefix"] + "warm").encode(), value)
-        start = time.perf_counter()
-        await asyncio.gather(*(run(t, etcd) for t in range(tasks)))
-        elapsed = time.perf_counter() - start
-    return {"ops_per_s": sum(done) / elapsed}
+        return await aconcurrent_calls(
+            p["count"], p["concurrency"], p["deadline_s"], lambda i: etcd.put(_key(p, i), value)
+        )
 
 
 async def range_decode(p: Params) -> dict[str, Any]:
@@ -145,19 +134,13 @@ async def watch_replay(p: Params) -> dict[str, Any]:
 
 async def watch_live(p: Params) -> dict[str, Any]:
     """Workload 6: one ``watch_prefix`` while the writer process puts."""
-    want = p["count"]
-    lags: list[float] = []
-    marks = {"first": 0.0, "last": 0.0}
-    deadline = Deadline(p["deadline_s"])
+    live, deadline = LiveLags(), Deadline(p["deadline_s"])
     async with _client(p) as etcd:
         watch = await etcd.watch_prefix(p["prefix"].encode())  # returns once created
 
         async def consume() -> None:
             async for event in watch:
-                lags.append(time.time() - lag_stamp(event.kv.value))
-                marks["last"] = time.perf_counter()
-                marks["first"] = marks["first"] or marks["last"]
-                if len(lags) >= want:
+                if live.add((event.kv.value,)) >= p["count"]:
                     return
 
         writer = await start_writer(p["writer"])
@@ -166,7 +149,7 @@ async def watch_live(p: Params) -> dict[str, Any]:
         finally:
             rate = await writer_result(writer, deadline.remaining() + 10)
         await watch.cancel()
-    return live_metrics(lags, marks["first"], marks["last"], rate)
+    return live.metrics(rate)
 
 
 async def _consume(watch: Any, tally: AioTally) -> None:
@@ -229,16 +212,7 @@ async def resume(p: Params) -> dict[str, Any]:
     return tally.resume_metrics(msg)
 
 
-WORKLOADS = {
-    "put_seq": put_seq,
-    "get_seq": get_seq,
-    "put_concurrent": put_concurrent,
-    "range_decode": range_decode,
-    "watch_replay": watch_replay,
-    "watch_live": watch_live,
-    "many_watches": many_watches,
-    "resume": resume,
-}
+WORKLOADS = workload_functions(globals())
 
 if __name__ == "__main__":
     sys.exit(run_worker(async_handlers(WORKLOADS)))

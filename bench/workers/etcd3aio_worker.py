@@ -29,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     AioTally,
     Deadline,
+    LiveLags,
+    aconcurrent_calls,
     async_handlers,
     atimed_calls,
     bounded,
@@ -36,12 +38,11 @@ from _common import (
     check_range,
     emit_event,
     footprint,
-    lag_stamp,
-    live_metrics,
     many_watches_metrics,
     read_stdin_json,
     run_worker,
     start_writer,
+    workload_functions,
     writer_result,
 )
 from etcd3aio import Etcd3Client, prefix_range_end
@@ -84,23 +85,11 @@ async def get_seq(p: Params) -> dict[str, Any]:
 async def put_concurrent(p: Params) -> dict[str, Any]:
     """Workload 3: ``kv.put`` from ``concurrency`` tasks sharing one client."""
     value = b"v" * p["value_size"]
-    tasks, count = p["concurrency"], p["count"]
-    deadline = Deadline(p["deadline_s"])
-    done = [0] * tasks
-
-    async def run(t: int, kv: Any) -> None:
-        for i in range(t, count, tasks):
-            await kv.put(_key(p, i), value)
-            done[t] += 1
-            if deadline.passed():
-                return
-
     async with _client(p) as etcd:
         await etcd.kv.put(p["prefix"] + "warm", value)
-        start = time.perf_counter()
-        await asyncio.gather(*(run(t, etcd.kv) for t in range(tasks)))
-        elapsed = time.perf_counter() - start
-    return {"ops_per_s": sum(done) / elapsed}
+        return await aconcurrent_calls(
+            p["count"], p["concurrency"], p["deadline_s"], lambda i: etcd.kv.put(_key(p, i), value)
+        )
 
 
 async def range_decode(p: Params) -> dict[str, Any]:
@@ -150,10 +139,7 @@ async def watch_replay(p: Params) -> dict[str, Any]:
 
 async def watch_live(p: Params) -> dict[str, Any]:
     """Workload 6: one prefix watch (its created response awaited) while the writer puts."""
-    want = p["count"]
-    lags: list[float] = []
-    marks = {"first": 0.0, "last": 0.0}
-    deadline = Deadline(p["deadline_s"])
+    live, deadline = LiveLags(), Deadline(p["deadline_s"])
     async with _client(p) as etcd:
         watch = _watch_prefix(etcd, p)
         first = await asyncio.wait_for(watch.__anext__(), deadline.remaining())
@@ -162,13 +148,7 @@ async def watch_live(p: Params) -> dict[str, Any]:
 
         async def consume() -> None:
             async for resp in watch:
-                now = time.time()
-                for ev in resp.events:
-                    lags.append(now - lag_stamp(ev.kv.value))
-                if resp.events:
-                    marks["last"] = time.perf_counter()
-                    marks["first"] = marks["first"] or marks["last"]
-                if len(lags) >= want:
+                if live.add(ev.kv.value for ev in resp.events) >= p["count"]:
                     return
 
         writer = await start_writer(p["writer"])
@@ -177,7 +157,7 @@ async def watch_live(p: Params) -> dict[str, Any]:
         finally:
             await watch.aclose()
             rate = await writer_result(writer, deadline.remaining() + 10)
-    return live_metrics(lags, marks["first"], marks["last"], rate)
+    return live.metrics(rate)
 
 
 async def _consume(watch: AsyncIterator[Any], tally: AioTally) -> None:
@@ -240,16 +220,7 @@ async def resume(p: Params) -> dict[str, Any]:
     return tally.resume_metrics(msg)
 
 
-WORKLOADS = {
-    "put_seq": put_seq,
-    "get_seq": get_seq,
-    "put_concurrent": put_concurrent,
-    "range_decode": range_decode,
-    "watch_replay": watch_replay,
-    "watch_live": watch_live,
-    "many_watches": many_watches,
-    "resume": resume,
-}
+WORKLOADS = workload_functions(globals())
 
 if __name__ == "__main__":
     sys.exit(run_worker(async_handlers(WORKLOADS)))

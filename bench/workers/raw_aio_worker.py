@@ -22,19 +22,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     AioTally,
     Deadline,
+    LiveLags,
+    aconcurrent_calls,
     async_handlers,
     atimed_calls,
     check_range,
     emit_event,
     footprint,
-    lag_stamp,
-    live_metrics,
     load_stubs,
     many_watches_metrics,
     prefix_range_end,
     read_stdin_json,
     run_worker,
     start_writer,
+    workload_functions,
     writer_result,
 )
 
@@ -47,7 +48,7 @@ def _channel(p: Params) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(p["endpoint"], options=OPTIONS)
 
 
-async def _put_seq(p: Params) -> dict[str, Any]:
+async def put_seq(p: Params) -> dict[str, Any]:
     value = b"v" * p["value_size"]
     keys = [f"{p['prefix']}{i:06d}".encode() for i in range(p["count"])]
     async with _channel(p) as ch:
@@ -58,7 +59,7 @@ async def _put_seq(p: Params) -> dict[str, Any]:
         )
 
 
-async def _get_seq(p: Params) -> dict[str, Any]:
+async def get_seq(p: Params) -> dict[str, Any]:
     key = p["key"].encode()
     async with _channel(p) as ch:
         stub = rpc_grpc.KVStub(ch)
@@ -70,29 +71,20 @@ async def _get_seq(p: Params) -> dict[str, Any]:
         return await atimed_calls(p["count"], p["deadline_s"], get)
 
 
-async def _put_concurrent(p: Params) -> dict[str, Any]:
+async def put_concurrent(p: Params) -> dict[str, Any]:
     value = b"v" * p["value_size"]
-    tasks, count = p["concurrency"], p["count"]
-    deadline = Deadline(p["deadline_s"])
-    done = [0] * tasks
-
-    async def run(t: int, stub: Any) -> None:
-        for i in range(t, count, tasks):
-            await stub.Put(rpc.PutRequest(key=f"{p['prefix']}{i:06d}".encode(), value=value))
-            done[t] += 1
-            if deadline.passed():
-                return
-
     async with _channel(p) as ch:
         stub = rpc_grpc.KVStub(ch)
         await stub.Put(rpc.PutRequest(key=(p["prefix"] + "warm").encode(), value=value))
-        start = time.perf_counter()
-        await asyncio.gather(*(run(t, stub) for t in range(tasks)))
-        elapsed = time.perf_counter() - start
-    return {"ops_per_s": sum(done) / elapsed}
+        return await aconcurrent_calls(
+            p["count"],
+            p["concurrency"],
+            p["deadline_s"],
+            lambda i: stub.Put(rpc.PutRequest(key=f"{p['prefix']}{i:06d}".encode(), value=value)),
+        )
 
 
-async def _range_decode(p: Params) -> dict[str, Any]:
+async def range_decode(p: Params) -> dict[str, Any]:
     key = p["prefix"].encode()
     async with _channel(p) as ch:
         stub = rpc_grpc.KVStub(ch)
@@ -123,7 +115,7 @@ async def _prefix_call(ch: grpc.aio.Channel, p: Params, rev: int) -> Any:
     return call
 
 
-async def _watch_replay(p: Params) -> dict[str, Any]:
+async def watch_replay(p: Params) -> dict[str, Any]:
     want, seen = p["events"], 0
     deadline = Deadline(p["deadline_s"])
     async with _channel(p) as ch:
@@ -141,28 +133,21 @@ async def _watch_replay(p: Params) -> dict[str, Any]:
     return {"events_per_s": seen / elapsed, "seconds": elapsed, "events": seen}
 
 
-async def _watch_live(p: Params) -> dict[str, Any]:
-    want, first, last = p["count"], 0.0, 0.0
-    lags: list[float] = []
-    deadline = Deadline(p["deadline_s"])
+async def watch_live(p: Params) -> dict[str, Any]:
+    live, deadline = LiveLags(), Deadline(p["deadline_s"])
     async with _channel(p) as ch:
         call = await _prefix_call(ch, p, 0)
         writer = await start_writer(p["writer"])
         try:
-            while len(lags) < want and not deadline.passed():
+            while len(live.lags) < p["count"] and not deadline.passed():
                 resp = await asyncio.wait_for(call.read(), deadline.remaining() + 0.01)
                 if resp is grpc.aio.EOF:
                     break
-                now = time.time()
-                for ev in resp.events:
-                    lags.append(now - lag_stamp(ev.kv.value))
-                if resp.events:
-                    last = time.perf_counter()
-                    first = first or last
+                live.add(ev.kv.value for ev in resp.events)
         finally:
             call.cancel()
             rate = await writer_result(writer, deadline.remaining() + 10)
-    return live_metrics(lags, first, last, rate)
+    return live.metrics(rate)
 
 
 async def _read_all(call: Any, tally: AioTally) -> None:
@@ -195,7 +180,7 @@ async def _watch_all(
     return call, reader, time.perf_counter() - start
 
 
-async def _many_watches(p: Params) -> dict[str, Any]:
+async def many_watches(p: Params) -> dict[str, Any]:
     n = p["watches"]
     tally = AioTally(n)
     async with _channel(p) as ch:
@@ -214,7 +199,7 @@ async def _many_watches(p: Params) -> dict[str, Any]:
     return many_watches_metrics(n, before, after, create_s, deliver_s, tally.events)
 
 
-async def _resume(p: Params) -> dict[str, Any]:
+async def resume(p: Params) -> dict[str, Any]:
     tally = AioTally(p["watches"])
     async with _channel(p) as ch:
         kv = rpc_grpc.KVStub(ch)
@@ -231,17 +216,8 @@ async def _resume(p: Params) -> dict[str, Any]:
     return tally.resume_metrics(msg)
 
 
-ASYNC = {
-    "put_seq": _put_seq,
-    "get_seq": _get_seq,
-    "put_concurrent": _put_concurrent,
-    "range_decode": _range_decode,
-    "watch_replay": _watch_replay,
-    "watch_live": _watch_live,
-    "many_watches": _many_watches,
-    "resume": _resume,
-}
+WORKLOADS = workload_functions(globals())
 
 
 if __name__ == "__main__":
-    sys.exit(run_worker(async_handlers(ASYNC)))
+    sys.exit(run_worker(async_handlers(WORKLOADS)))

@@ -5,9 +5,11 @@ No server and no subprocess: these run in ``make test`` in well under a second.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,7 +118,7 @@ def test_summarize_has_medians_and_ratios() -> None:
 def test_asyncio_clients_are_compared_to_raw_aio() -> None:
     assert report.baseline("etcd3py") == report.baseline("raw_aio") == "raw_sync"
     assert {report.baseline(c) for c in report.AIO_CLIENTS} == {"raw_aio"}
-    assert report.AIO_CLIENTS <= set(venvs.CLIENTS)
+    assert set(venvs.CLIENTS) >= report.AIO_CLIENTS
     cols = report.COLUMNS["put_seq"]
     medians = {
         "raw_sync": {"ops_per_s": 1000.0, "p50_ms": 1.0, "p99_ms": 2.0},
@@ -243,3 +245,95 @@ def test_run_worker_reports_unsupported_and_errors(capsys: pytest.CaptureFixture
         "ok": True,
         "metrics": {"x": 1000},
     }
+
+
+def test_worker_common_metrics_of_workloads_6_to_8() -> None:
+    assert _common.writer_ops_per_s('start\n{"ops_per_s": 12.5}\n') == 12.5
+    assert _common.writer_ops_per_s("crashed\n") == 0.0
+    live = _common.live_metrics([0.001, 0.003, 0.002], 1.0, 2.0, 99.0)
+    assert live == pytest.approx(
+        {"events_per_s": 2.0, "writer_ops_per_s": 99.0, "max_lag_ms": 3.0, "p99_lag_ms": 3.0,
+         "delivered": 3}
+    )  # fmt: skip
+    assert _common.live_metrics([], 0.0, 0.0, 5.0)["max_lag_ms"] is None
+    many = _common.many_watches_metrics(10, (1000, 7), (1020, 9), 0.5, 0.25, 10)
+    assert many == {
+        "create_s": 0.5, "rss_kb_per_watch": 2.0, "os_threads_before": 7,
+        "os_threads_after": 9, "deliver_s": 0.25, "delivered": 10,
+    }  # fmt: skip
+    got = _common.resume_metrics({"written": 5, "t0": 100.0}, 4, 6, 101.5)
+    assert got == {"resume_s": 1.5, "delivered": 6, "lost": 1, "duplicated": 2}
+    assert _common.resume_metrics({"written": 5, "t0": 1.0}, 0, 0, 0.0)["resume_s"] is None
+
+
+def test_worker_common_live_lags_record_first_and_last() -> None:
+    live = _common.LiveLags()
+    assert live.add(()) == 0 and live.first == 0.0
+    assert live.add([_common.lag_value(), _common.lag_value()]) == 2
+    first = live.first
+    assert first > 0 and live.last == first
+    assert live.add([_common.lag_value()]) == 3
+    assert live.first == first and live.last >= first
+    assert live.metrics(1.0)["delivered"] == 3
+
+
+async def test_worker_common_aio_tally_counts_and_waits() -> None:
+    tally = _common.AioTally(2)
+    with pytest.raises(TimeoutError, match="1/2 watches created"):
+        tally.created()
+        await tally.wait_created(0.01)
+    tally.created()
+    await tally.wait_created(1.0)
+    tally.add_events(k for k in (b"a",))
+    tally.add_events(())
+    tally.add_events([b"a", b"b"])
+    await tally.wait_events(1.0)
+    assert (tally.events, tally.per_key) == (3, {b"a": 2, b"b": 1})
+    got = tally.resume_metrics({"written": 3, "t0": tally.last_event - 1.0})
+    assert got == pytest.approx(
+        {"resume_s": 1.0, "delivered": 3, "lost": 1, "duplicated": 1, "stream_errors": 0}
+    )
+    ended = _common.AioTally(5)
+    ended.failed()
+    ended.ended()  # the one stream broke: the waits return at once
+    await ended.wait_events(60.0)
+    with pytest.raises(TimeoutError, match="0/5"):
+        await ended.wait_created(60.0)
+    assert ended.stream_errors == 1
+
+
+async def test_worker_common_concurrent_calls_and_bounded() -> None:
+    seen: list[int] = []
+
+    async def call(i: int) -> None:
+        seen.append(i)
+        await asyncio.sleep(0)
+
+    got = await _common.aconcurrent_calls(10, 3, 60.0, call)
+    assert sorted(seen) == list(range(10)) and got["ops_per_s"] > 0
+    assert seen[:3] == [0, 1, 2]  # the tasks interleave
+    cancelled = asyncio.Event()
+
+    async def forever() -> None:
+        try:
+            await asyncio.sleep(60)
+        finally:
+            cancelled.set()
+
+    await _common.bounded(forever(), 0.01)
+    assert cancelled.is_set()
+    task = asyncio.ensure_future(asyncio.sleep(60))
+    await _common.cancel_tasks([task])
+    assert task.cancelled()
+
+
+def test_worker_common_async_handlers_and_workload_functions() -> None:
+    async def put_seq(p: dict[str, Any]) -> dict[str, Any]:
+        await asyncio.sleep(0)
+        return {"n": p["count"]}
+
+    def helper() -> None: ...
+
+    found = _common.workload_functions({"put_seq": put_seq, "helper": helper, "x": 1})
+    assert found == {"put_seq": put_seq}
+    assert _common.async_handlers(found)["put_seq"]({"count": 3}) == {"n": 3}
