@@ -24,7 +24,7 @@ import grpc
 import grpc.aio
 import tenacity
 
-from etcd3py import _pb
+from etcd3py import _stubs
 from etcd3py._calls import Call
 from etcd3py._calls import auth as auth_calls
 from etcd3py._retry import RetryRun, remaining
@@ -91,11 +91,11 @@ class AioTransport:
         self._token: str | None = None
         self._refresh_lock = asyncio.Lock()  # one token refresh at a time
         self.channel = open_aio_channel(config)
-        self.kv = _pb.rpc_grpc.KVStub(self.channel)
-        self.lease = _pb.rpc_grpc.LeaseStub(self.channel)
-        self.cluster = _pb.rpc_grpc.ClusterStub(self.channel)
-        self.maintenance = _pb.rpc_grpc.MaintenanceStub(self.channel)
-        self.auth = _pb.rpc_grpc.AuthStub(self.channel)
+        self.kv = _stubs.rpc_grpc.KVStub(self.channel)
+        self.lease = _stubs.rpc_grpc.LeaseStub(self.channel)
+        self.cluster = _stubs.rpc_grpc.ClusterStub(self.channel)
+        self.maintenance = _stubs.rpc_grpc.MaintenanceStub(self.channel)
+        self.auth = _stubs.rpc_grpc.AuthStub(self.channel)
 
     async def start(self) -> None:
         """Wait up to ``dial_timeout`` for a first connection, then log in if asked.

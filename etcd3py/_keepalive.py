@@ -30,7 +30,7 @@ Threads (never one per lease):
   clientv3, every stream failure but the one above is retried, the deadlines ending what
   cannot wait): opens the ``LeaseKeepAlive`` call with the stream's metadata and the auth
   token, reads its responses and delivers them, and on a failure backs off (tenacity's
-  exponential wait with jitter, capped at 1 s; :func:`etcd3py._streams.backoff`) while
+  exponential wait with jitter, capped at 1 s; :func:`etcd3py._reconnect.backoff`) while
   checking deadlines, then reopens and renews every lease at once, so a dropped stream or a
   restarted server does not let a lease expire. gRPC's sync API reads a stream only by
   blocking on it, so one reader per stream is the floor.
@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 import grpc
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from etcd3py._reconnect import keep_alive_policy
 from etcd3py._streams import RequestQueue, cancel_call
 from etcd3py.errors import (
@@ -268,7 +268,7 @@ class KeepAliveDriver:
     def __init__(
         self,
         transport: Transport,
-        stub: _pb.rpc_grpc.LeaseStub,
+        stub: _stubs.rpc_grpc.LeaseStub,
         *,
         first_timeout: float,
         clock: Callable[[], float] = time.monotonic,

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from etcd3py._reconnect import watch_policy
 from etcd3py._streams import RequestQueue
 from etcd3py._watch_mux import Deliver, End, Phase, Reauth, Send, WatchMux, WatchSpec
@@ -483,7 +483,7 @@ class WatchStream:
             self._transport.check_usable()
             metadata = self._transport.metadata(self.ctx)
             # The stub is made on each (re)connect: the transport's channel may have changed.
-            stub = _pb.rpc_grpc.WatchStub(self._transport.channel)
+            stub = _stubs.rpc_grpc.WatchStub(self._transport.channel)
             call = stub.Watch(iter(requests), metadata=metadata)
         except EtcdError as exc:
             return (None if isinstance(exc, ClientClosedError) else exc), False

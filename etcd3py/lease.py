@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, cast
 import grpc
 from typing_extensions import Self
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from etcd3py._calls import lease as calls
 from etcd3py._ints import LeaseLike, lease_id
 from etcd3py._keepalive import KeepAliveDriver, StreamKey
@@ -500,7 +500,7 @@ class GrpcLease(Lease):
         """
         self._transport = transport
         # for the LeaseKeepAlive stream only (keep_alive_once and the driver)
-        self._stub = _pb.rpc_grpc.LeaseStub(transport.channel)
+        self._stub = _stubs.rpc_grpc.LeaseStub(transport.channel)
         self._driver = KeepAliveDriver(
             transport, self._stub, first_timeout=_first_timeout(transport.config.dial_timeout)
         )
@@ -597,7 +597,7 @@ class _OnceOverStream:
     a ``ctx`` is given, so that the context's cancel aborts the call in flight).
     """
 
-    def __init__(self, stub: _pb.rpc_grpc.LeaseStub) -> None:
+    def __init__(self, stub: _stubs.rpc_grpc.LeaseStub) -> None:
         self._stub = stub
 
     def __call__(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 import grpc
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from etcd3py._calls import maintenance as calls
 from etcd3py._maintenance_views import (
     AlarmMember,
@@ -291,7 +291,7 @@ class Maintenance:
         status = self.status(member, timeout=remaining(deadline), ctx=ctx)
         t = self._transport
         with t.endpoint_channel(member) as channel:
-            stub = _pb.rpc_grpc.MaintenanceStub(channel)
+            stub = _stubs.rpc_grpc.MaintenanceStub(channel)
             header = _pb.rpc.ResponseHeader()
             header.CopyFrom(status._pb.header)
             chunks = self._snapshot_stream(stub, header, deadline, ctx)
@@ -317,7 +317,7 @@ class Maintenance:
 
     def _snapshot_stream(
         self,
-        stub: _pb.rpc_grpc.MaintenanceStub,
+        stub: _stubs.rpc_grpc.MaintenanceStub,
         header: _pb.rpc.ResponseHeader,
         deadline: float | None,
         ctx: Context | None,
