@@ -6,10 +6,9 @@ The op is checked and prefixed, and the response stripped, by the shared prefix 
 
 from __future__ import annotations
 
-from etcd3py.aio.kv import KV
-
 from etcd3py._keys import KeyLike, to_bytes
 from etcd3py._responses import CompactResponse, OpResponse
+from etcd3py.aio.kv import KV
 from etcd3py.context import Context
 from etcd3py.errors import ArgumentTypeError, ClientClosedError
 from etcd3py.namespace._prefix import namespace_op, unprefix_response
