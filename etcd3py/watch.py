@@ -425,11 +425,7 @@ class GrpcWatcher(Watcher):
             ArgumentTypeError: a setting is not an int.
             InvalidArgumentError: a setting is below 1.
         """
-        for name, value in (("buffer_limit", buffer_limit), ("create_window", create_window)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ArgumentTypeError(f"{name} must be an int")
-            if value < 1:
-                raise InvalidArgumentError(f"{name} must be at least 1, got {value}")
+        _check_settings(buffer_limit, create_window)
         self._transport = transport
         self._buffer_limit = buffer_limit
         self._create_window = create_window
@@ -558,6 +554,20 @@ class GrpcWatcher(Watcher):
         with self._lock:
             registry = self._registry
         return 0 if registry is None else registry.watch_count
+
+
+def _check_settings(buffer_limit: int, create_window: int) -> None:
+    """Check a watcher's settings (both faces' ``GrpcWatcher``).
+
+    Raises:
+        ArgumentTypeError: a setting is not an int.
+        InvalidArgumentError: a setting is below 1.
+    """
+    for name, value in (("buffer_limit", buffer_limit), ("create_window", create_window)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ArgumentTypeError(f"{name} must be an int")
+        if value < 1:
+            raise InvalidArgumentError(f"{name} must be at least 1, got {value}")
 
 
 def _wait_registered(sub: Subscription, close: Callable[[], None]) -> None:
