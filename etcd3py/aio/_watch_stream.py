@@ -311,6 +311,9 @@ class AioWatchStream(StreamCore):
             self._call = self._requests = None
             requests.put_nowait(_STOP)
             call.cancel()
+            # gRPC's own tasks of the call see its status first: wait for it, so none
+            # outlives the stream (after a cancel the status is there at once)
+            await call.code()
         if self._state is not StreamState.RUNNING:
             return None, healthy
         return error, healthy

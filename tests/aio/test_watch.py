@@ -367,7 +367,7 @@ async def test_callbacks_plain_and_async_in_order(
     h2 = await watcher.add_watch_callback(prefix + "k", awaited, rev=rev)
     for i in range(10):
         await put(aio_transport, prefix + "k", str(i))
-    await asyncio.wait_for(done.wait(), WAIT)
+    await eventually(done.is_set, f"callbacks behind: {seen}")
     values = [str(i).encode() for i in range(10)]
     assert [v for who, v in seen if who == "plain"] == values
     assert [v for who, v in seen if who == "async"] == values
