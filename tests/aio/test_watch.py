@@ -468,9 +468,7 @@ async def test_cancel_while_iterating_cancels_that_watch_only(
     await idle(watcher)
 
 
-async def test_a_dropped_chan_is_cancelled_on_the_server(
-    watcher: GrpcWatcher, prefix: str
-) -> None:
+async def test_a_dropped_chan_is_cancelled_on_the_server(watcher: GrpcWatcher, prefix: str) -> None:
     chan = await watcher.watch(prefix + "k")
     keep = await watcher.watch(prefix + "k")
     assert watcher.watch_count == 2
@@ -501,7 +499,7 @@ async def test_1000_watches_one_stream_no_task_per_watch(
     await asyncio.gather(*(put(aio_transport, w) for w in writes[500:]))
     assert len(asyncio.all_tasks()) - tasks_before <= 3  # the stream, gRPC's request consumer
     assert watcher.stream_count == 1 and watcher.watch_count == N_WATCHES
-    for chan, (key, is_prefix) in zip(chans, watches):
+    for chan, (key, is_prefix) in zip(chans, watches, strict=True):
         want = sorted(w for w in writes if (w.startswith(key) if is_prefix else w == key))
         got = await take_events(chan, len(want), timeout=60)
         assert sorted(e.kv.key.decode() for e in got) == want
