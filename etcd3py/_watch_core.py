@@ -6,6 +6,8 @@ actions do to the watches of one stream, with no thread, lock, task or gRPC call
 * :class:`WatchBuffer`: one watch's buffer and state (what a Deliver or an End does to it,
   what the reader takes next, what its owner's close does, when it counts as registered and
   as done). A driver subclasses it only to say how a reader waits and is woken.
+* :class:`RegistryCore`: a watcher's streams by context, and the contexts it made for one
+  watch's ``timeout=`` (cancelled when that watch's stream ends).
 * :class:`StreamCore`: one stream's bookkeeping (its watches by id, the ones whose caller
   waits for the server's ``created``, the stream's state) and the execution of the mux's
   actions: Send goes to the driver's :meth:`StreamCore._send`, Deliver and End to the
@@ -22,18 +24,19 @@ import collections
 import enum
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from etcd3py import _pb
 from etcd3py._watch_mux import Deliver, End, Phase, Reauth, Send, WatchMux, WatchSpec
 from etcd3py._watch_views import WatchResponse
-from etcd3py.errors import EtcdError, InvalidAuthTokenError
+from etcd3py.context import Context
+from etcd3py.errors import ClientClosedError, EtcdError, InvalidAuthTokenError
 
 if TYPE_CHECKING:
     from etcd3py._reconnect import Step
     from etcd3py._watch_mux import Action
 
-__all__ = ["END", "StreamCore", "StreamState", "WatchBuffer"]
+__all__ = ["END", "RegistryCore", "StreamCore", "StreamState", "WatchBuffer"]
 
 _log = logging.getLogger(__name__)
 
@@ -326,3 +329,91 @@ class StreamCore:
         if self._state is StreamState.RUNNING and self._mux.live_count == 0:
             self._state = StreamState.IDLE  # Go closes an idle stream too (watchGRPCStream.run)
             self._stop_call()
+
+
+class _Stream(Protocol):
+    """What :class:`RegistryCore` needs of a driver's stream."""
+
+    ctx: Context
+
+    @property
+    def live_count(self) -> int: ...
+
+    def add(self, spec: WatchSpec, callback: Any, wait: bool) -> WatchBuffer | None: ...
+
+
+class _Usable(Protocol):
+    def check_usable(self) -> None: ...
+
+
+_S = TypeVar("_S", bound=_Stream)
+
+
+class RegistryCore(Generic[_S]):
+    """A watcher's streams, by context (a driver's subclass adds its lock, if any)."""
+
+    def __init__(self, transport: _Usable, make_stream: Callable[[Context], _S]) -> None:
+        self._checked = transport
+        self._make_stream = make_stream
+        self._streams: dict[Context, _S] = {}  # the stream taking new watches
+        self._running: set[_S] = set()  # every stream whose driver runs
+        self._owned: set[Context] = set()  # contexts made for one watch's timeout=
+        self._closed = False
+
+    def _place(
+        self, spec: WatchSpec, ctx: Context, callback: Any, wait: bool, owned: bool
+    ) -> tuple[WatchBuffer, _S | None]:
+        """Add a watch to the stream of ``ctx``; return it and the new stream to start, if a
+        stream had to be made (none, or the one there is going away).
+
+        ``owned``: ``ctx`` was made for this watch alone (``timeout=``); it is cancelled
+        once its stream ends (or at once if the watch is refused).
+
+        Raises:
+            ClientClosedError: the watcher or its transport is closed.
+        """
+        try:
+            self._checked.check_usable()
+            if self._closed:
+                raise ClientClosedError("etcd3py: the client is closed")
+        except BaseException:
+            if owned:
+                ctx.cancel()
+            raise
+        if owned:
+            self._owned.add(ctx)
+        stream = self._streams.get(ctx)
+        sub = stream.add(spec, callback, wait) if stream is not None else None
+        if sub is not None:
+            return sub, None
+        stream = self._make_stream(ctx)
+        self._streams[ctx] = stream
+        self._running.add(stream)
+        sub = stream.add(spec, callback, wait)
+        assert sub is not None
+        return sub, stream
+
+    def _stream_of(self, ctx: Context) -> _S | None:
+        """The stream of ``ctx``, if any (for a progress request).
+
+        Raises:
+            ClientClosedError: the watcher or its transport is closed.
+        """
+        self._checked.check_usable()
+        if self._closed:
+            raise ClientClosedError("etcd3py: the client is closed")
+        return self._streams.get(ctx)
+
+    def _forget(self, stream: _S) -> bool:
+        """A stream's driver ended; return whether to cancel its context (an owned one)."""
+        self._running.discard(stream)
+        if self._streams.get(stream.ctx) is stream:
+            del self._streams[stream.ctx]
+        owned = stream.ctx in self._owned
+        self._owned.discard(stream.ctx)
+        return owned
+
+    def _close_all(self) -> list[_S]:
+        """Refuse new watches; return the running streams (to end)."""
+        self._closed = True
+        return list(self._running)

@@ -54,7 +54,7 @@ import grpc
 from etcd3py import _pb
 from etcd3py._reconnect import watch_policy
 from etcd3py._streams import RequestQueue
-from etcd3py._watch_core import StreamCore, StreamState, WatchBuffer
+from etcd3py._watch_core import RegistryCore, StreamCore, StreamState, WatchBuffer
 from etcd3py._watch_mux import WatchSpec
 from etcd3py.context import Context
 from etcd3py.errors import (
@@ -230,6 +230,7 @@ class WatchStream(StreamCore):
         With ``wait`` and a "from now" start, the subscription's ``wait_registered`` waits
         for the server's ``created``.
         """
+        self.reap()
         with self._lock:
             if self._state is not StreamState.RUNNING:
                 return None
@@ -250,7 +251,7 @@ class WatchStream(StreamCore):
 
     def reap(self) -> None:
         """Close the iterator watches whose WatchChan was garbage collected (see
-        :meth:`Subscription.drop`). Called on this stream's threads and by ``subscribe``,
+        :meth:`Subscription.drop`). Called on this stream's threads and by :meth:`add`,
         never with the stream's lock held."""
         if self._dropped.empty():
             return
@@ -405,18 +406,19 @@ class _Dispatcher:
             sub.run_callback(item, counted)
 
 
-class StreamRegistry:
-    """The streams of one watcher, by context; made and used by ``GrpcWatcher``."""
+class StreamRegistry(RegistryCore[WatchStream]):
+    """The streams of one watcher, by context; made and used by ``GrpcWatcher``.
+
+    The bookkeeping is :class:`~etcd3py._watch_core.RegistryCore`'s, under ``_lock``.
+    """
 
     def __init__(self, transport: Transport, *, buffer_limit: int, create_window: int) -> None:
+        def make_stream(ctx: Context) -> WatchStream:
+            return WatchStream(self, ctx, buffer_limit, create_window)
+
+        super().__init__(transport, make_stream)
         self.transport = transport
-        self._buffer_limit = buffer_limit
-        self._create_window = create_window
         self._lock = threading.Lock()
-        self._streams: dict[Context, WatchStream] = {}  # the stream taking new watches
-        self._running: set[WatchStream] = set()  # every stream whose thread runs
-        self._owned: set[Context] = set()  # contexts made for one watch's timeout=
-        self._closed = False
 
     def subscribe(
         self,
@@ -433,52 +435,24 @@ class StreamRegistry:
         ``owned``: ``ctx`` was made for this watch alone (``timeout=``): it is cancelled once
         its stream ends, so its deadline leaves the timer with the watch.
         """
-        try:
-            self.transport.check_usable()
-        except BaseException:
-            if owned:
-                ctx.cancel()
-            raise
         with self._lock:
-            if owned:
-                self._owned.add(ctx)
-            if self._closed:
-                self._owned.discard(ctx)
-                if owned:
-                    ctx.cancel()
-                raise ClientClosedError("etcd3py: the client is closed")
-            stream = self._streams.get(ctx)
-            if stream is not None:
-                stream.reap()
-            sub = stream.add(spec, callback, wait) if stream is not None else None
-            if sub is not None:
-                return sub
-            stream = WatchStream(self, ctx, self._buffer_limit, self._create_window)
-            self._streams[ctx] = stream
-            self._running.add(stream)
-            sub = stream.add(spec, callback, wait)
-            assert sub is not None
-        stream.start()
+            sub, new = self._place(spec, ctx, callback, wait, owned)
+        if new is not None:
+            new.start()
+        assert isinstance(sub, Subscription)
         return sub
 
     def request_progress(self, ctx: Context) -> None:
         """Ask for a progress notification on the stream of ``ctx``, if it has one."""
-        self.transport.check_usable()
         with self._lock:
-            if self._closed:
-                raise ClientClosedError("etcd3py: the client is closed")
-            stream = self._streams.get(ctx)
+            stream = self._stream_of(ctx)
         if stream is not None:
             stream.request_progress()
 
     def forget(self, stream: WatchStream) -> None:
         """Called by a stream's reader thread as it ends."""
         with self._lock:
-            self._running.discard(stream)
-            if self._streams.get(stream.ctx) is stream:
-                del self._streams[stream.ctx]
-            owned = stream.ctx in self._owned
-            self._owned.discard(stream.ctx)
+            owned = self._forget(stream)
         if owned:
             stream.ctx.cancel()  # made for one watch's timeout=: its deadline goes with it
 
@@ -498,8 +472,7 @@ class StreamRegistry:
     def close(self, error: Exception) -> None:
         """End every stream with ``error`` and join their threads (time-limited)."""
         with self._lock:
-            self._closed = True
-            streams = list(self._running)
+            streams = self._close_all()
         for stream in streams:
             stream.shutdown(error)
         deadline = time.monotonic() + _JOIN_LIMIT

@@ -42,7 +42,7 @@ import grpc.aio
 from etcd3py import _pb
 from etcd3py._aio_transport import _on_ctx_done
 from etcd3py._reconnect import watch_policy
-from etcd3py._watch_core import StreamCore, StreamState, WatchBuffer
+from etcd3py._watch_core import RegistryCore, StreamCore, StreamState, WatchBuffer
 from etcd3py._watch_views import WatchResponse
 from etcd3py.context import Context
 from etcd3py.errors import (
@@ -338,17 +338,16 @@ async def _dispatch_callbacks(callbacks: asyncio.Queue[Any]) -> None:
         await sub.run_callback(item, counted)
 
 
-class AioStreamRegistry:
-    """The streams of one aio watcher, by context; made and used by ``aio.GrpcWatcher``."""
+class AioStreamRegistry(RegistryCore[AioWatchStream]):
+    """The streams of one aio watcher, by context; made and used by ``aio.GrpcWatcher``
+    (the bookkeeping is :class:`~etcd3py._watch_core.RegistryCore`'s)."""
 
     def __init__(self, transport: AioTransport, *, buffer_limit: int, create_window: int) -> None:
+        def make_stream(ctx: Context) -> AioWatchStream:
+            return AioWatchStream(self, ctx, buffer_limit, create_window)
+
+        super().__init__(transport, make_stream)
         self.transport = transport
-        self._buffer_limit = buffer_limit
-        self._create_window = create_window
-        self._streams: dict[Context, AioWatchStream] = {}  # the stream taking new watches
-        self._running: set[AioWatchStream] = set()  # every stream whose task runs
-        self._owned: set[Context] = set()  # contexts made for one watch's timeout=
-        self._closed = False
 
     def subscribe(
         self,
@@ -361,44 +360,21 @@ class AioStreamRegistry:
     ) -> AioSubscription:
         """Add a watch to the stream of ``ctx``, opening one if needed (see the sync
         :meth:`etcd3py._watch_stream.StreamRegistry.subscribe`)."""
-        try:
-            self.transport.check_usable()
-            if self._closed:
-                raise ClientClosedError("etcd3py: the client is closed")
-        except BaseException:
-            if owned:
-                ctx.cancel()
-            raise
-        if owned:
-            self._owned.add(ctx)
-        stream = self._streams.get(ctx)
-        sub = stream.add(spec, callback, wait) if stream is not None else None
-        if sub is not None:
-            return sub
-        stream = AioWatchStream(self, ctx, self._buffer_limit, self._create_window)
-        self._streams[ctx] = stream
-        self._running.add(stream)
-        sub = stream.add(spec, callback, wait)
-        assert sub is not None
-        stream.start()
+        sub, new = self._place(spec, ctx, callback, wait, owned)
+        if new is not None:
+            new.start()
+        assert isinstance(sub, AioSubscription)
         return sub
 
     def request_progress(self, ctx: Context) -> None:
         """Ask for a progress notification on the stream of ``ctx``, if it has one."""
-        self.transport.check_usable()
-        if self._closed:
-            raise ClientClosedError("etcd3py: the client is closed")
-        stream = self._streams.get(ctx)
+        stream = self._stream_of(ctx)
         if stream is not None:
             stream.request_progress()
 
     def forget(self, stream: AioWatchStream) -> None:
         """Called by a stream's task as it ends."""
-        self._running.discard(stream)
-        if self._streams.get(stream.ctx) is stream:
-            del self._streams[stream.ctx]
-        if stream.ctx in self._owned:
-            self._owned.discard(stream.ctx)
+        if self._forget(stream):
             stream.ctx.cancel()  # made for one watch's timeout=: its deadline goes with it
 
     @property
@@ -413,8 +389,7 @@ class AioStreamRegistry:
 
     async def close(self, error: Exception) -> None:
         """End every stream with ``error`` and await their tasks (time-limited)."""
-        self._closed = True
-        streams = list(self._running)
+        streams = self._close_all()
         tasks = [t for s in streams for t in (s.task, s.dispatcher) if t is not None]
         for stream in streams:
             stream.shutdown(error)

@@ -32,8 +32,8 @@ from typing_extensions import Self
 from etcd3py._keys import KeyLike
 from etcd3py._watch_views import Event, WatchResponse
 from etcd3py.context import Context
-from etcd3py.errors import ArgumentTypeError, ClientClosedError
-from etcd3py.watch import WatchOptions, _build_spec, _check_settings, _context, _timed_context
+from etcd3py.errors import ClientClosedError
+from etcd3py.watch import _check_settings, _context, _watch_args
 
 if TYPE_CHECKING:
     from etcd3py._aio_transport import AioTransport
@@ -265,22 +265,7 @@ class GrpcWatcher(Watcher):
         ctx: Context | None = None,
     ) -> WatchChan:
         """See :meth:`Watcher.watch`."""
-        spec = _build_spec(
-            key,
-            WatchOptions(
-                prefix=prefix,
-                range_end=range_end,
-                from_key=from_key,
-                rev=rev,
-                prev_kv=prev_kv,
-                filter_put=filter_put,
-                filter_delete=filter_delete,
-                progress_notify=progress_notify,
-                created_notify=created_notify,
-                fragment=fragment,
-            ),
-        )
-        ctx, owned = _timed_context(ctx, timeout)
+        spec, ctx, owned = _watch_args(locals())
         return WatchChan(self._streams.subscribe(spec, ctx, None, True, owned=owned))
 
     async def add_watch_callback(
@@ -303,26 +288,7 @@ class GrpcWatcher(Watcher):
         wait: bool = True,
     ) -> WatchHandle:
         """See :meth:`Watcher.add_watch_callback`."""
-        if not callable(callback):
-            raise ArgumentTypeError(f"callback must be callable, not {type(callback).__name__}")
-        if not isinstance(wait, bool):
-            raise ArgumentTypeError(f"wait must be a bool, not {type(wait).__name__}")
-        spec = _build_spec(
-            key,
-            WatchOptions(
-                prefix=prefix,
-                range_end=range_end,
-                from_key=from_key,
-                rev=rev,
-                prev_kv=prev_kv,
-                filter_put=filter_put,
-                filter_delete=filter_delete,
-                progress_notify=progress_notify,
-                created_notify=created_notify,
-                fragment=fragment,
-            ),
-        )
-        ctx, owned = _timed_context(ctx, timeout)
+        spec, ctx, owned = _watch_args(locals())
         sub = self._streams.subscribe(spec, ctx, callback, wait, owned=owned)
         await sub.wait_registered()
         return WatchHandle(sub)
