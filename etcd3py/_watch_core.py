@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import enum
+import itertools
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from etcd3py import _pb
 from etcd3py._watch_mux import Deliver, End, Phase, Reauth, Send, WatchMux, WatchSpec
 from etcd3py._watch_views import WatchResponse
+from etcd3py.config import Config
 from etcd3py.context import Context
 from etcd3py.errors import ClientClosedError, EtcdError, InvalidAuthTokenError
 
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["END", "RegistryCore", "StreamCore", "StreamState", "WatchBuffer"]
 
 _log = logging.getLogger(__name__)
+
+_STREAM_NUMBERS = itertools.count(1)
 
 #: The end-of-watch marker in a buffer or a dispatcher's queue.
 END = object()
@@ -217,11 +221,17 @@ class StreamCore:
     """One stream's watches and the execution of its mux's actions.
 
     Attributes:
-        name: the stream's name, for logs and reprs.
+        name: the stream's name, for logs, reprs and the driver's thread or task.
+        ctx: the context whose watches the stream serves.
     """
 
-    def __init__(self, name: str, *, buffer_limit: int, create_window: int, reauth: bool) -> None:
-        self.name = name
+    def __init__(
+        self, ctx: Context, config: Config, *, buffer_limit: int, create_window: int
+    ) -> None:
+        self.name = f"etcd3py-watch-{next(_STREAM_NUMBERS)}"
+        self.ctx = ctx
+        # with credentials, a create refused for auth asks for a new token (see the mux)
+        reauth = config.username is not None
         self._mux = WatchMux(buffer_limit=buffer_limit, create_window=create_window, reauth=reauth)
         self._reauth: EtcdError | None = None  # a Reauth action asked for a new token
         self._state = StreamState.RUNNING

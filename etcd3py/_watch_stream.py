@@ -41,7 +41,6 @@ logged), never from itself; then the client closes the channel.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import queue
 import threading
@@ -74,7 +73,6 @@ _log = logging.getLogger(__name__)
 _WAKE = 0.2  # seconds a blocked wait sleeps at most, so Ctrl-C and closes are noticed
 _REAP_POLL = 0.5  # seconds at most before a dropped WatchChan's watch is cancelled
 _JOIN_LIMIT = 5.0  # seconds close() waits for all threads of the watcher together
-_STREAM_NUMBERS = itertools.count(1)
 
 
 def _nothing() -> None:
@@ -196,14 +194,9 @@ class WatchStream(StreamCore):
         self, registry: StreamRegistry, ctx: Context, buffer_limit: int, create_window: int
     ) -> None:
         self._transport = registry.transport
-        super().__init__(
-            f"etcd3py-watch-{next(_STREAM_NUMBERS)}",
-            buffer_limit=buffer_limit,
-            create_window=create_window,
-            reauth=self._transport.config.username is not None,
-        )
+        config = self._transport.config
+        super().__init__(ctx, config, buffer_limit=buffer_limit, create_window=create_window)
         self._registry = registry
-        self.ctx = ctx
         self._lock = threading.Lock()
         # the current call and its request queue: set and cleared by the reader thread
         self._call: grpc.CallIterator[_pb.rpc.WatchResponse] | None = None

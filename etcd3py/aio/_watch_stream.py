@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import itertools
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
@@ -61,7 +60,6 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 _JOIN_LIMIT = 5.0  # seconds close() waits for all tasks of the watcher together
-_STREAM_NUMBERS = itertools.count(1)
 _STOP = object()  # the request iterator's and the dispatcher's sentinel
 
 
@@ -171,14 +169,9 @@ class AioWatchStream(StreamCore):
         self, registry: AioStreamRegistry, ctx: Context, buffer_limit: int, create_window: int
     ) -> None:
         self._transport = registry.transport
-        super().__init__(
-            f"etcd3py-watch-{next(_STREAM_NUMBERS)}",
-            buffer_limit=buffer_limit,
-            create_window=create_window,
-            reauth=self._transport.config.username is not None,
-        )
+        config = self._transport.config
+        super().__init__(ctx, config, buffer_limit=buffer_limit, create_window=create_window)
         self._registry = registry
-        self.ctx = ctx
         self.loop = asyncio.get_running_loop()
         self._call: Any = None  # the current grpc.aio call, set and cleared by the task
         self._requests: asyncio.Queue[Any] | None = None  # the current call's requests
