@@ -22,8 +22,9 @@ A :class:`~etcd3py.Context` may end on any thread: its done callback only schedu
 ``call_soon_threadsafe``. Shutdown order (``await watcher.close()``): the registry refuses
 new watches; each stream is ended (``mux.shutdown`` ends every watch with the error, the
 request queue gets its sentinel, the call is cancelled, the backoff wait is woken); the
-stream tasks end and stop their dispatchers; every task is awaited with a time limit (a
-lingering one is cancelled and logged).
+stream tasks end and stop their dispatchers, which run what is queued (the ends); every
+task is awaited with a time limit (a lingering one is cancelled and logged), except the
+one calling ``close()`` (a callback may).
 """
 
 from __future__ import annotations
@@ -178,13 +179,11 @@ class AioWatchStream(StreamCore):
         self._stopping = False  # _stop_call cancelled the current call (not a task cancel)
         self._wake: asyncio.Future[None] | None = None  # cuts a reconnect wait short
         self._callbacks: asyncio.Queue[Any] | None = None  # the dispatcher's queue
-        self.dispatcher: asyncio.Task[None] | None = None
         self._unregister_ctx: Callable[[], None] = _nothing
-        self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Start the stream's task and follow the context (which may have ended already)."""
-        self.task = self.loop.create_task(self._run(), name=self.name)
+        self._registry.track(self.loop.create_task(self._run(), name=self.name))
         ctx = self.ctx
         self._unregister_ctx = _on_ctx_done(ctx, lambda: self.shutdown(ctx.err()))
 
@@ -195,11 +194,10 @@ class AioWatchStream(StreamCore):
         if self._state is not StreamState.RUNNING:
             return None
         awaiting = spec.start_revision == 0 and wait
-        if callback is not None and self.dispatcher is None:
+        if callback is not None and self._callbacks is None:
             self._callbacks = asyncio.Queue()
-            self.dispatcher = self.loop.create_task(
-                _dispatch_callbacks(self._callbacks), name=f"{self.name}-callbacks"
-            )
+            dispatcher = _dispatch_callbacks(self._callbacks)
+            self._registry.track(self.loop.create_task(dispatcher, name=f"{self.name}-callbacks"))
         return self._add(spec, lambda wid: AioSubscription(self, wid, callback, awaiting))
 
     @property
@@ -341,6 +339,13 @@ class AioStreamRegistry(RegistryCore[AioWatchStream]):
 
         super().__init__(transport, make_stream)
         self.transport = transport
+        # every stream task and dispatcher task still running (close() awaits them)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def track(self, task: asyncio.Task[None]) -> None:
+        """Keep ``task`` (a stream's or a dispatcher's) until it ends."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def subscribe(
         self,
@@ -383,7 +388,8 @@ class AioStreamRegistry(RegistryCore[AioWatchStream]):
     async def close(self, error: Exception) -> None:
         """End every stream with ``error`` and await their tasks (time-limited)."""
         streams = self._close_all()
-        tasks = [t for s in streams for t in (s.task, s.dispatcher) if t is not None]
+        current = asyncio.current_task()  # a callback may close the watcher
+        tasks = [task for task in self._tasks if task is not current]
         for stream in streams:
             stream.shutdown(error)
         if not tasks:

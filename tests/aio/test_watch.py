@@ -62,7 +62,8 @@ async def idle(watcher: GrpcWatcher) -> None:
     await eventually(lambda: watcher.stream_count == 0, "a stream is still open")
     registry = watcher._registry
     assert registry is not None
-    await eventually(lambda: not registry._running, "a stream task still runs")
+    await eventually(lambda: not registry._running, "a stream still runs")
+    await eventually(lambda: not registry._tasks, "a stream or dispatcher task still runs")
 
 
 # ---- options -------------------------------------------------------------------------------
@@ -371,6 +372,7 @@ async def test_callbacks_plain_and_async_in_order(
     values = [str(i).encode() for i in range(10)]
     assert [v for who, v in seen if who == "plain"] == values
     assert [v for who, v in seen if who == "async"] == values
+    assert not await h1.wait(0.01) and not h1.done()
     await h1.close()
     await h2.close()
     assert not h1.done()  # closed by its owner: no end to run
@@ -411,6 +413,27 @@ async def test_a_callback_gets_the_last_response_with_err(
     handle = await watcher.add_watch_callback(prefix + "k", got.append, rev=first)
     assert await handle.wait(WAIT) and handle.done()
     assert isinstance(got[-1].err(), CompactedError)
+    await idle(watcher)
+
+
+async def test_a_callback_may_close_its_handle_and_the_watcher(
+    watcher: GrpcWatcher, aio_transport: AioTransport, prefix: str
+) -> None:
+    handles = []
+    closed = asyncio.Event()
+
+    async def closing(resp: WatchResponse) -> None:
+        if resp.events:
+            await handles[0].close()  # its own watch
+            await watcher.close()  # every watch: the dispatcher does not wait for itself
+            closed.set()
+
+    rev = await next_rev(aio_transport, prefix)
+    handles.append(await watcher.add_watch_callback(prefix + "k", closing, rev=rev))
+    other = watcher.watch(prefix + "other", rev=rev)
+    await put(aio_transport, prefix + "k")
+    await asyncio.wait_for(closed.wait(), WAIT)
+    await take_until_error(other, ClientClosedError)
     await idle(watcher)
 
 
