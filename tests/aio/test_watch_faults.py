@@ -25,8 +25,11 @@ from etcd3py.watch import Event, WatchResponse
 from tests.aio.helpers_watch import WAIT, next_rev, put, take_events
 from tests.backends import Backend, EtcdProcess, EtcdTools, free_ports
 from tests.faults.bridge import Bridge
+from tests.faults.test_auth_expiry import PREFIX, ROOT, TOKEN_TTL, USER, auth_endpoint
 
 pytestmark = pytest.mark.faults
+
+__all__ = ["auth_endpoint"]  # the fixture, shared with tests/faults/test_auth_expiry.py
 
 N_KEYS = 50
 N_WATCHES = 60  # 50 single keys, 10 group prefixes
@@ -264,3 +267,30 @@ async def test_slow_consumer_beside_fast_one(
     finally:
         await watcher.close()
         await transport.close()
+
+
+async def test_watch_outlives_an_expired_token(auth_endpoint: str) -> None:
+    """The resumed create meets an expired token: the stream refreshes it and resumes."""
+    writer = AioTransport(
+        Config(endpoints=parse_endpoints([auth_endpoint]), username=ROOT[0], password=ROOT[1])
+    )
+    await writer.start()
+    with Bridge(auth_endpoint) as bridge:
+        app = AioTransport(
+            Config(endpoints=parse_endpoints([bridge.endpoint]), username=USER[0], password=USER[1])
+        )
+        await app.start()
+        watcher = GrpcWatcher(app)
+        try:
+            rev = await next_rev(writer, PREFIX)
+            chan = watcher.watch(PREFIX, prefix=True, rev=rev)
+            written = [(PREFIX + f"a{i}", await put(writer, PREFIX + f"a{i}")) for i in range(5)]
+            await asyncio.sleep(TOKEN_TTL + 1.0)  # the app makes no call: its token expires
+            assert bridge.cut() >= 1  # the watch stream breaks, and comes back with it
+            written += [(PREFIX + f"b{i}", await put(writer, PREFIX + f"b{i}")) for i in range(5)]
+            assert pairs(await take_events(chan, len(written), timeout=30)) == written
+            await chan.close()
+        finally:
+            await watcher.close()
+            await app.close()
+    await writer.close()
