@@ -192,6 +192,23 @@ async def test_from_now_sees_a_write_made_right_after_registration(
     await idle(watcher)
 
 
+async def test_from_now_iterated_without_awaiting_and_metadata(
+    watcher: GrpcWatcher, aio_transport: AioTransport, prefix: str
+) -> None:
+    # never awaited nor entered: the first iteration's first response is the `created`
+    ctx = Context.background().with_require_leader().with_metadata(("x-test", "aio"))
+    chan = watcher.watch(prefix + "k", created_notify=True, ctx=ctx)
+    async for resp in chan:
+        if resp.created:
+            await put(aio_transport, prefix + "k", "after")
+        elif resp.events:
+            assert [e.kv.value for e in resp.events] == [b"after"]
+            break
+    assert watcher.stream_count == 1 and watcher.watch_count == 1
+    await chan.close()
+    await idle(watcher)
+
+
 async def test_fragment_large_values(
     watcher: GrpcWatcher, aio_transport: AioTransport, prefix: str
 ) -> None:
