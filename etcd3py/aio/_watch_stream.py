@@ -110,8 +110,8 @@ class AioSubscription(WatchBuffer):
             if left is not None and left <= 0:
                 return None
             self._reader = self._loop.create_future()
-            try:
-                await _wait(self._reader, left)
+            try:  # the future is this wait's alone: awaited as is unless timed
+                await (self._reader if left is None else _wait(self._reader, left))
             except asyncio.CancelledError:
                 self.close_now()  # cancelling the iterating task cancels this watch
                 raise
@@ -268,6 +268,8 @@ class AioWatchStream(StreamCore):
 
     async def _serve_one_call(self) -> tuple[EtcdError | None, bool]:
         """Run one call; return (its failure or None when the stream is over, any reply?)."""
+        if self._state is not StreamState.RUNNING:
+            return None, False  # ended (or idle) before the call opened
         requests: asyncio.Queue[Any] = asyncio.Queue()
         try:
             self._transport.check_usable()
@@ -277,9 +279,6 @@ class AioWatchStream(StreamCore):
             call: Any = stub.Watch(_requests(requests), metadata=metadata)  # type: ignore[arg-type]
         except EtcdError as exc:
             return (None if isinstance(exc, ClientClosedError) else exc), False
-        if self._state is not StreamState.RUNNING:
-            call.cancel()
-            return None, False
         self._call, self._requests, self._stopping = call, requests, False
         self._opened()
         healthy = False

@@ -508,6 +508,15 @@ async def test_cancel_while_iterating_cancels_that_watch_only(
     await idle(watcher)
 
 
+async def test_a_watch_closed_before_its_stream_opened(watcher: GrpcWatcher, prefix: str) -> None:
+    chan = watcher.watch(prefix + "k")
+    await chan.close()  # the stream task has not run yet: it never opens a call
+    assert chan.done() and chan.err() is None and watcher.watch_count == 0
+    with pytest.raises(StopAsyncIteration):
+        await chan.__anext__()
+    await idle(watcher)
+
+
 async def test_a_dropped_chan_is_cancelled_on_the_server(watcher: GrpcWatcher, prefix: str) -> None:
     chan = await watcher.watch(prefix + "k")
     keep = await watcher.watch(prefix + "k")
