@@ -20,9 +20,9 @@ from etcd3py._aio_transport import AioTransport
 from etcd3py._calls import kv as kv_calls
 from etcd3py.aio.watch import GrpcWatcher
 from etcd3py.config import Config, parse_endpoints
-from etcd3py.errors import CompactedError
+from etcd3py.errors import CompactedError, PermissionDeniedError
 from etcd3py.watch import Event, WatchResponse
-from tests.aio.helpers_watch import WAIT, next_rev, put, take_events
+from tests.aio.helpers_watch import WAIT, next_rev, put, take_events, take_until_error
 from tests.backends import Backend, EtcdProcess, EtcdTools, free_ports
 from tests.faults.bridge import Bridge
 from tests.faults.test_auth_expiry import PREFIX, ROOT, TOKEN_TTL, USER, auth_endpoint
@@ -294,3 +294,28 @@ async def test_watch_outlives_an_expired_token(auth_endpoint: str) -> None:
             await watcher.close()
             await app.close()
     await writer.close()
+
+
+async def test_a_watch_refused_by_the_server_ends_with_its_typed_error(auth_endpoint: str) -> None:
+    """A create refused for a permission (after one token refresh) ends that watch alone.
+
+    The refused watch is made first: etcd 3.5.1 answers a refused create with ``watch_id``
+    0 (the request's), which its send loop takes as the end of the stream's watch 0 and from
+    then on withholds that watch's events (a server bug, both faces alike).
+    """
+    app = AioTransport(
+        Config(endpoints=parse_endpoints([auth_endpoint]), username=USER[0], password=USER[1])
+    )
+    await app.start()
+    watcher = GrpcWatcher(app)
+    try:
+        denied = watcher.watch("/elsewhere/k")
+        allowed = await watcher.watch(PREFIX + "k")
+        await take_until_error(denied, PermissionDeniedError)
+        rev = await put(app, PREFIX + "k")
+        assert pairs(await take_events(allowed, 1)) == [(PREFIX + "k", rev)]
+        await allowed.close()
+        assert watcher.watch_count == 0
+    finally:
+        await watcher.close()
+        await app.close()
