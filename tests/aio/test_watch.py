@@ -555,3 +555,19 @@ async def test_1000_watches_one_stream_no_task_per_watch(
     ctx.cancel()
     await take_until_error(chans[0], CanceledError)
     await idle(watcher)
+
+
+async def test_closing_the_transport_first_ends_the_watches(backend: Backend, prefix: str) -> None:
+    transport = AioTransport(Config(endpoints=parse_endpoints(backend.endpoints)))
+    await transport.start()
+    w = GrpcWatcher(transport)
+    chan = await w.watch(prefix + "k")
+    await transport.close()  # the channel goes first: the stream ends, its watch with it
+    with pytest.raises(ClientClosedError):
+        async for _ in chan:
+            pass
+    assert chan.done() and isinstance(chan.err(), ClientClosedError)
+    with pytest.raises(ClientClosedError):
+        w.watch(prefix + "k")
+    await w.close()
+    await idle(w)
