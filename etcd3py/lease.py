@@ -19,7 +19,6 @@ Example::
 from __future__ import annotations
 
 import abc
-import collections
 import logging
 import threading
 import time
@@ -34,6 +33,11 @@ from etcd3py import _pb
 from etcd3py._calls import lease as calls
 from etcd3py._ints import LeaseLike, lease_id
 from etcd3py._keepalive import KeepAliveDriver, StreamKey
+from etcd3py._keepalive_state import (
+    Renewals,
+    first_timeout,
+    start_keep_alive,
+)
 from etcd3py._lease_views import (
     LeaseGrantResponse,
     LeaseKeepAliveResponse,
@@ -46,7 +50,6 @@ from etcd3py._transport import check_ctx, check_timeout
 from etcd3py.context import Context
 from etcd3py.errors import (
     CanceledError,
-    LeaseNotFoundError,
     UnavailableError,
 )
 
@@ -67,8 +70,6 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 _WAKE = 0.2  # seconds a blocked wait sleeps at most, so Ctrl-C and closes are noticed
-#: Renewal responses one keep-alive holds unconsumed; past it the oldest is dropped.
-KEEPALIVE_BUFFER = 16
 
 
 class KeepAlive:
@@ -76,8 +77,9 @@ class KeepAlive:
     manager (``with client.keep_alive(lease) as ka:`` closes it on leaving the block).
 
     Yields a :class:`LeaseKeepAliveResponse` per renewal. A slow consumer misses some (the
-    oldest are dropped past :data:`KEEPALIVE_BUFFER`), but never holds renewals up: the
-    client's keep-alive thread goes on renewing whatever the consumer does.
+    oldest are dropped past :data:`etcd3py._keepalive_state.KEEPALIVE_BUFFER`), but never
+    holds renewals up: the client's keep-alive thread goes on renewing whatever the
+    consumer does.
 
     Lifetime: it renews until its own :meth:`close`, its ``ctx`` ends, or the client closes
     (or the lease is gone, or etcd refuses it). Error rule (as for watches): ended by
@@ -119,11 +121,9 @@ class KeepAlive:
         self._driver = driver
         self._key = key
         self._cond = threading.Condition()  # guards every field below
-        # renewals not yet taken; written by the keep-alive thread, read by the user
-        self._items: collections.deque[_pb.rpc.LeaseKeepAliveResponse]
-        self._items = collections.deque(maxlen=KEEPALIVE_BUFFER)
-        self._err: BaseException | None = None
-        self._closed = False  # the user called close()
+        # renewals not yet taken and the end (the error rule); written by the keep-alive
+        # thread, read by the user
+        self._state = Renewals()
         self._done = threading.Event()  # set once nothing more will come
         self._unregister_ctx: Callable[[], None] = _nothing
         self._owned_ctx: Context | None = None  # made for timeout=, cancelled at the end
@@ -133,16 +133,14 @@ class KeepAlive:
     def push(self, response: _pb.rpc.LeaseKeepAliveResponse) -> None:
         """Deliver one renewal (dropping the oldest when the buffer is full)."""
         with self._cond:
-            if not self._done.is_set():
-                self._items.append(response)
+            if self._state.push(response):
                 self._cond.notify_all()
 
     def finish(self, error: BaseException | None) -> None:
         """End the keep-alive with ``error`` (``None``: a clean end); the first end wins."""
         with self._cond:
-            if self._done.is_set():
+            if not self._state.finish(error):
                 return
-            self._err = None if self._closed else error
             self._done.set()
             self._cond.notify_all()
             owned, self._owned_ctx = self._owned_ctx, None
@@ -237,14 +235,9 @@ class KeepAlive:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while True:
-                if self._closed:
-                    return None
-                if self._items:
-                    return LeaseKeepAliveResponse(self._items.popleft())
-                if self._done.is_set():
-                    if self._err is not None:
-                        raise self._err
-                    return None
+                ready, response = self._state.take()
+                if ready:
+                    return response
                 wait = _WAKE if deadline is None else min(_WAKE, deadline - time.monotonic())
                 if wait <= 0:
                     return None
@@ -257,8 +250,7 @@ class KeepAlive:
         with none left, its renewals stop (and the lease expires after its TTL).
         """
         with self._cond:
-            self._closed = True
-            self._items.clear()
+            self._state.close()
             self._cond.notify_all()
         self._driver.unsubscribe(self._key, self.id, self, None)
         self.finish(None)
@@ -272,7 +264,7 @@ class KeepAlive:
             error, ``NoLeaderError``, ``ClientClosedError``).
         """
         with self._cond:
-            return self._err
+            return self._state.err
 
     @property
     def done(self) -> bool:
@@ -502,7 +494,7 @@ class GrpcLease(Lease):
         # for the LeaseKeepAlive stream only (keep_alive_once and the driver)
         self._stub = _pb.rpc_grpc.LeaseStub(transport.channel)
         self._driver = KeepAliveDriver(
-            transport, self._stub, first_timeout=_first_timeout(transport.config.dial_timeout)
+            transport, self._stub, first_timeout=first_timeout(transport.config.dial_timeout)
         )
 
     @property
@@ -543,8 +535,8 @@ class GrpcLease(Lease):
     def keep_alive_once(
         self, id: LeaseLike, *, timeout: float | None = None, ctx: Context | None = None
     ) -> LeaseKeepAliveResponse:
+        call = calls.keep_alive_once(id)
         check_timeout(timeout)
-        request = _pb.rpc.LeaseKeepAliveRequest(ID=lease_id(id, "id"))
         # clientv3 opens a stream, sends one request and takes one response; the transport
         # gives it the deadline, token, ctx, retries (renewing is idempotent) and errors.
         method = cast(
@@ -553,11 +545,9 @@ class GrpcLease(Lease):
             _OnceOverStream(self._stub),
         )
         response = self._transport.call(
-            method, request, timeout=timeout, ctx=check_ctx(ctx), repeatable=True
+            method, call.request, timeout=timeout, ctx=check_ctx(ctx), repeatable=call.repeatable
         )
-        if response.TTL <= 0:
-            raise LeaseNotFoundError("etcdserver: requested lease not found")
-        return LeaseKeepAliveResponse(response)
+        return call.wrap(response)
 
     def keep_alive(
         self, id: LeaseLike, *, timeout: float | None = None, ctx: Context | None = None
@@ -565,25 +555,8 @@ class GrpcLease(Lease):
         lid = lease_id(id, "id")
         check_timeout(timeout)
         parent = check_ctx(ctx) or Context.background()
-        key = parent.metadata
-        ka = KeepAlive(lid, self._driver, key)
-        scope = parent if timeout is None else parent.with_timeout(timeout)
-        if scope is Context.background():
-            self._driver.subscribe(key, lid, ka)
-            return ka
-        err = scope.err()
-        if err is not None:  # already ended: nothing is sent, the first next() raises
-            ka.finish(err)
-            if scope is not parent:
-                scope.cancel()
-            return ka
-        try:
-            self._driver.subscribe(key, lid, ka)
-        except BaseException:
-            if scope is not parent:
-                scope.cancel()
-            raise
-        ka.follow(scope, owned=scope is not parent)
+        ka = KeepAlive(lid, self._driver, parent.metadata)
+        start_keep_alive(ka, lambda: self._driver.subscribe(ka._key, lid, ka), parent, timeout)
         return ka
 
     def close(self) -> None:
@@ -646,11 +619,3 @@ class _OnceFuture:
         if self._cancelled.is_set():
             raise grpc.FutureCancelledError()
         raise UnavailableError("etcd3py: the keep-alive stream ended without a response")
-
-
-def _first_timeout(dial_timeout: float | None) -> float:
-    """How long a new keep-alive waits for its first renewal before giving the lease up.
-
-    As clientv3: the dial timeout plus a second, but at least 5 seconds.
-    """
-    return max((dial_timeout or 0.0) + 1.0, 5.0)
