@@ -134,6 +134,7 @@ class KeepAliveSchedule(Generic[_S]):
     def __init__(self, first_timeout: float) -> None:
         self.first_timeout = first_timeout
         self._entries: dict[int, _Entry[_S]] = {}
+        self._last_answer = float("-inf")  # when the stream last answered anything
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -176,6 +177,7 @@ class KeepAliveSchedule(Generic[_S]):
         A gone lease (``ttl <= 0``) leaves the schedule; a live one is renewed again a
         third of ``ttl`` from now and expires ``ttl`` from now. An unknown ID is ignored.
         """
+        self._last_answer = now
         entry = self._entries.get(lease_id)
         if entry is None:
             return [], False
@@ -198,19 +200,18 @@ class KeepAliveSchedule(Generic[_S]):
                 entry.waiting_since = now
         return ids
 
-    def next_due(self) -> float | None:
-        """Return the earliest time something is due (a renewal or a deadline), if any."""
-        times = [min(e.next_at, e.deadline) for e in self._entries.values()]
-        return min(times) if times else None
-
     def stalled(self, now: float) -> bool:
-        """Whether a renewal went unanswered for a third of its lease's TTL (at least
-        :data:`STALL_MIN` seconds): the stream is taken as hung and reopened, before the
-        lease's deadline, rather than trusted until the lease is lost.
+        """Whether a renewal went unanswered, and the stream silent, for a third of its
+        lease's TTL (at least :data:`STALL_MIN` seconds): the stream is taken as hung and
+        reopened, before the lease's deadline, rather than trusted until the lease is
+        lost. A stream still answering others is not hung (a burst of thousands of
+        renewals is answered in turn).
         """
         for entry in self._entries.values():
             limit = max(entry.ttl / 3.0, STALL_MIN)
-            if entry.waiting_since is not None and now - entry.waiting_since >= limit:
+            if entry.waiting_since is None:
+                continue
+            if now - max(entry.waiting_since, self._last_answer) >= limit:
                 return True
         return False
 

@@ -1,0 +1,1 @@
+"""The asyncio face of etcd3py (``etcd3py.aio``)."""
