@@ -144,12 +144,12 @@ async def test_keep_alive_keeps_a_short_ttl_lease_for_several_ttls(lease: GrpcLe
 
 
 async def test_a_thousand_leases_on_one_stream_and_one_task(lease: GrpcLease) -> None:
-    grants = [await lease.grant(30) for _ in range(1000)]
+    grants = await asyncio.gather(*(lease.grant(30) for _ in range(1000)))
     before = len(asyncio.all_tasks())
     first = lease.keep_alive(grants[0])
     await take(first, 1)
     with_one = len(asyncio.all_tasks())
-    kas = [first] + [lease.keep_alive(g) for g in grants[1:]]
+    kas = [first, *(lease.keep_alive(g) for g in grants[1:])]
     for ka in kas[1:]:
         await take(ka, 1)
     assert len(asyncio.all_tasks()) == with_one  # no task per lease
