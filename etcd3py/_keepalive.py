@@ -72,10 +72,10 @@ from etcd3py._keepalive_state import (
     RESEND,
     STALL_MIN,
     KeepAliveSchedule,
+    KeepAliveStreams,
     StreamKey,
     StreamState,
     Subscriber,
-    closed_error,
     stream_ended_error,
 )
 from etcd3py._streams import RequestQueue, cancel_call
@@ -103,26 +103,14 @@ _JOIN_LIMIT = 5.0  # seconds close() waits for the thread
 THREAD_NAME = "etcd3py-keepalive"
 
 
-class _Stream(StreamState[Subscriber]):
-    """One ``LeaseKeepAlive`` stream: its rules, and its thread's run state.
-
-    Every field is guarded by the driver's lock.
-    """
+class _Stream(StreamState):
+    """One ``LeaseKeepAlive`` stream: its rules and its thread (guarded by the driver's lock)."""
 
     def __init__(self, key: StreamKey, first_timeout: float) -> None:
-        super().__init__(key, first_timeout)
-        self.call: grpc.CallIterator[_pb.rpc.LeaseKeepAliveResponse] | None = None
-        self.requests: RequestQueue[_pb.rpc.LeaseKeepAliveRequest] | None = None
-        self.wake = threading.Event()  # cuts the reconnect backoff short
+        wake = threading.Event()  # cuts the reconnect backoff short
+        super().__init__(key, first_timeout, wake.set)
+        self.wake = wake
         self.thread: threading.Thread | None = None
-
-    def stop(self) -> None:
-        self.stopped = True
-        if self.requests is not None:
-            self.requests.end()
-        if self.call is not None:
-            cancel_call(self.call)
-        self.wake.set()
 
 
 class KeepAliveDriver:
@@ -145,11 +133,10 @@ class KeepAliveDriver:
     ) -> None:
         self._transport = transport
         self._stub = stub
-        self._clock = clock
-        self._first_timeout = first_timeout
-        self._lock = threading.Lock()
-        self._streams: dict[StreamKey, _Stream] = {}  # the live streams; idle ones leave
-        self._closed = False
+        self._lock = threading.Lock()  # guards the streams (their state and run state)
+        self._table: KeepAliveStreams[_Stream] = KeepAliveStreams(
+            lambda key: _Stream(key, first_timeout), self._start, clock
+        )
 
     # ---- user threads --------------------------------------------------------------------
     def subscribe(self, key: StreamKey, lease_id: int, sub: Subscriber) -> None:
@@ -166,17 +153,7 @@ class KeepAliveDriver:
         """
         self._transport.check_usable()
         with self._lock:
-            if self._closed:
-                raise closed_error()
-            stream = self._streams.get(key)
-            if stream is None:
-                stream = self._streams[key] = _Stream(key, self._first_timeout)
-                stream.add(lease_id, sub, self._clock())
-                self._start(stream)  # its call, once open, renews every lease at once
-                return
-            for request in stream.add(lease_id, sub, self._clock()):
-                if stream.requests is not None:
-                    stream.requests.put(request)
+            self._table.subscribe(key, lease_id, sub)
 
     def unsubscribe(
         self, key: StreamKey, lease_id: int, sub: Subscriber, error: BaseException | None
@@ -191,22 +168,12 @@ class KeepAliveDriver:
             error: what ``sub`` ends with (``None``: cleanly).
         """
         with self._lock:
-            stream = self._streams.get(key)
-            if stream is None or not stream.remove(lease_id, sub, error):
-                return
-            self._stop_if_idle(stream)
+            self._table.unsubscribe(key, lease_id, sub, error)
 
     def close(self) -> None:
         """End every keep-alive with ``ClientClosedError``, stop and join every thread."""
         with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            streams = list(self._streams.values())
-            self._streams.clear()
-            for stream in streams:
-                stream.fail(closed_error())
-                stream.stop()
+            streams = self._table.close()
         deadline = time.monotonic() + _JOIN_LIMIT
         for stream in streams:
             thread = stream.thread
@@ -220,42 +187,28 @@ class KeepAliveDriver:
     def threads(self) -> list[threading.Thread]:
         """The running keep-alive threads (one per live stream)."""
         with self._lock:
-            return [s.thread for s in self._streams.values() if s.thread is not None]
+            return [s.thread for s in self._table.streams.values() if s.thread is not None]
 
     def streams(self) -> list[StreamKey]:
         """Return the metadata of every live stream."""
         with self._lock:
-            return list(self._streams)
+            return list(self._table.streams)
 
     def kept_alive(self) -> list[int]:
         """Return the IDs of the leases being kept alive (on any stream), sorted."""
         with self._lock:
-            return sorted({lid for s in self._streams.values() for lid in s.schedule.ids()})
+            return self._table.kept_alive()
 
-    # ---- lock held ---------------------------------------------------------------------------
-    def _start(self, stream: _Stream) -> None:
+    def _start(self, stream: _Stream) -> None:  # lock held
         stream.thread = threading.Thread(
             target=self._thread_main, args=(stream,), name=THREAD_NAME, daemon=True
         )
         stream.thread.start()
 
-    def _stop_if_idle(self, stream: _Stream) -> None:
-        if stream.idle and not stream.stopped:
-            stream.stop()  # Go closes an idle stream too; the next keep_alive opens anew
-            if self._streams.get(stream.key) is stream:
-                del self._streams[stream.key]
-
     # ---- gRPC's request consumer (the timer) -------------------------------------------
     def _tick(self, stream: _Stream) -> list[_pb.rpc.LeaseKeepAliveRequest]:
         with self._lock:
-            due = stream.tick(self._clock())
-            self._stop_if_idle(stream)
-            if due is None and stream.call is not None:
-                # A half-open connection or a hung server stream: no error would ever
-                # come, so cancel the call; the thread reconnects and renews at once.
-                _log.info("etcd3py: no keep-alive answer in time; reopening the stream")
-                cancel_call(stream.call)
-            return due or []
+            return self._table.tick(stream)
 
     # ---- a stream's thread -------------------------------------------------------------------
     def _thread_main(self, stream: _Stream) -> None:
@@ -284,17 +237,14 @@ class KeepAliveDriver:
 
     def _wait_backoff(self, stream: _Stream, seconds: float) -> None:
         """Sleep before reconnecting, ending keep-alives whose deadline passes meanwhile."""
-        until = time.monotonic() + seconds
+        with self._lock:
+            pauses = self._table.backoff(stream, seconds, TICK)
         while True:
             with self._lock:
-                if stream.stopped:
-                    return
-                stream.expire(self._clock())
-                self._stop_if_idle(stream)
-            left = until - time.monotonic()
-            if left <= 0:
+                pause = next(pauses, None)
+            if pause is None:
                 return
-            stream.wake.wait(min(left, TICK))
+            stream.wake.wait(pause)
 
     def _serve_one_call(self, stream: _Stream) -> tuple[EtcdError | None, bool]:
         """Run one call; return (its failure or None when the thread should end, any reply?)."""
@@ -311,9 +261,7 @@ class KeepAliveDriver:
                 requests.end()
                 cancel_call(call)
                 return None, False
-            stream.call, stream.requests = call, requests
-            for request in stream.opened(self._clock()):
-                requests.put(request)
+            stream.opened(call, requests, self._table.clock())
         healthy = False
         try:
             for response in call:
@@ -321,15 +269,13 @@ class KeepAliveDriver:
                 with self._lock:
                     if stream.stopped:
                         return None, healthy
-                    stream.deliver(response, self._clock())
-                    self._stop_if_idle(stream)
+                    self._table.deliver(stream, response)
             error: EtcdError = stream_ended_error()
         except grpc.RpcError as exc:
             error = from_rpc_error(exc)
         finally:
             with self._lock:
-                stream.call = stream.requests = None
-                stream.open = False
+                stream.call_ended()
             requests.end()
             cancel_call(call)
         with self._lock:
@@ -338,7 +284,4 @@ class KeepAliveDriver:
     def _fail(self, stream: _Stream, error: EtcdError) -> None:
         """End every keep-alive of ``stream`` with ``error`` and close the stream."""
         with self._lock:
-            stream.fail(error)
-            stream.stop()
-            if self._streams.get(stream.key) is stream:
-                del self._streams[stream.key]
+            self._table.fail(stream, error)

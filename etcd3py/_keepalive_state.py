@@ -1,4 +1,4 @@
-"""The keep-alive rules of both faces, sans-IO: no clock, no wire, no threads, no tasks.
+"""The keep-alive streams' rules, for both faces, sans-IO: no clock, no wire, no waiting.
 
 Mirrors clientv3 ``lease.go`` (``recvKeepAliveLoop``, ``sendKeepAliveLoop``,
 ``deadlineLoop``) without its goroutines. What each face's driver (the sync
@@ -13,27 +13,26 @@ decided here, once; the drivers only move messages, wait and lock:
   renewal; :func:`first_timeout` for a new one).
 * :class:`StreamState`: one ``LeaseKeepAlive`` stream (one per :data:`StreamKey`, the
   metadata of the callers' contexts, as clientv3): its schedule, its reconnect policy
-  (:func:`etcd3py._reconnect.keep_alive_policy`) and what each event means. A response with
-  ``ttl <= 0`` ends the lease's subscribers with ``LeaseNotFoundError``; a deadline that
-  passes ends them with ``LeaseExpiredError``; a renewal unanswered for a third of the TTL
-  means the stream is hung (a half-open connection): the driver reopens it before the
-  lease is lost; a stream with no lease left is idle and ends.
-* :class:`Renewals`: one caller's side: its bounded buffer and the error rule (ended by
-  anything but its own close, it yields what it holds, then raises why).
-* :func:`start_keep_alive`: what ``keep_alive()`` does with its ``timeout=`` and ``ctx=``.
+  (:func:`etcd3py._reconnect.keep_alive_policy`), its call and what each event means. A
+  response with ``ttl <= 0`` ends the lease's subscribers with ``LeaseNotFoundError``; a
+  deadline that passes ends them with ``LeaseExpiredError``; a renewal unanswered while
+  the stream stays silent for a third of the TTL means the call is hung (a half-open
+  connection): it is cancelled, and the driver reopens it before the lease is lost.
+* :class:`KeepAliveStreams`: a driver's streams by key: a stream starts with its first
+  lease and ends once it has none left; the client's close ends every keep-alive.
+
+The caller's side (the buffer and the error rule) is :mod:`etcd3py._keepalive_renewals`.
 """
 
 from __future__ import annotations
 
-import collections
 import dataclasses
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from typing import Generic, Protocol, TypeVar
 
 from etcd3py import _pb
-from etcd3py._lease_views import LeaseKeepAliveResponse
 from etcd3py._reconnect import Reconnect, keep_alive_policy
-from etcd3py.context import Context
 from etcd3py.errors import (
     ClientClosedError,
     LeaseExpiredError,
@@ -42,26 +41,24 @@ from etcd3py.errors import (
 )
 
 __all__ = [
-    "KEEPALIVE_BUFFER",
     "REQUIRE_LEADER",
     "RESEND",
     "STALL_MIN",
     "KeepAliveSchedule",
-    "Renewals",
+    "KeepAliveStreams",
     "StreamKey",
     "StreamState",
     "Subscriber",
     "closed_error",
     "first_timeout",
     "not_found_error",
-    "start_keep_alive",
     "stream_ended_error",
 ]
 
+_log = logging.getLogger(__name__)
+
 RESEND = 0.5  # seconds before a renewal that got no answer is sent again (Go: 500 ms)
 STALL_MIN = 1.0  # seconds a renewal may go unanswered before the stream is taken as hung
-#: Renewal responses one keep-alive holds unconsumed; past it the oldest is dropped.
-KEEPALIVE_BUFFER = 16
 
 #: The gRPC metadata of a stream: the pairs of the contexts whose keep-alives it carries.
 StreamKey = tuple[tuple[str, str], ...]
@@ -83,7 +80,6 @@ class Subscriber(Protocol):
 
 
 _S = TypeVar("_S")
-_Sub = TypeVar("_Sub", bound=Subscriber)
 
 
 def first_timeout(dial_timeout: float | None) -> float:
@@ -238,54 +234,85 @@ class KeepAliveSchedule(Generic[_S]):
         return subs
 
 
-def _requests(ids: list[int]) -> list[Request]:
-    return [Request(ID=lid) for lid in ids]
+class _Queue(Protocol):
+    """A call's request iterator, as the driver feeds it."""
+
+    def put(self, request: Request) -> None:
+        """Queue a request."""
+
+    def end(self) -> None:
+        """End the iterator (the call's sending side)."""
 
 
-class StreamState(Generic[_Sub]):
+class _Call(Protocol):
+    """A running call, as the driver ends it."""
+
+    def cancel(self) -> object:
+        """Cancel it (harmless once it ended)."""
+
+
+class StreamState:
     """One ``LeaseKeepAlive`` stream's rules: what each event does to its keep-alives.
 
-    The driver calls it (under its lock, in the sync face) and sends the requests it
-    returns; subscribers are pushed to and finished from here, never blocking.
+    The driver calls it (under its lock, in the sync face); subscribers are pushed to and
+    finished from here, never blocking.
 
     Attributes:
         key: the stream's metadata.
         schedule: its leases.
         require_leader: whether its metadata asks etcd for a leader.
         policy: its reconnect policy.
+        call: the running call, if any.
+        requests: the running call's request iterator, if any.
         open: whether a call is up (a new lease's renewal then goes out at once).
         stopped: whether it ended (idle, failed, or its client closed).
     """
 
-    def __init__(self, key: StreamKey, first_timeout: float) -> None:
+    def __init__(self, key: StreamKey, first_timeout: float, wake: Callable[[], None]) -> None:
+        """Create a stream with no lease.
+
+        Args:
+            key: its metadata.
+            first_timeout: seconds a new lease may wait for its first renewal.
+            wake: cuts the driver's reconnect wait short.
+        """
         self.key = key
-        self.schedule: KeepAliveSchedule[_Sub] = KeepAliveSchedule(first_timeout)
+        self.schedule: KeepAliveSchedule[Subscriber] = KeepAliveSchedule(first_timeout)
         self.require_leader = REQUIRE_LEADER in key
         self.policy: Reconnect = keep_alive_policy(self.require_leader)
+        self.call: _Call | None = None
+        self.requests: _Queue | None = None
         self.open = False
         self.stopped = False
+        self._wake = wake
 
     @property
     def idle(self) -> bool:
         """Whether no lease is left (the stream then ends, as clientv3's)."""
         return len(self.schedule) == 0
 
-    def add(self, lease_id: int, sub: _Sub, now: float) -> list[Request]:
-        """Keep ``lease_id`` alive for ``sub``; return what to send now."""
-        new = self.schedule.add(lease_id, sub, now)
-        return _requests([lease_id]) if new and self.open else []
+    def add(self, lease_id: int, sub: Subscriber, now: float) -> None:
+        """Keep ``lease_id`` alive for ``sub``; a new lease's renewal goes out at once."""
+        if self.schedule.add(lease_id, sub, now) and self.requests is not None:
+            self.requests.put(Request(ID=lease_id))
 
-    def remove(self, lease_id: int, sub: _Sub, error: BaseException | None) -> bool:
+    def remove(self, lease_id: int, sub: Subscriber, error: BaseException | None) -> bool:
         """Stop renewing for ``sub`` and end it with ``error``; ``False`` if it was not here."""
         if not self.schedule.remove(lease_id, sub):
             return False
         sub.finish(error)
         return True
 
-    def opened(self, now: float) -> list[Request]:
-        """A call is up: return the renewals of every lease, due at once."""
-        self.open = True
-        return _requests(self.schedule.stream_opened(now))
+    def opened(self, call: _Call, requests: _Queue, now: float) -> None:
+        """A call is up: renew every lease at once on it."""
+        self.call, self.requests, self.open = call, requests, True
+        for lease_id in self.schedule.stream_opened(now):
+            requests.put(Request(ID=lease_id))
+
+    def call_ended(self) -> None:
+        """The call ended: nothing goes out until the next one."""
+        self.call = self.requests = None
+        self.open = False
 
     def deliver(self, response: _pb.rpc.LeaseKeepAliveResponse, now: float) -> None:
         """Hand a response to its lease's subscribers (a gone lease ends them)."""
@@ -305,111 +332,138 @@ class StreamState(Generic[_Sub]):
             for sub in subs:
                 sub.finish(error)
 
-    def tick(self, now: float) -> list[Request] | None:
-        """The timer: expire, then return the renewals due, or ``None``: the stream is hung
-        (no answer in time; no error would ever come), so the driver cancels the call.
+    def tick(self, now: float) -> list[Request]:
+        """The timer: expire, then return the renewals due; a hung call (no answer in
+        time, and no error would ever come) is cancelled, so the driver reopens it.
         """
         self.expire(now)
-        if self.open and self.schedule.stalled(now):
-            return None
-        return _requests(self.schedule.due(now))
+        if self.open and self.call is not None and self.schedule.stalled(now):
+            _log.info("etcd3py: no keep-alive answer in time; reopening the stream")
+            self.call.cancel()
+            return []
+        return [Request(ID=lid) for lid in self.schedule.due(now)]
 
     def fail(self, error: BaseException) -> None:
-        """End every keep-alive with ``error``; the stream is stopped."""
-        self.stopped = True
+        """End every keep-alive with ``error``."""
         for sub in self.schedule.clear():
             sub.finish(error)
 
-
-class Renewals:
-    """One ``keep_alive()`` caller's renewals and end (the face adds locking and waiting).
-
-    The error rule: ended by anything but its own :meth:`close`, it yields what it holds,
-    then :meth:`take` raises why; after its own close, iteration ends cleanly.
-    """
-
-    def __init__(self) -> None:
-        self.items: collections.deque[_pb.rpc.LeaseKeepAliveResponse]
-        self.items = collections.deque(maxlen=KEEPALIVE_BUFFER)
-        self.err: BaseException | None = None
-        self.closed = False  # the owner called close()
-        self.done = False  # nothing more will come
-
-    def push(self, response: _pb.rpc.LeaseKeepAliveResponse) -> bool:
-        """Keep a renewal (dropping the oldest when full); ``True`` if taken."""
-        if self.done:
-            return False
-        self.items.append(response)
-        return True
-
-    def finish(self, error: BaseException | None) -> bool:
-        """End with ``error``; ``True`` for the first end (the one that counts)."""
-        if self.done:
-            return False
-        self.err = None if self.closed else error
-        self.done = True
-        return True
-
-    def close(self) -> None:
-        """The owner's close: drop what is held; iteration ends cleanly."""
-        self.closed = True
-        self.items.clear()
-
-    def take(self) -> tuple[bool, LeaseKeepAliveResponse | None]:
-        """Return (ready, the next renewal or ``None`` for the end); not ready: wait.
-
-        Raises:
-            BaseException: the error that ended it, once nothing is held.
-        """
-        if self.closed:
-            return True, None
-        if self.items:
-            return True, LeaseKeepAliveResponse(self.items.popleft())
-        if self.done:
-            if self.err is not None:
-                raise self.err
-            return True, None
-        return False, None
+    def stop(self) -> None:
+        """End the stream: its request iterator, its call, its reconnect wait."""
+        self.stopped = True
+        if self.requests is not None:
+            self.requests.end()
+        if self.call is not None:
+            self.call.cancel()
+        self._wake()
 
 
-class Follower(Protocol):
-    """What :func:`start_keep_alive` needs of a face's ``KeepAlive``."""
-
-    def finish(self, error: BaseException | None) -> None:
-        """End, with ``error``."""
-
-    def follow(self, ctx: Context, *, owned: bool = False) -> None:
-        """End when ``ctx`` ends."""
+_St = TypeVar("_St", bound=StreamState)
 
 
-def start_keep_alive(
-    ka: Follower, subscribe: Callable[[], None], parent: Context, timeout: float | None
-) -> None:
-    """Subscribe ``ka`` and make it follow its context (``ctx=`` and ``timeout=``).
+class KeepAliveStreams(Generic[_St]):
+    """One driver's live streams, by metadata, and what it does on each event (sans-IO).
 
-    A ``timeout`` makes a child context owned by ``ka`` (cancelled once it ends); a context
-    that already ended ends ``ka`` at once, nothing subscribed.
+    A stream opens with its first lease and leaves once it has none (or fails); the sync
+    driver calls every method under its lock, the asyncio one on its loop.
 
     Args:
-        ka: the new keep-alive.
-        subscribe: subscribes it on its driver (may raise ``ClientClosedError``).
-        parent: the caller's context (background when none).
-        timeout: seconds after which it ends with ``DeadlineExceededError``.
+        make: makes a stream (the face's :class:`StreamState`) for a key.
+        start: starts a new stream's thread or task.
+        clock: the monotonic clock.
     """
-    scope = parent if timeout is None else parent.with_timeout(timeout)
-    if scope is Context.background():
-        subscribe()
-        return
-    err = scope.err()
-    if err is not None:  # already ended: nothing is sent, the first next() raises
-        ka.finish(err)
-        if scope is not parent:
-            scope.cancel()
-        return
-    try:
-        subscribe()
-    except BaseException:
-        if scope is not parent:
-            scope.cancel()
-        raise
-    ka.follow(scope, owned=scope is not parent)
+
+    def __init__(
+        self,
+        make: Callable[[StreamKey], _St],
+        start: Callable[[_St], None],
+        clock: Callable[[], float],
+    ) -> None:
+        self._make = make
+        self._start = start
+        self.clock = clock
+        self.streams: dict[StreamKey, _St] = {}
+        self.closed = False
+
+    def subscribe(self, key: StreamKey, lease_id: int, sub: Subscriber) -> None:
+        """Keep ``lease_id`` alive for ``sub`` on the stream of ``key``, starting it if none
+        runs (its call, once open, renews every lease at once).
+
+        Raises:
+            ClientClosedError: the driver is closed.
+        """
+        if self.closed:
+            raise closed_error()
+        stream = self.streams.get(key)
+        if stream is None:
+            stream = self.streams[key] = self._make(key)
+            stream.add(lease_id, sub, self.clock())
+            self._start(stream)
+            return
+        stream.add(lease_id, sub, self.clock())
+
+    def unsubscribe(
+        self, key: StreamKey, lease_id: int, sub: Subscriber, error: BaseException | None
+    ) -> None:
+        """Stop renewing for ``sub`` and end it with ``error``; an idle stream ends."""
+        stream = self.streams.get(key)
+        if stream is not None and stream.remove(lease_id, sub, error):
+            self.stop_if_idle(stream)
+
+    def close(self) -> list[_St]:
+        """End every keep-alive with ``ClientClosedError`` and stop every stream.
+
+        Returns:
+            The streams stopped (their threads or tasks are the face's to join or await).
+        """
+        if self.closed:
+            return []
+        self.closed = True
+        streams = list(self.streams.values())
+        self.streams.clear()
+        for stream in streams:
+            stream.fail(closed_error())
+            stream.stop()
+        return streams
+
+    def stop_if_idle(self, stream: _St) -> None:
+        """Stop a stream with no lease left (Go closes an idle stream too)."""
+        if stream.idle and not stream.stopped:
+            self.fail(stream, closed_error())
+
+    def fail(self, stream: _St, error: BaseException) -> None:
+        """End every keep-alive of ``stream`` with ``error``, stop it and let it go."""
+        stream.fail(error)
+        stream.stop()
+        if self.streams.get(stream.key) is stream:
+            del self.streams[stream.key]
+
+    def tick(self, stream: _St) -> list[Request]:
+        """The timer of ``stream``'s call: see :meth:`StreamState.tick`."""
+        due = stream.tick(self.clock())
+        self.stop_if_idle(stream)
+        return due
+
+    def deliver(self, stream: _St, response: _pb.rpc.LeaseKeepAliveResponse) -> None:
+        """A response came on ``stream``'s call."""
+        stream.deliver(response, self.clock())
+        self.stop_if_idle(stream)
+
+    def backoff(self, stream: _St, seconds: float, slice_: float) -> Iterator[float]:
+        """The reconnect wait, in slices: ends the keep-alives whose deadline passes.
+
+        Yields:
+            The seconds to sleep next (the face sleeps, cut short by a stop).
+        """
+        until = self.clock() + seconds
+        while not stream.stopped:
+            stream.expire(self.clock())
+            self.stop_if_idle(stream)
+            left = until - self.clock()
+            if left <= 0 or stream.stopped:
+                return
+            yield min(left, slice_)
+
+    def kept_alive(self) -> list[int]:
+        """Return the IDs of the leases being kept alive (on any stream), sorted."""
+        return sorted({lid for s in self.streams.values() for lid in s.schedule.ids()})

@@ -33,11 +33,15 @@ from etcd3py import _pb
 from etcd3py._calls import lease as calls
 from etcd3py._ints import LeaseLike, lease_id
 from etcd3py._keepalive import KeepAliveDriver, StreamKey
-from etcd3py._keepalive_state import (
+from etcd3py._keepalive_renewals import (
     Renewals,
-    first_timeout,
+    add_done_callback,
+    ctx_error,
+    follow,
+    run_callbacks,
     start_keep_alive,
 )
+from etcd3py._keepalive_state import first_timeout
 from etcd3py._lease_views import (
     LeaseGrantResponse,
     LeaseKeepAliveResponse,
@@ -49,7 +53,6 @@ from etcd3py._streams import cancel_call
 from etcd3py._transport import check_ctx, check_timeout
 from etcd3py.context import Context
 from etcd3py.errors import (
-    CanceledError,
     UnavailableError,
 )
 
@@ -77,7 +80,7 @@ class KeepAlive:
     manager (``with client.keep_alive(lease) as ka:`` closes it on leaving the block).
 
     Yields a :class:`LeaseKeepAliveResponse` per renewal. A slow consumer misses some (the
-    oldest are dropped past :data:`etcd3py._keepalive_state.KEEPALIVE_BUFFER`), but never
+    oldest are dropped past :data:`etcd3py._keepalive_renewals.KEEPALIVE_BUFFER`), but never
     holds renewals up: the client's keep-alive thread goes on renewing whatever the
     consumer does.
 
@@ -125,9 +128,6 @@ class KeepAlive:
         # thread, read by the user
         self._state = Renewals()
         self._done = threading.Event()  # set once nothing more will come
-        self._unregister_ctx: Callable[[], None] = _nothing
-        self._owned_ctx: Context | None = None  # made for timeout=, cancelled at the end
-        self._callbacks: list[Callable[[], None]] = []  # add_done_callback's
 
     # ---- called by the driver (its lock held; never blocks) -----------------------------
     def push(self, response: _pb.rpc.LeaseKeepAliveResponse) -> None:
@@ -139,21 +139,20 @@ class KeepAlive:
     def finish(self, error: BaseException | None) -> None:
         """End the keep-alive with ``error`` (``None``: a clean end); the first end wins."""
         with self._cond:
-            if not self._state.finish(error):
+            ended = self._state.finish(error)
+            if ended is None:
                 return
             self._done.set()
             self._cond.notify_all()
-            owned, self._owned_ctx = self._owned_ctx, None
-            unregister, self._unregister_ctx = self._unregister_ctx, _nothing
-            callbacks, self._callbacks = self._callbacks, []
-        unregister()
-        if owned is not None:
-            owned.cancel()  # drops its deadline timer now; nothing of ours listens any more
-        if callbacks:
+        ended.detach()
+        if ended.callbacks:
             # The driver may hold its lock here, and a callback may call back into it
             # (closing another keep-alive...): run them on a short-lived thread of their own.
             threading.Thread(
-                target=_run_callbacks, args=(callbacks,), name="etcd3py-keepalive-done", daemon=True
+                target=run_callbacks,
+                args=(ended.callbacks,),
+                name="etcd3py-keepalive-done",
+                daemon=True,
             ).start()
 
     def add_done_callback(self, callback: Callable[[], None]) -> Callable[[], None]:
@@ -169,17 +168,7 @@ class KeepAlive:
         Returns:
             A function that unregisters the callback (harmless after it ran).
         """
-        with self._cond:
-            if not self._done.is_set():
-                self._callbacks.append(callback)
-                return lambda: self._remove_callback(callback)
-        callback()
-        return _nothing
-
-    def _remove_callback(self, callback: Callable[[], None]) -> None:
-        with self._cond:
-            if callback in self._callbacks:
-                self._callbacks.remove(callback)
+        return add_done_callback(self._state, callback, self._cond)
 
     def follow(self, ctx: Context, *, owned: bool = False) -> None:
         """End with the context's error when ``ctx`` ends.
@@ -189,19 +178,10 @@ class KeepAlive:
             owned: ``ctx`` was made for this keep-alive alone (``timeout=``): cancel it
                 once the keep-alive ends, so its deadline timer goes at once.
         """
-        unregister = ctx.add_done_callback(lambda: self._on_ctx_done(ctx))
-        with self._cond:
-            ended = self._done.is_set()
-            if not ended:
-                self._unregister_ctx = unregister
-                self._owned_ctx = ctx if owned else None
-        if ended:  # it ended before the callback was in place
-            unregister()
-            if owned:
-                ctx.cancel()
+        follow(self._state, ctx, owned, lambda: self._on_ctx_done(ctx), self._cond)
 
     def _on_ctx_done(self, ctx: Context) -> None:
-        error = ctx.err() or CanceledError("context canceled")
+        error = ctx_error(ctx)
         self._driver.unsubscribe(self._key, self.id, self, error)
         self.finish(error)  # when it was not subscribed (yet): still end it
 
@@ -302,18 +282,6 @@ class KeepAlive:
     def __repr__(self) -> str:
         state = "live" if not self.done else f"ended ({self.err()!r})"
         return f"KeepAlive(id={self.id}, {state})"
-
-
-def _nothing() -> None:
-    pass
-
-
-def _run_callbacks(callbacks: list[Callable[[], None]]) -> None:
-    for callback in callbacks:
-        try:
-            callback()
-        except Exception:  # a callback's failure must not hide the others
-            _log.exception("etcd3py: a keep-alive done callback failed")
 
 
 class Lease(abc.ABC):

@@ -40,6 +40,7 @@ import grpc.aio
 
 from etcd3py import _pb
 from etcd3py._keepalive_state import (
+    KeepAliveStreams,
     StreamKey,
     StreamState,
     Subscriber,
@@ -65,7 +66,6 @@ TICK = 0.25  # seconds between two looks at the schedule by a call's request con
 TASK_NAME = "etcd3py-keepalive"
 
 _Request = _pb.rpc.LeaseKeepAliveRequest
-_Call = grpc.aio.StreamStreamCall[_Request, _pb.rpc.LeaseKeepAliveResponse]
 
 
 class _Waker:
@@ -123,23 +123,14 @@ class _Requests:
         raise StopAsyncIteration
 
 
-class _Stream(StreamState[Subscriber]):
-    """One ``LeaseKeepAlive`` stream: its rules, and its task's run state."""
+class _Stream(StreamState):
+    """One ``LeaseKeepAlive`` stream: its rules and its task."""
 
     def __init__(self, key: StreamKey, first_timeout: float) -> None:
-        super().__init__(key, first_timeout)
-        self.call: _Call | None = None
-        self.requests: _Requests | None = None
-        self.waker = _Waker()  # cuts the reconnect backoff short
+        waker = _Waker()  # cuts the reconnect backoff short
+        super().__init__(key, first_timeout, waker.wake)
+        self.waker = waker
         self.task: asyncio.Task[None] | None = None
-
-    def stop(self) -> None:
-        self.stopped = True
-        if self.requests is not None:
-            self.requests.end()
-        if self.call is not None:
-            self.call.cancel()
-        self.waker.wake()
 
 
 class AioKeepAliveDriver:
@@ -161,65 +152,25 @@ class AioKeepAliveDriver:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._transport = transport
-        self._clock = clock
-        self._first_timeout = first_timeout
-        self._streams: dict[StreamKey, _Stream] = {}  # the live streams; idle ones leave
+        self._table: KeepAliveStreams[_Stream] = KeepAliveStreams(
+            lambda key: _Stream(key, first_timeout), self._start, clock
+        )
         self._tasks: set[asyncio.Task[None]] = set()  # every stream task not yet ended
-        self._closed = False
 
     def subscribe(self, key: StreamKey, lease_id: int, sub: Subscriber) -> None:
-        """Keep ``lease_id`` alive for ``sub`` on the stream of ``key``, starting its task if
-        none runs.
-
-        Args:
-            key: the metadata of the caller's context (``()`` for none).
-            lease_id: the lease.
-            sub: the caller's keep-alive.
-
-        Raises:
-            ClientClosedError: the client is closed.
-        """
+        """Keep ``lease_id`` alive for ``sub``; see :meth:`KeepAliveDriver.subscribe`."""
         self._transport.check_usable()
-        if self._closed:
-            raise closed_error()
-        stream = self._streams.get(key)
-        if stream is None:
-            stream = self._streams[key] = _Stream(key, self._first_timeout)
-            stream.add(lease_id, sub, self._clock())
-            task = asyncio.get_running_loop().create_task(self._run(stream), name=TASK_NAME)
-            stream.task = task
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            return
-        for request in stream.add(lease_id, sub, self._clock()):
-            if stream.requests is not None:
-                stream.requests.put(request)
+        self._table.subscribe(key, lease_id, sub)
 
     def unsubscribe(
         self, key: StreamKey, lease_id: int, sub: Subscriber, error: BaseException | None
     ) -> None:
-        """Stop renewing for ``sub`` and end it with ``error``; a stream (and its task) ends
-        when its last lease goes.
-
-        Args:
-            key: the stream ``sub`` was subscribed on.
-            lease_id: the lease.
-            sub: the caller's keep-alive.
-            error: what ``sub`` ends with (``None``: cleanly).
-        """
-        stream = self._streams.get(key)
-        if stream is not None and stream.remove(lease_id, sub, error):
-            self._stop_if_idle(stream)
+        """Stop renewing for ``sub``; see :meth:`KeepAliveDriver.unsubscribe`."""
+        self._table.unsubscribe(key, lease_id, sub, error)
 
     async def close(self) -> None:
         """End every keep-alive with ``ClientClosedError``, stop every stream, await its task."""
-        if not self._closed:
-            self._closed = True
-            streams = list(self._streams.values())
-            self._streams.clear()
-            for stream in streams:
-                stream.fail(closed_error())
-                stream.stop()
+        self._table.close()
         tasks = [t for t in self._tasks if t is not asyncio.current_task()]
         if tasks:
             await asyncio.wait(tasks)
@@ -231,30 +182,17 @@ class AioKeepAliveDriver:
 
     def streams(self) -> list[StreamKey]:
         """Return the metadata of every live stream."""
-        return list(self._streams)
+        return list(self._table.streams)
 
     def kept_alive(self) -> list[int]:
         """Return the IDs of the leases being kept alive (on any stream), sorted."""
-        return sorted({lid for s in self._streams.values() for lid in s.schedule.ids()})
+        return self._table.kept_alive()
 
-    def _stop_if_idle(self, stream: _Stream) -> None:
-        if stream.idle and not stream.stopped:
-            stream.stop()  # Go closes an idle stream too; the next keep_alive opens anew
-            self._forget(stream)
-
-    def _forget(self, stream: _Stream) -> None:
-        if self._streams.get(stream.key) is stream:
-            del self._streams[stream.key]
-
-    def _tick(self, stream: _Stream) -> list[_Request]:
-        due = stream.tick(self._clock())
-        self._stop_if_idle(stream)
-        if due is None and stream.call is not None:
-            # A half-open connection or a hung server stream: no error would ever come,
-            # so cancel the call; the task reconnects and renews at once.
-            _log.info("etcd3py: no keep-alive answer in time; reopening the stream")
-            stream.call.cancel()
-        return due or []
+    def _start(self, stream: _Stream) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(stream), name=TASK_NAME)
+        stream.task = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _run(self, stream: _Stream) -> None:
         try:
@@ -269,58 +207,45 @@ class AioKeepAliveDriver:
                 if step.end:
                     # etcd refused the stream, or ended it on losing its leader: as
                     # clientv3, the keep-alives that require a leader end with the error
-                    self._fail(stream, error)
+                    self._table.fail(stream, error)
                     return
                 if stream.stopped:
                     return
                 _log.info("etcd3py: the keep-alive stream broke (%s); reconnecting", error)
-                await self._wait_backoff(stream, step.wait)
+                for pause in self._table.backoff(stream, step.wait, TICK):
+                    await stream.waker.sleep(pause)
         except asyncio.CancelledError:
-            self._fail(stream, closed_error())  # the loop is going away: end, then obey
+            self._table.fail(stream, closed_error())  # the loop is going away: end, then obey
             raise
         except Exception as exc:  # a bug: end the keep-alives loudly rather than hang them
             _log.exception("etcd3py: the keep-alive task failed")
-            self._fail(stream, InternalError(f"etcd3py: the keep-alive task failed: {exc!r}"))
-
-    async def _wait_backoff(self, stream: _Stream, seconds: float) -> None:
-        """Sleep before reconnecting, ending keep-alives whose deadline passes meanwhile."""
-        until = self._clock() + seconds
-        while not stream.stopped:
-            stream.expire(self._clock())
-            self._stop_if_idle(stream)
-            left = until - self._clock()
-            if left <= 0 or stream.stopped:
-                return
-            await stream.waker.sleep(min(left, TICK))
+            error = InternalError(f"etcd3py: the keep-alive task failed: {exc!r}")
+            self._table.fail(stream, error)
 
     async def _serve_one_call(self, stream: _Stream) -> tuple[EtcdError | None, bool]:
         """Run one call; return (its failure or None when the task should end, any reply?)."""
         if stream.stopped:
             return None, False
-        requests = _Requests(lambda: self._tick(stream))
+        requests = _Requests(lambda: self._table.tick(stream))
         try:
             self._transport.check_usable()
-            stub = cast(
-                "_pb.rpc_grpc.LeaseAsyncStub", _pb.rpc_grpc.LeaseStub(self._transport.channel)
-            )
+            channel = self._transport.channel
+            stub = cast("_pb.rpc_grpc.LeaseAsyncStub", _pb.rpc_grpc.LeaseStub(channel))
             metadata = (*stream.key, *self._transport.metadata())
             call = stub.LeaseKeepAlive(requests, metadata=metadata)
         except ClientClosedError as exc:
-            self._fail(stream, exc)
+            self._table.fail(stream, exc)
             return None, False
         except EtcdError as exc:
             return exc, False
-        stream.call, stream.requests = call, requests
-        for request in stream.opened(self._clock()):
-            requests.put(request)
+        stream.opened(call, requests, self._table.clock())
         healthy = False
         try:
             async for response in call:
                 healthy = True
                 if stream.stopped:
                     return None, healthy
-                stream.deliver(response, self._clock())
-                self._stop_if_idle(stream)
+                self._table.deliver(stream, response)
             error: EtcdError = stream_ended_error()
         except asyncio.CancelledError:
             if not call.done() or _task_cancelling():
@@ -330,17 +255,10 @@ class AioKeepAliveDriver:
         except grpc.aio.AioRpcError as exc:
             error = from_rpc_error(exc)
         finally:
-            stream.call = stream.requests = None
-            stream.open = False
+            stream.call_ended()
             requests.end()
             call.cancel()
         return (None if stream.stopped else error), healthy
-
-    def _fail(self, stream: _Stream, error: BaseException) -> None:
-        """End every keep-alive of ``stream`` with ``error`` and close the stream."""
-        stream.fail(error)
-        stream.stop()
-        self._forget(stream)
 
 
 def _task_cancelling() -> bool:

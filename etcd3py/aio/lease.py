@@ -29,7 +29,15 @@ from typing_extensions import Self
 from etcd3py import _pb
 from etcd3py._calls import lease as calls
 from etcd3py._ints import LeaseLike, lease_id
-from etcd3py._keepalive_state import Renewals, StreamKey, first_timeout, start_keep_alive
+from etcd3py._keepalive_renewals import (
+    Renewals,
+    add_done_callback,
+    ctx_error,
+    follow,
+    run_callbacks,
+    start_keep_alive,
+)
+from etcd3py._keepalive_state import StreamKey, first_timeout
 from etcd3py._lease_views import (
     LeaseGrantResponse,
     LeaseKeepAliveResponse,
@@ -40,7 +48,7 @@ from etcd3py._lease_views import (
 from etcd3py._transport import check_ctx, check_timeout
 from etcd3py.aio._keepalive import AioKeepAliveDriver
 from etcd3py.context import Context
-from etcd3py.errors import CanceledError, UnavailableError
+from etcd3py.errors import UnavailableError
 
 if TYPE_CHECKING:
     from etcd3py._aio_transport import AioTransport
@@ -73,45 +81,31 @@ class _Sink:
         self.loop = asyncio.get_running_loop()
         self.state = Renewals()
         self.changed = _Signal()  # a renewal came, or it ended
-        self.callbacks: list[Callable[[], None]] = []
-        self.unregister_ctx: Callable[[], None] = _nothing
-        self.owned_ctx: Context | None = None
 
     def push(self, response: _pb.rpc.LeaseKeepAliveResponse) -> None:
         if self.state.push(response):
             self.changed.fire()
 
     def finish(self, error: BaseException | None) -> None:
-        if not self.state.finish(error):
+        ended = self.state.finish(error)
+        if ended is None:
             return
         self.changed.fire()
-        unregister, self.unregister_ctx = self.unregister_ctx, _nothing
-        owned, self.owned_ctx = self.owned_ctx, None
-        callbacks, self.callbacks = self.callbacks, []
-        unregister()
-        if owned is not None:
-            owned.cancel()  # drops its deadline timer now; nothing of ours listens any more
-        for callback in callbacks:  # later, on the loop: never inside the driver
-            self.loop.call_soon(_run_callback, callback)
+        ended.detach()
+        if ended.callbacks:  # later, on the loop: never inside the driver
+            self.loop.call_soon(run_callbacks, ended.callbacks)
 
-    def follow(self, ctx: Context, *, owned: bool = False) -> None:
+    def follow(self, ctx: Context, owned: bool) -> None:
         loop = self.loop
 
         def on_done() -> None:  # on whichever thread ended the context
             if not loop.is_closed():
                 loop.call_soon_threadsafe(self.ctx_done, ctx)
 
-        unregister = ctx.add_done_callback(on_done)
-        if self.state.done:  # it ended before the callback was in place
-            unregister()
-            if owned:
-                ctx.cancel()
-            return
-        self.unregister_ctx = unregister
-        self.owned_ctx = ctx if owned else None
+        follow(self.state, ctx, owned, on_done)
 
     def ctx_done(self, ctx: Context) -> None:
-        error = ctx.err() or CanceledError("context canceled")
+        error = ctx_error(ctx)
         self.driver.unsubscribe(self.key, self.id, self, error)
         self.finish(error)  # when it was not subscribed (yet): still end it
 
@@ -169,7 +163,7 @@ class KeepAlive:
             owned: ``ctx`` was made for this keep-alive alone (``timeout=``): cancel it
                 once the keep-alive ends.
         """
-        self._sink.follow(ctx, owned=owned)
+        self._sink.follow(ctx, owned)
 
     def add_done_callback(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Run ``callback()`` once on the loop when the keep-alive ends, for any reason (at
@@ -181,12 +175,7 @@ class KeepAlive:
         Returns:
             A function that unregisters the callback (harmless after it ran).
         """
-        callbacks = self._sink.callbacks
-        if self._sink.state.done:
-            callback()
-            return _nothing
-        callbacks.append(callback)
-        return lambda: callbacks.remove(callback) if callback in callbacks else None
+        return add_done_callback(self._sink.state, callback)
 
     def __aiter__(self) -> Self:
         return self
@@ -294,17 +283,6 @@ class _Signal:
 def _resolve(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
-
-
-def _nothing() -> None:
-    pass
-
-
-def _run_callback(callback: Callable[[], None]) -> None:
-    try:
-        callback()
-    except Exception:  # a callback's failure must not hide the others
-        _log.exception("etcd3py: a keep-alive done callback failed")
 
 
 class Lease(abc.ABC):

@@ -286,12 +286,14 @@ async def test_a_dropped_keep_alive_is_unsubscribed(lease: GrpcLease) -> None:
     kept = lease.keep_alive(grant)
     dropped = lease.keep_alive(grant)
     await take(dropped, 1)
+    sink = dropped._sink  # what the driver holds of it
     del dropped
     gc.collect()
     for _ in range(10):  # the finalizer schedules the close on the loop
         await asyncio.sleep(0)
-    sink_count = len(lease.driver._streams[()].schedule.subscribers(grant.id))
-    assert sink_count == 1
+    assert sink.state.done and sink.state.closed
+    assert lease.driver._table.streams[()].schedule.subscribers(grant.id) != [sink]
+    assert len(lease.driver._table.streams[()].schedule.subscribers(grant.id)) == 1
     await take(kept, 1)
     await kept.close()
     await lease.revoke(grant)
