@@ -92,8 +92,8 @@ class _Waker:
 class _Requests:
     """The request iterator of ONE call, consumed by gRPC's task: the stream's timer.
 
-    When nothing is queued it runs ``tick()`` (the renewals due; ``None`` for none) and
-    sleeps :data:`TICK` seconds, or until :meth:`put` or :meth:`end`.
+    When nothing is queued it runs ``tick()`` (the renewals due, after the deadline and
+    stall checks) and sleeps :data:`TICK` seconds, or until :meth:`put` or :meth:`end`.
     """
 
     def __init__(self, tick: Callable[[], list[_Request]]) -> None:

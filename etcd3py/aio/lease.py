@@ -150,6 +150,11 @@ class KeepAlive:
         self.id = lease_id
         self._sink = _Sink(lease_id, driver, key)
         self._finalizer = weakref.finalize(self, _dropped, self._sink)
+        self._finalizer.atexit = False
+
+    def push(self, response: _pb.rpc.LeaseKeepAliveResponse) -> None:
+        """Deliver one renewal (dropping the oldest when the buffer is full)."""
+        self._sink.push(response)
 
     def finish(self, error: BaseException | None) -> None:
         """End the keep-alive with ``error`` (``None``: a clean end); the first end wins."""

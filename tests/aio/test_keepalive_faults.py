@@ -157,7 +157,7 @@ async def test_a_silent_stream_is_reopened_before_the_lease_is_lost() -> None:
         server.stop(0).wait(WAIT)
 
 
-async def test_cancelling_keep_alive_once_in_flight_cancels_the_call() -> None:
+async def test_cancelling_a_call_in_flight_cancels_the_rpc() -> None:
     mute = Mute()
     server, endpoint = serve(mute)
     transport, lease = await lease_on(endpoint)
@@ -168,6 +168,19 @@ async def test_cancelling_keep_alive_once_in_flight_cancels_the_call() -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        calls = [
+            lease.grant(30, timeout=60),
+            lease.revoke(7, timeout=60),
+            lease.time_to_live(7, timeout=60),
+            lease.leases(timeout=60),
+        ]
+        for n, coro in enumerate(calls, 2):
+            task = asyncio.ensure_future(coro)
+            while mute.calls < n:  # in flight once the server has it
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
         # a ctx cancelled from another thread ends a call in flight with CanceledError
         ctx = Context.background().with_cancel()
         timer = threading.Timer(0.3, ctx.cancel)
@@ -183,7 +196,7 @@ async def test_cancelling_keep_alive_once_in_flight_cancels_the_call() -> None:
         with pytest.raises(CanceledError):
             await ka.__anext__()
         timer.join()
-        assert mute.calls >= 3
+        assert mute.calls >= 7
     finally:
         await lease.close()
         await transport.close()
