@@ -19,8 +19,8 @@ from etcd3py import Context, _pb
 from etcd3py._aio_transport import AioTransport
 from etcd3py.aio.lease import GrpcLease, KeepAlive
 from etcd3py.config import Config, parse_endpoints
-from etcd3py.errors import CanceledError, LeaseExpiredError, LeaseNotFoundError
-from tests.backends import Backend
+from etcd3py.errors import CanceledError, LeaseExpiredError, LeaseNotFoundError, NoLeaderError
+from tests.backends import Backend, EtcdProcess
 from tests.faults.bridge import Bridge
 from tests.faults.test_lease_faults import GoesSilent, Mute
 
@@ -201,3 +201,41 @@ async def test_cancelling_a_call_in_flight_cancels_the_rpc() -> None:
         await lease.close()
         await transport.close()
         server.stop(0).wait(WAIT)
+
+
+@pytest.mark.cluster
+async def test_require_leader_keep_alive_ends_with_no_leader_while_a_plain_one_goes_on(
+    etcd_cluster: list[EtcdProcess],
+) -> None:
+    """As ``tests/cluster/test_lease_leader.py``: the member loses its leader."""
+    lonely, peers = etcd_cluster[0], etcd_cluster[1:]
+    transport, lease = await lease_on(lonely.endpoint)
+    try:
+        guarded_lease, plain_lease = await lease.grant(15), await lease.grant(15)
+        guarded = lease.keep_alive(guarded_lease, ctx=Context.background().with_require_leader())
+        plain = lease.keep_alive(plain_lease)
+        await renewals(guarded, 1)
+        await renewals(plain, 1)
+        assert len(lease.driver.streams()) == 2
+        for peer in peers:
+            await asyncio.to_thread(peer.stop)
+        assert await guarded.wait(30.0), "the require_leader keep-alive did not end"
+        assert isinstance(guarded.err(), NoLeaderError), guarded.err()
+        with pytest.raises(NoLeaderError):
+            for _ in range(100):  # responses still buffered come first
+                await guarded.__anext__()
+        assert not plain.done  # another stream: not ended by it
+        for peer in peers:
+            await asyncio.to_thread(peer.start)
+        for peer in peers:
+            await asyncio.to_thread(peer.wait_serving)
+        while await plain.get(0) is not None:  # drop what came before the leader was lost
+            pass
+        await renewals(plain, 1)  # renewed again once a leader is back
+        await plain.close()
+        assert plain.err() is None and lease.driver.streams() == []
+        for granted in (guarded_lease, plain_lease):
+            await lease.revoke(granted, timeout=30.0)
+    finally:
+        await lease.close()
+        await transport.close()
