@@ -67,11 +67,9 @@ from typing import TYPE_CHECKING
 import grpc
 
 from etcd3py import _pb
+from etcd3py._keepalive_schedule import RESEND, STALL_MIN, KeepAliveSchedule
 from etcd3py._keepalive_state import (
     REQUIRE_LEADER,
-    RESEND,
-    STALL_MIN,
-    KeepAliveSchedule,
     KeepAliveStreams,
     StreamKey,
     StreamState,

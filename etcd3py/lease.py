@@ -41,7 +41,7 @@ from etcd3py._keepalive_renewals import (
     run_callbacks,
     start_keep_alive,
 )
-from etcd3py._keepalive_state import first_timeout
+from etcd3py._keepalive_schedule import first_timeout
 from etcd3py._lease_views import (
     LeaseGrantResponse,
     LeaseKeepAliveResponse,

@@ -21,6 +21,11 @@ Tasks (never one per lease), all on the loop that made the driver:
   the renewals due, end the keep-alives past their deadline, cancel a hung call), as the
   sync driver's request consumer does.
 
+The driver holds a :class:`Sink` per ``keep_alive()`` caller (its renewals and end, the
+rules of :mod:`etcd3py._keepalive_renewals`), never the caller's ``KeepAlive`` itself, so
+a dropped one is collected: its finalizer (:func:`dropped`) schedules the sink's close on
+the loop.
+
 Shutdown (``await close()``, before the transport closes): refuse new keep-alives, end
 every keep-alive with ``ClientClosedError``, cancel every call, wake every backoff, and await
 every stream task.
@@ -39,6 +44,7 @@ import grpc
 import grpc.aio
 
 from etcd3py import _pb
+from etcd3py._keepalive_renewals import Renewals, ctx_error, follow, run_callbacks
 from etcd3py._keepalive_state import (
     KeepAliveStreams,
     StreamKey,
@@ -47,6 +53,7 @@ from etcd3py._keepalive_state import (
     closed_error,
     stream_ended_error,
 )
+from etcd3py.context import Context
 from etcd3py.errors import (
     ClientClosedError,
     EtcdError,
@@ -58,7 +65,7 @@ from etcd3py.errors import (
 if TYPE_CHECKING:
     from etcd3py._aio_transport import AioTransport
 
-__all__ = ["TASK_NAME", "TICK", "AioKeepAliveDriver"]
+__all__ = ["TASK_NAME", "TICK", "AioKeepAliveDriver", "Sink", "dropped"]
 
 _log = logging.getLogger(__name__)
 
@@ -266,3 +273,90 @@ def _task_cancelling() -> bool:
     task = asyncio.current_task()
     cancelling = getattr(task, "cancelling", None)
     return bool(cancelling()) if cancelling is not None else False
+
+
+class Sink:
+    """What the driver holds of one :class:`etcd3py.aio.lease.KeepAlive`: its renewals, its
+    end, its waiters (on the loop that made it).
+
+    Kept apart from the ``KeepAlive`` so that a dropped one can be collected (the driver and
+    a context's callback hold only this).
+    """
+
+    def __init__(self, lease_id: int, driver: AioKeepAliveDriver, key: StreamKey) -> None:
+        self.id = lease_id
+        self.driver = driver
+        self.key = key
+        self.loop = asyncio.get_running_loop()
+        self.state = Renewals()
+        self.changed = _Signal()  # a renewal came, or it ended
+
+    def push(self, response: _pb.rpc.LeaseKeepAliveResponse) -> None:
+        if self.state.push(response):
+            self.changed.fire()
+
+    def finish(self, error: BaseException | None) -> None:
+        ended = self.state.finish(error)
+        if ended is None:
+            return
+        self.changed.fire()
+        ended.detach()
+        if ended.callbacks:  # later, on the loop: never inside the driver
+            self.loop.call_soon(run_callbacks, ended.callbacks)
+
+    def follow(self, ctx: Context, owned: bool) -> None:
+        loop = self.loop
+
+        def on_done() -> None:  # on whichever thread ended the context
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self.ctx_done, ctx)
+
+        follow(self.state, ctx, owned, on_done)
+
+    def ctx_done(self, ctx: Context) -> None:
+        error = ctx_error(ctx)
+        self.driver.unsubscribe(self.key, self.id, self, error)
+        self.finish(error)  # when it was not subscribed (yet): still end it
+
+    def close(self) -> None:
+        self.state.close()
+        self.changed.fire()
+        self.driver.unsubscribe(self.key, self.id, self, None)
+        self.finish(None)
+
+
+def dropped(sink: Sink) -> None:
+    """A ``KeepAlive`` was collected unclosed: close its sink on its loop (never I/O here)."""
+    if not sink.loop.is_closed():
+        sink.loop.call_soon_threadsafe(sink.close)
+
+
+class _Signal:
+    """Wakes every task waiting on it (no task of its own; a cancelled wait leaves nothing)."""
+
+    def __init__(self) -> None:
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def fire(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            _resolve(waiter)
+
+    async def wait(self, timeout: float | None) -> None:
+        """Wait for the next :meth:`fire`, at most ``timeout`` seconds (``None``: no limit)."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(waiter)
+        timer = None if timeout is None else loop.call_later(timeout, _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

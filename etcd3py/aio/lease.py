@@ -17,8 +17,6 @@ Example::
 from __future__ import annotations
 
 import abc
-import asyncio
-import logging
 import weakref
 from collections.abc import Callable
 from types import TracebackType
@@ -30,14 +28,11 @@ from etcd3py import _pb
 from etcd3py._calls import lease as calls
 from etcd3py._ints import LeaseLike, lease_id
 from etcd3py._keepalive_renewals import (
-    Renewals,
     add_done_callback,
-    ctx_error,
-    follow,
-    run_callbacks,
     start_keep_alive,
 )
-from etcd3py._keepalive_state import StreamKey, first_timeout
+from etcd3py._keepalive_schedule import first_timeout
+from etcd3py._keepalive_state import StreamKey
 from etcd3py._lease_views import (
     LeaseGrantResponse,
     LeaseKeepAliveResponse,
@@ -46,7 +41,7 @@ from etcd3py._lease_views import (
     LeaseTimeToLiveResponse,
 )
 from etcd3py._transport import check_ctx, check_timeout
-from etcd3py.aio._keepalive import AioKeepAliveDriver
+from etcd3py.aio._keepalive import AioKeepAliveDriver, Sink, dropped
 from etcd3py.context import Context
 from etcd3py.errors import UnavailableError
 
@@ -63,63 +58,6 @@ __all__ = [
     "LeaseRevokeResponse",
     "LeaseTimeToLiveResponse",
 ]
-
-_log = logging.getLogger(__name__)
-
-
-class _Sink:
-    """What the driver holds of one :class:`KeepAlive`: its renewals, its end, its waiters.
-
-    Kept apart from the :class:`KeepAlive` so that a dropped one can be collected (the
-    driver and a context's callback hold only this).
-    """
-
-    def __init__(self, lease_id: int, driver: AioKeepAliveDriver, key: StreamKey) -> None:
-        self.id = lease_id
-        self.driver = driver
-        self.key = key
-        self.loop = asyncio.get_running_loop()
-        self.state = Renewals()
-        self.changed = _Signal()  # a renewal came, or it ended
-
-    def push(self, response: _pb.rpc.LeaseKeepAliveResponse) -> None:
-        if self.state.push(response):
-            self.changed.fire()
-
-    def finish(self, error: BaseException | None) -> None:
-        ended = self.state.finish(error)
-        if ended is None:
-            return
-        self.changed.fire()
-        ended.detach()
-        if ended.callbacks:  # later, on the loop: never inside the driver
-            self.loop.call_soon(run_callbacks, ended.callbacks)
-
-    def follow(self, ctx: Context, owned: bool) -> None:
-        loop = self.loop
-
-        def on_done() -> None:  # on whichever thread ended the context
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(self.ctx_done, ctx)
-
-        follow(self.state, ctx, owned, on_done)
-
-    def ctx_done(self, ctx: Context) -> None:
-        error = ctx_error(ctx)
-        self.driver.unsubscribe(self.key, self.id, self, error)
-        self.finish(error)  # when it was not subscribed (yet): still end it
-
-    def close(self) -> None:
-        self.state.close()
-        self.changed.fire()
-        self.driver.unsubscribe(self.key, self.id, self, None)
-        self.finish(None)
-
-
-def _dropped(sink: _Sink) -> None:
-    """A :class:`KeepAlive` was collected unclosed: close its sink on its loop."""
-    if not sink.loop.is_closed():
-        sink.loop.call_soon_threadsafe(sink.close)
 
 
 class KeepAlive:
@@ -148,8 +86,8 @@ class KeepAlive:
             key: the metadata of its context, which picks its stream.
         """
         self.id = lease_id
-        self._sink = _Sink(lease_id, driver, key)
-        self._finalizer = weakref.finalize(self, _dropped, self._sink)
+        self._sink = Sink(lease_id, driver, key)
+        self._finalizer = weakref.finalize(self, dropped, self._sink)
         self._finalizer.atexit = False
 
     def push(self, response: _pb.rpc.LeaseKeepAliveResponse) -> None:
@@ -257,37 +195,6 @@ class KeepAlive:
     def __repr__(self) -> str:
         state = "live" if not self.done else f"ended ({self.err()!r})"
         return f"KeepAlive(id={self.id}, {state})"
-
-
-class _Signal:
-    """Wakes every task waiting on it (no task of its own; a cancelled wait leaves nothing)."""
-
-    def __init__(self) -> None:
-        self._waiters: list[asyncio.Future[None]] = []
-
-    def fire(self) -> None:
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            _resolve(waiter)
-
-    async def wait(self, timeout: float | None) -> None:
-        """Wait for the next :meth:`fire`, at most ``timeout`` seconds (``None``: no limit)."""
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        self._waiters.append(waiter)
-        timer = None if timeout is None else loop.call_later(timeout, _resolve, waiter)
-        try:
-            await waiter
-        finally:
-            if timer is not None:
-                timer.cancel()
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
-
-
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 class Lease(abc.ABC):

@@ -8,8 +8,8 @@ import pytest
 
 from etcd3py import Context, _pb
 from etcd3py._keepalive_renewals import Renewals, add_done_callback, follow
+from etcd3py._keepalive_schedule import KeepAliveSchedule
 from etcd3py._keepalive_state import (
-    KeepAliveSchedule,
     KeepAliveStreams,
     StreamKey,
     StreamState,
