@@ -78,13 +78,7 @@ class KeepAlive:
     """
 
     def __init__(self, lease_id: int, driver: AioKeepAliveDriver, key: StreamKey = ()) -> None:
-        """Create a keep-alive; use :meth:`Lease.keep_alive`.
-
-        Args:
-            lease_id: the lease kept alive.
-            driver: the client's keep-alive driver.
-            key: the metadata of its context, which picks its stream.
-        """
+        """Create a keep-alive (use :meth:`Lease.keep_alive`); as the sync one's arguments."""
         self.id = lease_id
         self._sink = Sink(lease_id, driver, key)
         self._finalizer = weakref.finalize(self, dropped, self._sink)
