@@ -185,26 +185,67 @@ class AioTransport:
             EtcdError: the mapped failure (``DeadlineExceededError`` past the deadline,
                 ``CanceledError`` when ``ctx`` is cancelled).
         """
-        self.check_usable()
-        deadline = call_deadline(self.config.default_timeout, timeout, ctx)
         method = getattr(getattr(self, call.service), call.method)
         authenticate = call.service == "auth" and call.method == "Authenticate"
+        response = await self._call(
+            method, call.request, timeout, ctx, call.repeatable, authenticate=authenticate
+        )
+        return call.wrap(response)
+
+    async def call(
+        self,
+        method: Callable[..., Any],
+        request: Any,
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+        repeatable: bool = False,
+    ) -> Any:
+        """Issue one RPC given as a method (not a description), as :meth:`run` does.
+
+        As :meth:`etcd3py._transport.Transport.call`, awaited: for the calls a stub method
+        cannot issue alone (``keep_alive_once``: one message over a stream).
+
+        Args:
+            method: called as ``method(request, timeout=, metadata=)``; returns an awaitable
+                with ``cancel()`` (a ``grpc.aio`` call, or an adapter of one).
+            request: the request message.
+            timeout: seconds for the whole call, retries included.
+            ctx: a context whose deadline, metadata and cancellation apply.
+            repeatable: whether the RPC is read-only (see :mod:`etcd3py._retry`).
+
+        Returns:
+            The response message.
+        """
+        return await self._call(method, request, timeout, ctx, repeatable, authenticate=False)
+
+    async def _call(
+        self,
+        method: Callable[..., Any],
+        request: Any,
+        timeout: float | None,
+        ctx: Context | None,
+        repeatable: bool,
+        *,
+        authenticate: bool,
+    ) -> Any:
+        self.check_usable()
+        deadline = call_deadline(self.config.default_timeout, timeout, ctx)
         token = None if authenticate else self._token
 
         def attempt(remaining: float | None) -> Awaitable[Any]:
-            return self._invoke(method, call.request, remaining, ctx, with_token=not authenticate)
+            return self._invoke(method, request, remaining, ctx, with_token=not authenticate)
 
         def retried() -> Awaitable[Any]:
-            return self._retry(attempt, call.repeatable, deadline, ctx)
+            return self._retry(attempt, repeatable, deadline, ctx)
 
         try:
-            response = await retried()
+            return await retried()
         except InvalidAuthTokenError:
             if self.config.username is None or authenticate:
                 raise
             await self._refresh(token)  # clientv3: refresh the token once, then try again
-            response = await retried()
-        return call.wrap(response)
+            return await retried()
 
     async def _retry(
         self,

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 import grpc.aio
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from etcd3py._aio_transport import _on_ctx_done
 from etcd3py._reconnect import watch_policy
 from etcd3py._watch_core import RegistryCore, StreamCore, StreamState, WatchBuffer
@@ -275,7 +275,7 @@ class AioWatchStream(StreamCore):
             self._transport.check_usable()
             metadata = self._transport.metadata(self.ctx)
             # The stub is made on each (re)connect: the transport's channel may have changed.
-            stub = _pb.rpc_grpc.WatchStub(self._transport.channel)
+            stub = _stubs.rpc_grpc.WatchStub(self._transport.channel)
             call: Any = stub.Watch(_requests(requests), metadata=metadata)  # type: ignore[arg-type]
         except EtcdError as exc:
             return (None if isinstance(exc, ClientClosedError) else exc), False
