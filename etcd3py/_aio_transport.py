@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar, cast
 
@@ -337,7 +337,7 @@ class AioTransport:
 
     async def unary_stream(
         self, method: Any, request: Any, *, timeout: float | None, ctx: Context | None
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncGenerator[Any, None]:
         """Run a unary-stream RPC (e.g. ``Snapshot``) and yield its responses as they come.
 
         The metadata is the ctx's pairs and the token (:meth:`metadata`); ``timeout`` bounds
