@@ -33,6 +33,7 @@ from tests.aio.unary_support import (
     WAIT,
     cancel_ctx_in_flight,
     cancel_in_flight,
+    connected,
     forbid_sending,
     held_transport,
     proxy,
@@ -137,8 +138,10 @@ async def test_ctx_and_task_cancel(held_transport: AioTransport, proxy: HoldProx
     cancelled.cancel()
     with pytest.raises(CanceledError):
         await cluster.member_promote(1, ctx=cancelled)
-    await cancel_ctx_in_flight(proxy, lambda ctx: cluster.member_list(ctx=ctx, timeout=WAIT))
-    await cancel_in_flight(proxy, cluster.member_list(timeout=WAIT))
+    await cancel_ctx_in_flight(
+        held_transport, proxy, lambda ctx: cluster.member_list(ctx=ctx, timeout=WAIT)
+    )
+    await cancel_in_flight(held_transport, proxy, lambda: cluster.member_list(timeout=WAIT))
     assert len((await cluster.member_list(timeout=WAIT)).members) == 1
 
 
@@ -163,6 +166,7 @@ async def test_a_replaced_channel_closes_when_its_last_call_ends(
 ) -> None:
     t = held_transport
     old = t.channel
+    await connected(t)
     with proxy.hold():  # a call stays in flight on the old channel
         task = asyncio.ensure_future(t.run(kv_calls.do(Op.get("/k")), timeout=WAIT))
         await request_left(proxy)
@@ -184,6 +188,7 @@ async def test_set_endpoints_rules_and_close(backend: Backend, proxy: HoldProxy)
         first = t.channel
         assert await t.set_endpoints(parse_endpoints([proxy.endpoint])) is True
         assert first._channel.closed()  # nothing ran on it: closed at once
+        await connected(t)
         with proxy.hold():
             task = asyncio.ensure_future(t.run(kv_calls.do(Op.get("/k")), timeout=WAIT))
             await request_left(proxy)

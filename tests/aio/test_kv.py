@@ -196,8 +196,12 @@ async def test_ctx_cancelled_from_another_thread_in_flight(
     held_transport: AioTransport, proxy: HoldProxy, prefix: str
 ) -> None:
     kv = GrpcKV(held_transport)
-    await cancel_ctx_in_flight(proxy, lambda ctx: kv.get(prefix + "k", ctx=ctx, timeout=WAIT))
-    await cancel_ctx_in_flight(proxy, lambda ctx: kv.put(prefix + "k", "v", ctx=ctx))
+    await cancel_ctx_in_flight(
+        held_transport, proxy, lambda ctx: kv.get(prefix + "k", ctx=ctx, timeout=WAIT)
+    )
+    await cancel_ctx_in_flight(
+        held_transport, proxy, lambda ctx: kv.put(prefix + "k", "v", ctx=ctx)
+    )
     assert (await kv.get(prefix + "k", timeout=WAIT)).count == 0  # the held put never landed
 
 
@@ -205,8 +209,12 @@ async def test_cancelling_the_task_cancels_the_call(
     held_transport: AioTransport, proxy: HoldProxy, prefix: str
 ) -> None:
     kv = GrpcKV(held_transport)
-    await cancel_in_flight(proxy, kv.get(prefix + "k", timeout=WAIT))
-    await cancel_in_flight(proxy, kv.delete(prefix, prefix=True, timeout=WAIT))
-    await cancel_in_flight(proxy, kv.txn().then(Op.put(prefix + "k", "v")).commit(timeout=WAIT))
+    await cancel_in_flight(held_transport, proxy, lambda: kv.get(prefix + "k", timeout=WAIT))
+    await cancel_in_flight(
+        held_transport, proxy, lambda: kv.delete(prefix, prefix=True, timeout=WAIT)
+    )
+    await cancel_in_flight(
+        held_transport, proxy, lambda: kv.txn().then(Op.put(prefix + "k", "v")).commit(timeout=WAIT)
+    )
     # the transport goes on; no task is left (the autouse fixture checks)
     assert (await kv.get(prefix + "k", timeout=WAIT)).count == 0

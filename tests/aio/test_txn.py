@@ -139,6 +139,8 @@ async def test_commit_cancelled_in_flight(
 ) -> None:
     kv = GrpcKV(held_transport)
     txn = kv.txn().then(Op.put(prefix + "k", "v"))
-    await cancel_ctx_in_flight(proxy, lambda ctx: txn.commit(ctx=ctx, timeout=WAIT))
-    await cancel_in_flight(proxy, kv.txn().then(Op.put(prefix + "k", "v")).commit(timeout=WAIT))
+    await cancel_ctx_in_flight(held_transport, proxy, lambda ctx: txn.commit(ctx=ctx, timeout=WAIT))
+    await cancel_in_flight(
+        held_transport, proxy, lambda: kv.txn().then(Op.put(prefix + "k", "v")).commit(timeout=WAIT)
+    )
     assert (await kv.get(prefix + "k", timeout=WAIT)).count == 0

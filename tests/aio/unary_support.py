@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
+from etcd3py import Op
 from etcd3py._aio_transport import AioTransport
+from etcd3py._calls import kv as kv_calls
 from etcd3py.config import Config, parse_endpoints
 from etcd3py.context import Context
 from etcd3py.errors import CanceledError, EtcdError
@@ -44,7 +46,7 @@ def same_view(aio: Any, sync: Any, *, header: bool = True) -> None:
     if not header:
         a.ClearField("header")
         s.ClearField("header")
-    assert a == s
+    assert a == s, f"{a} != {s}"
 
 
 def forbid_sending(transport: AioTransport, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,10 +117,22 @@ async def request_left(proxy: HoldProxy) -> None:
     assert await asyncio.to_thread(proxy.held.wait, WAIT)
 
 
-async def cancel_in_flight(proxy: HoldProxy, call: Awaitable[object]) -> None:
-    """Start ``call`` in a task while ``proxy`` holds it, cancel the task; it must end."""
+async def connected(transport: AioTransport) -> None:
+    """Make a call on a live connection (after a hold dropped the last one).
+
+    A connection made while a proxy holds never gets the server's settings, so a call on it
+    would never leave: each hold starts on a ready channel.
+    """
+    await transport.run(kv_calls.do(Op.get("/")), timeout=WAIT)  # a read: retried until served
+
+
+async def cancel_in_flight(
+    transport: AioTransport, proxy: HoldProxy, call: Callable[[], Awaitable[object]]
+) -> None:
+    """Start ``call()`` in a task while ``proxy`` holds it, cancel the task; it must end."""
+    await connected(transport)
     with proxy.hold():
-        task = asyncio.ensure_future(call)
+        task = asyncio.ensure_future(call())
         await request_left(proxy)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -127,10 +141,11 @@ async def cancel_in_flight(proxy: HoldProxy, call: Awaitable[object]) -> None:
 
 
 async def cancel_ctx_in_flight(
-    proxy: HoldProxy, call: Callable[[Context], Awaitable[object]]
+    transport: AioTransport, proxy: HoldProxy, call: Callable[[Context], Awaitable[object]]
 ) -> None:
     """Run ``call(ctx)`` while ``proxy`` holds it; cancel ``ctx`` from another thread."""
     ctx = Context.background().with_cancel()
+    await connected(transport)
     with proxy.hold():
         task = asyncio.ensure_future(call(ctx))
         await request_left(proxy)
