@@ -31,9 +31,11 @@ from etcd3py._maintenance_views import (
 from etcd3py._snapshot import check_dest, open_sink
 from etcd3py.errors import (
     ArgumentTypeError,
+    EtcdError,
     InvalidArgumentError,
     InvalidAuthTokenError,
     NoLeaderError,
+    UnknownError,
 )
 
 __all__ = ["SnapshotDest", "alarm_disarm", "move_leader", "snapshot"]
@@ -157,8 +159,8 @@ def _snapshot(
             try:
                 yield Stream(member, "maintenance", "Snapshot", _pb.rpc.SnapshotRequest(), take)
                 break
-            except InvalidAuthTokenError:
-                if started or attempt:
+            except EtcdError as err:
+                if not _token_refused(err) or started or attempt:
                     raise
                 refreshed: bool = yield Refresh("snapshot")
                 if not refreshed:
@@ -168,3 +170,14 @@ def _snapshot(
         sink.abort()
         raise
     return SnapshotResponse(header, status.version, size)
+
+
+def _token_refused(err: EtcdError) -> bool:
+    """Whether a stream was refused for its token.
+
+    etcd's ``Snapshot`` returns its auth error unconverted: gRPC sends it as ``UNKNOWN``
+    with etcd's message, which the error table cannot tell from another unknown failure.
+    """
+    return isinstance(err, InvalidAuthTokenError) or (
+        isinstance(err, UnknownError) and str(err).endswith("auth: invalid auth token")
+    )

@@ -172,3 +172,28 @@ async def test_every_call_takes_a_ctx(
     with pytest.raises(E.DeadlineExceededError):
         await call(a, expired)
     await cancel_ctx_in_flight(held_transport, proxy, lambda ctx: call(a, ctx))
+
+
+def test_the_sync_snapshot_drives_the_same_refresh(admin: Client, auth_backend: Backend) -> None:
+    with Client(auth_backend.endpoints, username="root", password=ROOT_PW) as root:
+        t = root._transport
+        fetches = 0
+        login = t._authenticate
+
+        def counting() -> None:
+            nonlocal fetches
+            fetches += 1
+            login()
+
+        t._authenticate = counting  # type: ignore[method-assign]
+        status_at = t.run_at
+
+        def status_then_stale_token(*args: Any, **kwargs: Any) -> Any:
+            answer = status_at(*args, **kwargs)
+            t._token = "stale.1"
+            return answer
+
+        t.run_at = status_then_stale_token  # type: ignore[method-assign]
+        out = io.BytesIO()
+        assert root.snapshot(out, timeout=30.0).size == len(out.getvalue()) > 0
+        assert fetches == 1 and t._token not in (None, "stale.1")
