@@ -238,17 +238,8 @@ class AioTransport:
     ) -> _R:
         """Run a described unary RPC on the member at ``endpoint`` (a channel of its own).
 
-        As :meth:`etcd3py._transport.Transport.run_at`: retries, deadline, metadata, error
-        mapping and view as :meth:`run`; the channel is closed before it returns.
-
-        Args:
-            endpoint: ``host:port`` or a URL form of it.
-            call: the description.
-            timeout: seconds for the whole call, retries included.
-            ctx: a context whose deadline, metadata and cancellation apply.
-
-        Returns:
-            The response, as the description's view.
+        As :meth:`etcd3py._transport.Transport.run_at` (same arguments and answer): as
+        :meth:`run`, on a channel to that member closed before it returns.
         """
         async with self.endpoint_channel(endpoint) as channel:
             method = getattr(_STUBS[call.service](cast(grpc.Channel, channel)), call.method)
@@ -420,23 +411,12 @@ class AioTransport:
         return tuple(e.address for e in self.config.endpoints)
 
     async def set_endpoints(self, endpoints: Sequence[Endpoint]) -> bool:
-        """Replace the endpoint list: new calls and stream reconnects use a new channel.
+        """Replace the endpoint list, as :meth:`etcd3py._transport.Transport.set_endpoints`.
 
-        As :meth:`etcd3py._transport.Transport.set_endpoints`: the new channel is opened
-        and made current at once; the old one is closed when the last call running on it
-        (or stream holding it, see :meth:`held_channel`) ends, or now when none does.
-        Awaited because closing a ``grpc.aio`` channel is.
-
-        Args:
-            endpoints: the new endpoints (at least one).
-
-        Returns:
-            ``False`` when the list names the same endpoints as now (nothing changes).
-
-        Raises:
-            InvalidArgumentError: an empty list.
-            UnavailableError: a host name cannot be resolved.
-            ClientClosedError: the client is closed.
+        The new channel is made current for new calls and stream (re)connects at once; the
+        old one is closed when the last call running on it (or stream holding it, see
+        :meth:`held_channel`) ends, or now when none does. Awaited because closing a
+        ``grpc.aio`` channel is. Same arguments, answer and errors as the sync one.
         """
         new = tuple(endpoints)
         self.check_usable()
@@ -462,20 +442,10 @@ class AioTransport:
     async def sync_endpoints(
         self, timeout: float | None = None, ctx: Context | None = None
     ) -> tuple[str, ...]:
-        """Replace the endpoints by the client URLs of the started voting members.
+        """Use the client URLs of the started voting members, as the sync ``sync_endpoints``.
 
-        As :meth:`etcd3py._transport.Transport.sync_endpoints`, awaited.
-
-        Args:
-            timeout: seconds for the member list call, retries included.
-            ctx: a context whose deadline, cancellation and metadata apply.
-
-        Returns:
-            The endpoints now in use, as ``host:port``.
-
-        Raises:
-            EtcdError: the member list failed (the endpoints stay as they were).
-            UnavailableError: no member has a usable client URL.
+        See :meth:`etcd3py._transport.Transport.sync_endpoints` (same arguments, answer and
+        errors), awaited.
         """
         listed = await self.run(cluster_calls.member_list(True), timeout=timeout, ctx=ctx)
         await self.set_endpoints(usable_endpoints(listed.members, secure=self.config.secure))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from etcd3py import auth as _sync
 from etcd3py._auth_views import (
     AuthDisableResponse,
     AuthEnableResponse,
@@ -29,9 +30,9 @@ from etcd3py._auth_views import (
     AuthUserGrantRoleResponse,
     AuthUserListResponse,
     AuthUserRevokeRoleResponse,
-    Permission,
     PermissionType,
 )
+from etcd3py._auth_views import Permission as Permission
 from etcd3py._calls import auth as calls
 from etcd3py._keys import KeyLike
 from etcd3py.context import Context
@@ -39,28 +40,7 @@ from etcd3py.context import Context
 if TYPE_CHECKING:
     from etcd3py._aio_transport import AioTransport
 
-__all__ = [
-    "Auth",
-    "AuthDisableResponse",
-    "AuthEnableResponse",
-    "AuthRoleAddResponse",
-    "AuthRoleDeleteResponse",
-    "AuthRoleGetResponse",
-    "AuthRoleGrantPermissionResponse",
-    "AuthRoleListResponse",
-    "AuthRoleRevokePermissionResponse",
-    "AuthStatusResponse",
-    "AuthUserAddResponse",
-    "AuthUserChangePasswordResponse",
-    "AuthUserDeleteResponse",
-    "AuthUserGetResponse",
-    "AuthUserGrantRoleResponse",
-    "AuthUserListResponse",
-    "AuthUserRevokeRoleResponse",
-    "AuthenticateResponse",
-    "Permission",
-    "PermissionType",
-]
+__all__ = list(_sync.__all__)  # the same names: the class, and the views it answers with
 
 
 class Auth:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from etcd3py import cluster as _sync
 from etcd3py._calls import cluster as calls
+from etcd3py._cluster_views import Member as Member
 from etcd3py._cluster_views import (
-    Member,
     MemberAddResponse,
     MemberListResponse,
     MemberPromoteResponse,
@@ -25,15 +26,7 @@ if TYPE_CHECKING:
     from etcd3py._aio_transport import AioTransport
     from etcd3py.context import Context
 
-__all__ = [
-    "Cluster",
-    "Member",
-    "MemberAddResponse",
-    "MemberListResponse",
-    "MemberPromoteResponse",
-    "MemberRemoveResponse",
-    "MemberUpdateResponse",
-]
+__all__ = list(_sync.__all__)  # the same names: the class, and the views it answers with
 
 
 class Cluster:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING
 
+from etcd3py import kv as _sync
 from etcd3py._calls import kv as calls
 from etcd3py._ints import LeaseLike
 from etcd3py._keys import KeyLike
@@ -20,7 +21,6 @@ from etcd3py._responses import (
     GetResponse,
     OpResponse,
     PutResponse,
-    TxnResponse,
     expect,
 )
 from etcd3py.aio.txn import Txn
@@ -31,16 +31,7 @@ from etcd3py.op import Op
 if TYPE_CHECKING:
     from etcd3py._aio_transport import AioTransport
 
-__all__ = [
-    "CompactResponse",
-    "DeleteResponse",
-    "GetResponse",
-    "GrpcKV",
-    "KV",
-    "OpResponse",
-    "PutResponse",
-    "TxnResponse",
-]
+__all__ = list(_sync.__all__)  # the same names: the class, and the views it answers with
 
 
 class KV(abc.ABC):

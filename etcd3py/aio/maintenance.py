@@ -15,11 +15,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from etcd3py import _maintenance_flows as flows
+from etcd3py import maintenance as _sync
 from etcd3py._aio_flow import drive
 from etcd3py._calls import maintenance as calls
 from etcd3py._maintenance_flows import SnapshotDest as SnapshotDest
+from etcd3py._maintenance_views import AlarmMember as AlarmMember
 from etcd3py._maintenance_views import (
-    AlarmMember,
     AlarmResponse,
     AlarmType,
     DefragmentResponse,
@@ -31,24 +32,13 @@ from etcd3py._maintenance_views import (
     StatusResponse,
 )
 from etcd3py._transport import check_timeout
+from etcd3py.maintenance import verify_snapshot as verify_snapshot  # no I/O: the same function
 
 if TYPE_CHECKING:
     from etcd3py._aio_transport import AioTransport
     from etcd3py.context import Context
 
-__all__ = [
-    "AlarmMember",
-    "AlarmResponse",
-    "AlarmType",
-    "DefragmentResponse",
-    "DowngradeAction",
-    "DowngradeResponse",
-    "HashKVResponse",
-    "Maintenance",
-    "MoveLeaderResponse",
-    "SnapshotResponse",
-    "StatusResponse",
-]
+__all__ = list(_sync.__all__)  # the same names: the class, and the views it answers with
 
 
 class Maintenance:

@@ -11,6 +11,7 @@ sending, and every call takes a ctx (ended before, or cancelled in flight from a
 from __future__ import annotations
 
 import asyncio
+import inspect
 import io
 import time
 from collections.abc import Callable
@@ -40,6 +41,53 @@ from tests.e2e.test_auth import ROOT_PW, TTL, _reset, admin, auth_backend
 from tests.unit.test_auth_args import AUTH_CALLS, BAD_CALLS
 
 __all__ = ["admin", "auth_backend", "held_transport", "proxy"]  # fixtures
+
+
+def count_logins(t: Any) -> Callable[[], int]:
+    """Count the token fetches of a transport (either face); return the counter."""
+    login = t._authenticate
+    fetches = 0
+
+    def counted() -> None:
+        nonlocal fetches
+        fetches += 1
+
+    if inspect.iscoroutinefunction(login):
+
+        async def counting_aio() -> None:
+            counted()
+            await login()
+
+        t._authenticate = counting_aio
+    else:
+
+        def counting() -> None:
+            counted()
+            login()
+
+        t._authenticate = counting
+    return lambda: fetches
+
+
+def stale_token_after_status(t: Any) -> None:
+    """After the snapshot's status, give the transport a token the server does not know.
+
+    So the ``Snapshot`` stream starts with it and is refused before any data.
+    """
+    status_at = t.run_at
+
+    def swap(answer: Any) -> Any:
+        t._token = "stale.1"
+        return answer
+
+    if inspect.iscoroutinefunction(status_at):
+
+        async def at_aio(*args: Any, **kwargs: Any) -> Any:
+            return swap(await status_at(*args, **kwargs))
+
+        t.run_at = at_aio
+    else:
+        t.run_at = lambda *args, **kwargs: swap(status_at(*args, **kwargs))
 
 
 async def test_users_roles_and_permissions(admin: Client, auth_backend: Backend) -> None:
@@ -99,15 +147,7 @@ async def test_enable_then_disable(auth_backend: Backend) -> None:
 
 async def test_an_expired_token_is_fetched_again_once(admin: Client, auth_backend: Backend) -> None:
     async with aio_transport_on(auth_backend.endpoints[0], username="root", password=ROOT_PW) as t:
-        fetches = 0
-        login = t._authenticate
-
-        async def counting() -> None:
-            nonlocal fetches
-            fetches += 1
-            await login()
-
-        t._authenticate = counting  # type: ignore[method-assign]
+        fetches = count_logins(t)
         first = t._token
         # the passage of time is the point: a simple token dies TTL (+1 s tick) after its use
         await asyncio.sleep(TTL + 2.0)
@@ -115,7 +155,7 @@ async def test_an_expired_token_is_fetched_again_once(admin: Client, auth_backen
             Auth(t).user_list(), Auth(t).role_list(), GrpcKV(t).put("/refreshed", "v")
         )
         assert results[0].users == ["root"]
-        assert fetches == 1 and t._token and t._token != first
+        assert fetches() == 1 and t._token and t._token != first
         assert admin.get("/refreshed").kvs[0].value == b"v"
 
 
@@ -123,27 +163,12 @@ async def test_a_snapshot_refused_for_its_token_refreshes_it_once(
     admin: Client, auth_backend: Backend
 ) -> None:
     async with aio_transport_on(auth_backend.endpoints[0], username="root", password=ROOT_PW) as t:
-        fetches = 0
-        login = t._authenticate
-
-        async def counting() -> None:
-            nonlocal fetches
-            fetches += 1
-            await login()
-
-        t._authenticate = counting  # type: ignore[method-assign]
-        status_at = t.run_at
-
-        async def status_then_stale_token(*args: Any, **kwargs: Any) -> Any:
-            answer = await status_at(*args, **kwargs)
-            t._token = "stale.1"  # the stream starts with a token the server does not know
-            return answer
-
-        t.run_at = status_then_stale_token  # type: ignore[method-assign]
+        fetches = count_logins(t)
+        stale_token_after_status(t)
         out = io.BytesIO()
         resp = await Maintenance(t).snapshot(out, timeout=30.0)
         assert resp.size == len(out.getvalue()) > 0
-        assert fetches == 1 and t._token not in (None, "stale.1")
+        assert fetches() == 1 and t._token not in (None, "stale.1")
 
 
 async def test_bad_input_raises_the_sync_error_before_sending(
@@ -177,23 +202,8 @@ async def test_every_call_takes_a_ctx(
 def test_the_sync_snapshot_drives_the_same_refresh(admin: Client, auth_backend: Backend) -> None:
     with Client(auth_backend.endpoints, username="root", password=ROOT_PW) as root:
         t = root._transport
-        fetches = 0
-        login = t._authenticate
-
-        def counting() -> None:
-            nonlocal fetches
-            fetches += 1
-            login()
-
-        t._authenticate = counting  # type: ignore[method-assign]
-        status_at = t.run_at
-
-        def status_then_stale_token(*args: Any, **kwargs: Any) -> Any:
-            answer = status_at(*args, **kwargs)
-            t._token = "stale.1"
-            return answer
-
-        t.run_at = status_then_stale_token  # type: ignore[method-assign]
+        fetches = count_logins(t)
+        stale_token_after_status(t)
         out = io.BytesIO()
         assert root.snapshot(out, timeout=30.0).size == len(out.getvalue()) > 0
-        assert fetches == 1 and t._token not in (None, "stale.1")
+        assert fetches() == 1 and t._token not in (None, "stale.1")

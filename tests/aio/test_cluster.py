@@ -31,21 +31,21 @@ from etcd3py.errors import (
 from etcd3py.op import Op
 from tests.aio.unary_support import (
     WAIT,
+    Rejects,
     cancel_ctx_in_flight,
     cancel_in_flight,
     connected,
-    forbid_sending,
     held_transport,
     proxy,
+    rejects,
     request_left,
-    same_error,
     same_view,
 )
 from tests.backends import Backend
 from tests.e2e.hold_proxy import HoldProxy
 from tests.e2e.test_cluster_api import unserved_peer_url
 
-__all__ = ["held_transport", "proxy"]  # fixtures
+__all__ = ["held_transport", "proxy", "rejects"]  # fixtures
 
 
 @pytest.mark.parametrize("linearizable", [True, False])
@@ -114,19 +114,9 @@ BAD_INPUT: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("method", "args", "kwargs"), BAD_INPUT)
 async def test_bad_input_raises_the_sync_error_before_sending(
-    aio_transport: AioTransport,
-    client: Client,
-    monkeypatch: pytest.MonkeyPatch,
-    method: str,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
+    aio_transport: AioTransport, rejects: Rejects, method: str, args: Any, kwargs: Any
 ) -> None:
-    cluster = Cluster(aio_transport)
-    forbid_sending(aio_transport, monkeypatch)
-    await same_error(
-        lambda: getattr(cluster, method)(*args, **kwargs),
-        lambda: getattr(client, method)(*args, **kwargs),
-    )
+    await rejects(Cluster(aio_transport), method, args, kwargs)
 
 
 async def test_ctx_and_task_cancel(held_transport: AioTransport, proxy: HoldProxy) -> None:

@@ -26,18 +26,19 @@ from etcd3py.errors import (
 from etcd3py.kv import DeleteResponse, GetResponse, PutResponse
 from tests.aio.unary_support import (
     WAIT,
+    Rejects,
     cancel_ctx_in_flight,
     cancel_in_flight,
-    forbid_sending,
     held_transport,
     proxy,
     recorded_metadata,
+    rejects,
     same_error,
     same_view,
 )
 from tests.e2e.hold_proxy import HoldProxy
 
-__all__ = ["held_transport", "proxy"]  # fixtures
+__all__ = ["held_transport", "proxy", "rejects"]  # fixtures
 
 
 async def test_reads_answer_as_the_sync_client(
@@ -159,19 +160,9 @@ BAD_INPUT: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("method", "args", "kwargs"), BAD_INPUT)
 async def test_bad_input_raises_the_sync_error_before_sending(
-    aio_transport: AioTransport,
-    client: Client,
-    monkeypatch: pytest.MonkeyPatch,
-    method: str,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
+    aio_transport: AioTransport, rejects: Rejects, method: str, args: Any, kwargs: Any
 ) -> None:
-    kv = GrpcKV(aio_transport)
-    forbid_sending(aio_transport, monkeypatch)
-    await same_error(
-        lambda: getattr(kv, method)(*args, **kwargs),
-        lambda: getattr(client, method)(*args, **kwargs),
-    )
+    await rejects(GrpcKV(aio_transport), method, args, kwargs)
 
 
 async def test_ctx_deadline_cancel_and_metadata(aio_transport: AioTransport, prefix: str) -> None:

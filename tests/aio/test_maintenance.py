@@ -32,11 +32,12 @@ from etcd3py.errors import (
 from etcd3py.maintenance import AlarmType, DowngradeAction, SnapshotResponse
 from tests.aio.unary_support import (
     WAIT,
+    Rejects,
     cancel_ctx_in_flight,
     cancel_in_flight,
-    forbid_sending,
     held_transport,
     proxy,
+    rejects,
     same_error,
     same_view,
 )
@@ -49,7 +50,7 @@ from tests.e2e.test_maintenance_api import (
     check_snapshot_of,
 )
 
-__all__ = ["held_transport", "proxy"]  # fixtures
+__all__ = ["held_transport", "proxy", "rejects"]  # fixtures
 
 
 async def test_reads_answer_as_the_sync_client(
@@ -270,16 +271,6 @@ BAD_INPUT: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("method", "args", "kwargs"), BAD_INPUT)
 async def test_bad_input_raises_the_sync_error_before_sending(
-    aio_transport: AioTransport,
-    client: Client,
-    monkeypatch: pytest.MonkeyPatch,
-    method: str,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
+    aio_transport: AioTransport, rejects: Rejects, method: str, args: Any, kwargs: Any
 ) -> None:
-    m = Maintenance(aio_transport)
-    forbid_sending(aio_transport, monkeypatch)
-    await same_error(
-        lambda: getattr(m, method)(*args, **kwargs),
-        lambda: getattr(client, method)(*args, **kwargs),
-    )
+    await rejects(Maintenance(aio_transport), method, args, kwargs)

@@ -152,3 +152,26 @@ async def cancel_ctx_in_flight(
         threading.Thread(target=ctx.cancel).start()
         with pytest.raises(CanceledError):
             await task
+
+
+Rejects = Callable[[Any, str, tuple[Any, ...], dict[str, Any]], Awaitable[EtcdError]]
+
+
+@pytest.fixture
+def rejects(aio_transport: AioTransport, client: Any, monkeypatch: pytest.MonkeyPatch) -> Rejects:
+    """``await rejects(face, method, args, kwargs)``: the aio and sync calls raise alike.
+
+    Nothing may leave ``aio_transport`` (see :func:`forbid_sending`); the sync call is made
+    on the ``client`` fixture, whose methods have the same names.
+    """
+    forbid_sending(aio_transport, monkeypatch)
+
+    async def check(
+        face: Any, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> EtcdError:
+        return await same_error(
+            lambda: getattr(face, method)(*args, **kwargs),
+            lambda: getattr(client, method)(*args, **kwargs),
+        )
+
+    return check
