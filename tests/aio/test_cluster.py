@@ -32,6 +32,7 @@ from etcd3py.op import Op
 from tests.aio.unary_support import (
     WAIT,
     Rejects,
+    aio_transport_on,
     cancel_ctx_in_flight,
     cancel_in_flight,
     connected,
@@ -41,7 +42,7 @@ from tests.aio.unary_support import (
     request_left,
     same_view,
 )
-from tests.backends import Backend
+from tests.backends import Backend, EtcdProcess
 from tests.e2e.hold_proxy import HoldProxy
 from tests.e2e.test_cluster_api import unserved_peer_url
 
@@ -170,8 +171,6 @@ async def test_a_replaced_channel_closes_when_its_last_call_ends(
 
 
 async def test_set_endpoints_rules_and_close(backend: Backend, proxy: HoldProxy) -> None:
-    from tests.aio.unary_support import aio_transport_on
-
     async with aio_transport_on(backend.endpoints[0]) as t:
         with pytest.raises(InvalidArgumentError):
             await t.set_endpoints([])
@@ -190,3 +189,21 @@ async def test_set_endpoints_rules_and_close(backend: Backend, proxy: HoldProxy)
                 await task
         with pytest.raises(ClientClosedError):
             await t.sync_endpoints()
+
+
+@pytest.mark.cluster
+async def test_sync_endpoints_learns_every_member_of_a_cluster(
+    etcd_cluster: list[EtcdProcess],
+) -> None:
+    first = etcd_cluster[0]
+    async with aio_transport_on(first.endpoint) as t:
+        old = t.channel
+        synced = await t.sync_endpoints(timeout=WAIT)
+        assert sorted(synced) == sorted(m.endpoint for m in etcd_cluster) == sorted(t.endpoints)
+        assert old._channel.closed() and t._retired == []
+        assert await t.sync_endpoints(timeout=WAIT) == synced  # unchanged: nothing rebuilt
+        members = (await Cluster(t).member_list(timeout=WAIT)).members
+        assert len(members) == 3
+        first.kill()  # the calls go on through the other members
+        listed = await Cluster(t).member_list(linearizable=False, timeout=WAIT)
+        assert len(listed.members) == 3
