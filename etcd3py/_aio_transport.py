@@ -1,4 +1,4 @@
-"""The asyncio face's wire: one ``grpc.aio`` channel, and :meth:`AioTransport.run` for every
+"""The asyncio face's wire: the ``grpc.aio`` channels, and :meth:`AioTransport.run` for every
 described unary RPC (see :mod:`etcd3py._calls`), awaited.
 
 The same body as the sync :class:`~etcd3py._transport.Transport`: the same descriptions
@@ -9,7 +9,11 @@ mapping and the same one-refresh-at-a-time auth token. Only the waiting differs:
 on the running event loop, with no thread of its own. A :class:`~etcd3py.Context` works here
 too: its cancel (from any thread) cancels the call in flight, and cuts a backoff wait short.
 
-Issue 10's first step: the asyncio ``Client`` is built on it next.
+Also as the sync transport: :meth:`AioTransport.run_at` (one member, a channel of its own),
+:meth:`AioTransport.unary_stream` (a server stream such as ``Snapshot``, read with
+``async for``), and the endpoint list (:meth:`AioTransport.set_endpoints`,
+:meth:`AioTransport.sync_endpoints`): a new channel is current at once, a replaced one is
+closed when its last call or held stream ends (:mod:`etcd3py._aio_channels`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import grpc
 import grpc.aio
 import tenacity
 
+from etcd3py._aio_channels import AioChannels, Generation
 from etcd3py._calls import Call
 from etcd3py._calls import auth as auth_calls
 from etcd3py._calls import cluster as cluster_calls
@@ -86,18 +91,6 @@ def open_aio_channel(
     return grpc.aio.secure_channel(target, creds, options=options)
 
 
-class _Generation:
-    """One channel of the client, its stubs, and its count of running calls."""
-
-    __slots__ = ("channel", "retired", "running", "stubs")
-
-    def __init__(self, channel: grpc.aio.Channel) -> None:
-        self.channel = channel
-        self.stubs = {name: make(cast(grpc.Channel, channel)) for name, make in _STUBS.items()}
-        self.running = 0
-        self.retired = False
-
-
 class AioTransport:
     """The asyncio client's connection: the channel, the stubs, and :meth:`run`.
 
@@ -116,18 +109,17 @@ class AioTransport:
         self._closed = False
         self._token: str | None = None
         self._refresh_lock = asyncio.Lock()  # one token refresh at a time
-        self._retired: list[_Generation] = []  # replaced channels with calls still running
-        self._make_current(open_aio_channel(config))
+        self._channels = AioChannels(open_aio_channel(config))
+        self._expose(self._channels.current)
 
-    def _make_current(self, channel: grpc.aio.Channel) -> None:
-        """Make ``channel`` the one new calls and stream (re)connects use."""
-        self._current = _Generation(channel)
-        self.channel = channel
-        self.kv: Any = self._current.stubs["kv"]
-        self.lease: Any = self._current.stubs["lease"]
-        self.cluster: Any = self._current.stubs["cluster"]
-        self.maintenance: Any = self._current.stubs["maintenance"]
-        self.auth: Any = self._current.stubs["auth"]
+    def _expose(self, gen: Generation) -> None:
+        """Name the current channel and its stubs as the transport's attributes."""
+        self.channel = gen.channel
+        self.kv: Any = gen.stubs["kv"]
+        self.lease: Any = gen.stubs["lease"]
+        self.cluster: Any = gen.stubs["cluster"]
+        self.maintenance: Any = gen.stubs["maintenance"]
+        self.auth: Any = gen.stubs["auth"]
 
     async def start(self) -> None:
         """Wait up to ``dial_timeout`` for a first connection, then log in if asked.
@@ -380,30 +372,19 @@ class AioTransport:
             await channel.close(None)
 
     @contextlib.asynccontextmanager
-    async def held_channel(self) -> AsyncIterator[_Generation]:
+    async def held_channel(self) -> AsyncIterator[Generation]:
         """Hold the current channel open while a call or a stream runs on it.
 
         A stream driver that (re)connects inside it keeps its channel open across an
         endpoint change (:meth:`set_endpoints`) until the stream ends; the last call to
-        leave a replaced channel closes it.
+        leave a replaced channel closes it (see :mod:`etcd3py._aio_channels`).
 
         Yields:
             The generation: ``.channel`` and ``.stubs`` (by service name).
         """
         self.check_usable()
-        gen = self._current
-        gen.running += 1
-        try:
+        async with self._channels.held() as gen:
             yield gen
-        finally:
-            gen.running -= 1
-            if gen.retired and gen.running == 0:
-                await self._close_generation(gen)
-
-    async def _close_generation(self, gen: _Generation) -> None:
-        await gen.channel.close(None)
-        if gen in self._retired:
-            self._retired.remove(gen)
 
     @property
     def endpoints(self) -> tuple[str, ...]:
@@ -426,17 +407,13 @@ class AioTransport:
         config = replace(self.config, endpoints=new)
         channel = open_aio_channel(config)
         self.config = config
-        previous = self._current
-        self._make_current(channel)
-        previous.retired = True
-        self._retired.append(previous)
         _log.info(
             "etcd3py: endpoints changed from %s to %s",
             [e.address for e in old],
             [e.address for e in new],
         )
-        if previous.running == 0:
-            await self._close_generation(previous)
+        self._expose(self._channels.switch(channel))
+        await self._channels.close_idle()
         return True
 
     async def sync_endpoints(
@@ -481,9 +458,7 @@ class AioTransport:
             return
         self._closed = True
         if os.getpid() == self._pid:
-            for gen in [*self._retired, self._current]:
-                await gen.channel.close(None)
-            self._retired.clear()
+            await self._channels.close()
 
 
 @contextlib.contextmanager

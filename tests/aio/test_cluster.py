@@ -167,7 +167,7 @@ async def test_a_replaced_channel_closes_when_its_last_call_ends(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-    assert old._channel.closed() and t._retired == []  # its last call ended: closed
+    assert old._channel.closed() and t._channels.retired_count == 0  # its last call ended: closed
 
 
 async def test_set_endpoints_rules_and_close(backend: Backend, proxy: HoldProxy) -> None:
@@ -200,7 +200,7 @@ async def test_sync_endpoints_learns_every_member_of_a_cluster(
         old = t.channel
         synced = await t.sync_endpoints(timeout=WAIT)
         assert sorted(synced) == sorted(m.endpoint for m in etcd_cluster) == sorted(t.endpoints)
-        assert old._channel.closed() and t._retired == []
+        assert old._channel.closed() and t._channels.retired_count == 0
         assert await t.sync_endpoints(timeout=WAIT) == synced  # unchanged: nothing rebuilt
         members = (await Cluster(t).member_list(timeout=WAIT)).members
         assert len(members) == 3

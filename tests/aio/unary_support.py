@@ -75,7 +75,7 @@ async def same_error(
 @contextlib.contextmanager
 def recorded_metadata(transport: AioTransport, service: str, method: str) -> Iterator[list[Any]]:
     """Record the metadata each call of ``service.method`` on the current channel sends."""
-    stubs = transport._current.stubs
+    stubs = transport._channels.current.stubs
     real = stubs[service]
     seen: list[Any] = []
 
