@@ -192,6 +192,14 @@ class WatchChan:
         """
         return self._sub.next(timeout)
 
+    def err(self) -> BaseException | None:
+        """Return the error that ended the watch (``None`` while it lives, or after ``close()``).
+
+        Set once the watch ended for any reason but its own ``close()``; the iteration
+        raises it after the last response.
+        """
+        return self._sub.end_error
+
     @property
     def done(self) -> bool:
         """Whether the watch ended and every response was taken."""

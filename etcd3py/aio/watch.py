@@ -91,6 +91,7 @@ class WatchChan:
         """Return the error that ended the watch (None while it lives or after close())."""
         return self._sub.end_error
 
+    @property
     def done(self) -> bool:
         """Return whether the watch ended and every response was taken."""
         return self._sub.exhausted
@@ -135,6 +136,7 @@ class WatchHandle:
         :meth:`etcd3py.watch.WatchHandle.wait`."""
         return await self._sub.wait_finished(timeout)
 
+    @property
     def done(self) -> bool:
         """Return whether the watch ended and its last callback ran."""
         return self._sub.exhausted

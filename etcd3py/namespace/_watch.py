@@ -51,6 +51,10 @@ class _NamespaceWatchChan(WatchChan):
         response = self._inner.get(timeout)
         return None if response is None else unprefix_watch_response(self._prefix, response)
 
+    def err(self) -> BaseException | None:
+        """See :meth:`etcd3py.watch.WatchChan.err`."""
+        return self._inner.err()
+
     @property
     def done(self) -> bool:
         """See :attr:`etcd3py.watch.WatchChan.done`."""

@@ -58,7 +58,7 @@ async def take_until_error(
 
     with pytest.raises(error) as raised:
         await asyncio.wait_for(drain(), timeout)
-    assert chan.done() and chan.err() is raised.value
+    assert chan.done and chan.err() is raised.value
     assert out and out[-1].err() is raised.value, (out, raised.value)
     assert all(r.err() is None for r in out[:-1])
     with pytest.raises(error):  # every later take raises again

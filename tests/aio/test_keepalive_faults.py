@@ -15,7 +15,7 @@ from concurrent import futures
 import grpc
 import pytest
 
-from etcd3py import Context, _pb
+from etcd3py import Context, _stubs
 from etcd3py._aio_transport import AioTransport
 from etcd3py.aio.lease import GrpcLease, KeepAlive
 from etcd3py.config import Config, parse_endpoints
@@ -134,9 +134,9 @@ async def test_keep_alive_survives_dropped_streams_and_a_restart(
     await checker.revoke(grant)
 
 
-def serve(servicer: _pb.rpc_grpc.LeaseServicer) -> tuple[grpc.Server, str]:
+def serve(servicer: _stubs.rpc_grpc.LeaseServicer) -> tuple[grpc.Server, str]:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    _pb.rpc_grpc.add_LeaseServicer_to_server(servicer, server)
+    _stubs.rpc_grpc.add_LeaseServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     return server, f"127.0.0.1:{port}"

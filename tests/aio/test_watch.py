@@ -130,7 +130,7 @@ async def test_replay_from_revision(
         values += [e.kv.value for e in resp.events]
         if len(values) == 3:
             await chan.close()
-    assert values == [b"3", b"4", b"5"] and chan.done() and chan.err() is None
+    assert values == [b"3", b"4", b"5"] and chan.done and chan.err() is None
 
 
 async def test_prev_kv(watcher: GrpcWatcher, aio_transport: AioTransport, prefix: str) -> None:
@@ -298,7 +298,7 @@ async def test_close_one_watch_of_many_and_close_during_iteration(
     await asyncio.sleep(0.05)
     await chans[1].close()  # the blocked iteration ends cleanly
     await asyncio.wait_for(reader, WAIT)
-    assert got == [] and chans[1].done() and chans[1].err() is None
+    assert got == [] and chans[1].done and chans[1].err() is None
     for i in range(3):
         await put(aio_transport, prefix + f"w{i}")
     assert keys(await take_events(chans[0], 1)) == [(prefix + "w0").encode()]
@@ -354,7 +354,7 @@ async def test_watcher_close_ends_watches(watcher: GrpcWatcher, prefix: str) -> 
     handle = await watcher.add_watch_callback(prefix + "k", lambda resp: None)
     await watcher.close()
     await take_until_error(chan, ClientClosedError)
-    assert await handle.wait(WAIT) and handle.done()
+    assert await handle.wait(WAIT) and handle.done
     with pytest.raises(ClientClosedError):
         watcher.watch(prefix + "k")
     with pytest.raises(ClientClosedError):
@@ -389,10 +389,10 @@ async def test_callbacks_plain_and_async_in_order(
     values = [str(i).encode() for i in range(10)]
     assert [v for who, v in seen if who == "plain"] == values
     assert [v for who, v in seen if who == "async"] == values
-    assert not await h1.wait(0.01) and not h1.done()
+    assert not await h1.wait(0.01) and not h1.done
     await h1.close()
     await h2.close()
-    assert not h1.done()  # closed by its owner: no end to run
+    assert not h1.done  # closed by its owner: no end to run
     await idle(watcher)
 
 
@@ -428,7 +428,7 @@ async def test_a_callback_gets_the_last_response_with_err(
     last = await put(aio_transport, prefix + "k", "2")
     await aio_transport.run(kv_calls.compact(last, False))
     handle = await watcher.add_watch_callback(prefix + "k", got.append, rev=first)
-    assert await handle.wait(WAIT) and handle.done()
+    assert await handle.wait(WAIT) and handle.done
     assert isinstance(got[-1].err(), CompactedError)
     await idle(watcher)
 
@@ -467,7 +467,7 @@ async def test_cancel_while_awaiting_registration_leaves_nothing(
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
-    assert chans[-1].done() and chans[-1].err() is None
+    assert chans[-1].done and chans[-1].err() is None
     for chan in chans[:-1]:
         await chan
     assert watcher.watch_count == 19
@@ -497,21 +497,21 @@ async def test_cancel_while_iterating_cancels_that_watch_only(
     reader.cancel()
     with pytest.raises(asyncio.CancelledError):
         await reader
-    assert a.done() and watcher.watch_count == 1
+    assert a.done and watcher.watch_count == 1
     await put(aio_transport, prefix + "a")
     await put(aio_transport, prefix + "b")
     assert keys(await take_events(b, 1)) == [(prefix + "b").encode()]
     with pytest.raises(TimeoutError):  # a timeout around a get cancels that watch too
         async with asyncio.timeout(0.05):
             await b.get()
-    assert b.done() and watcher.watch_count == 0
+    assert b.done and watcher.watch_count == 0
     await idle(watcher)
 
 
 async def test_a_watch_closed_before_its_stream_opened(watcher: GrpcWatcher, prefix: str) -> None:
     chan = watcher.watch(prefix + "k")
     await chan.close()  # the stream task has not run yet: it never opens a call
-    assert chan.done() and chan.err() is None and watcher.watch_count == 0
+    assert chan.done and chan.err() is None and watcher.watch_count == 0
     with pytest.raises(StopAsyncIteration):
         await chan.__anext__()
     await idle(watcher)
@@ -566,7 +566,7 @@ async def test_closing_the_transport_first_ends_the_watches(backend: Backend, pr
     with pytest.raises(ClientClosedError):
         async for _ in chan:
             pass
-    assert chan.done() and isinstance(chan.err(), ClientClosedError)
+    assert chan.done and isinstance(chan.err(), ClientClosedError)
     with pytest.raises(ClientClosedError):
         w.watch(prefix + "k")
     await w.close()

@@ -231,7 +231,7 @@ async def test_compaction_during_outage(
             assert not resp.events
             with pytest.raises(CompactedError):
                 await chan.get(WAIT)
-            assert chan.done() and isinstance(chan.err(), CompactedError)
+            assert chan.done and isinstance(chan.err(), CompactedError)
         for chan in current:
             assert [e.kv.mod_revision for e in await take_events(chan, 1)] == [after]
             await chan.close()
