@@ -11,6 +11,8 @@ from etcd3py import Client, Compare, Op, SortOrder, SortTarget, _pb, _stubs
 from etcd3py.errors import CompactedError, FutureRevisionError, KeyNotFoundError
 from etcd3py.kv import DeleteResponse, GetResponse, PutResponse
 
+pytestmark = pytest.mark.both_faces
+
 
 @pytest.fixture
 def lease_id(raw_channel: grpc.Channel) -> Iterator[int]:
