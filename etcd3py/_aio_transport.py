@@ -109,6 +109,8 @@ class AioTransport:
         self._closed = False
         self._token: str | None = None
         self._refresh_lock = asyncio.Lock()  # one token refresh at a time
+        self._start_lock = asyncio.Lock()  # one connect at a time
+        self._started = False
         self._channels = AioChannels(open_aio_channel(config))
         self._expose(self._channels.current)
 
@@ -122,20 +124,39 @@ class AioTransport:
         self.auth: Any = gen.stubs["auth"]
 
     async def start(self) -> None:
-        """Wait up to ``dial_timeout`` for a first connection, then log in if asked.
+        """Connect now (idempotent): wait up to ``dial_timeout`` for a first connection,
+        then log in if asked. On a failure the transport is closed, as the sync client's
+        construction fails.
 
         Raises:
             UnavailableError: no endpoint answered within ``dial_timeout``.
             AuthFailedError: the username or password is wrong.
         """
         try:
+            await self.ensure_started()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def ensure_started(self) -> None:
+        """Connect if not done yet (the first call or stream of a client not entered does).
+
+        Unlike :meth:`start`, a failure leaves the transport open: the next call tries again.
+
+        Raises:
+            UnavailableError: no endpoint answered within ``dial_timeout``.
+            AuthFailedError: the username or password is wrong.
+        """
+        if self._started:
+            return
+        async with self._start_lock:
+            if self._started:
+                return
             if self.config.dial_timeout:
                 await self._wait_ready(self.config.dial_timeout)
             if self.config.username is not None:
                 await self._authenticate()
-        except BaseException:
-            await self.close()
-            raise
+            self._started = True
 
     async def _wait_ready(self, dial_timeout: float) -> None:
         try:
@@ -289,6 +310,8 @@ class AioTransport:
     ) -> Any:
         """Run ``attempt`` with the retries, the deadline and one token refresh."""
         self.check_usable()
+        if not self._started and not authenticate:
+            await self.ensure_started()
         deadline = call_deadline(self.config.default_timeout, timeout, ctx)
         token = None if authenticate else self._token
 

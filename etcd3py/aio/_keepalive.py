@@ -236,6 +236,9 @@ class AioKeepAliveDriver:
         requests = _Requests(lambda: self._table.tick(stream))
         try:
             self._transport.check_usable()
+            await self._transport.ensure_started()  # a client not entered connects here
+            if stream.stopped:
+                return None, False
             channel = self._transport.channel
             stub = cast("_stubs.rpc_grpc.LeaseAsyncStub", _stubs.rpc_grpc.LeaseStub(channel))
             metadata = (*stream.key, *self._transport.metadata())

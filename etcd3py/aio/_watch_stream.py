@@ -273,6 +273,9 @@ class AioWatchStream(StreamCore):
         requests: asyncio.Queue[Any] = asyncio.Queue()
         try:
             self._transport.check_usable()
+            await self._transport.ensure_started()  # a client not entered connects here
+            if self._state is not StreamState.RUNNING:
+                return None, False
             metadata = self._transport.metadata(self.ctx)
             # The stub is made on each (re)connect: the transport's channel may have changed.
             stub = _stubs.rpc_grpc.WatchStub(self._transport.channel)
