@@ -123,7 +123,7 @@ def installed_versions(python: Path) -> dict[str, str]:
     )
     try:
         out = subprocess.run(
-            [str(python), "-c", code], capture_output=True, text=True, timeout=60, check=True
+            [str(python), "-I", "-c", code], capture_output=True, text=True, timeout=60, check=True
         ).stdout
         versions = json.loads(out)
     except (OSError, subprocess.SubprocessError, ValueError):
