@@ -149,7 +149,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         names = selected_backends(metafunc.config)
         metafunc.parametrize("backend", names, indirect=True, ids=names, scope="session")
-    both = metafunc.definition.get_closest_marker("both_faces") is not None
+    definition = metafunc.definition
+    both = definition.get_closest_marker("both_faces") is not None
+    both = both and definition.get_closest_marker("sync_face_only") is None
     if both and "face" in metafunc.fixturenames:
         metafunc.parametrize("face", list(FACES), indirect=True)
 
