@@ -17,14 +17,13 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import math
+import contextlib
 from collections.abc import Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from typing_extensions import Self
 
-from etcd3py._aio_transport import _wait_ctx
 from etcd3py._ints import LeaseLike
 from etcd3py.aio.concurrency._drive import run
 from etcd3py.concurrency._session import DEFAULT_SESSION_TTL, SessionCore
@@ -91,7 +90,18 @@ class Session(SessionCore):
 
     async def wait(self, timeout: float | None = None) -> bool:
         """Wait until the session ends; see :meth:`etcd3py.concurrency.Session.wait`."""
-        await _wait_ctx(self.ctx, math.inf if timeout is None else timeout)
+        loop, ended = asyncio.get_running_loop(), asyncio.Event()
+
+        def wake() -> None:  # the session's context may end on any thread
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(ended.set)
+
+        unregister = self.ctx.add_done_callback(wake)
+        try:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(ended.wait(), timeout)
+        finally:
+            unregister()
         return self.done
 
     async def close(self, *, timeout: float | None = None, ctx: Context | None = None) -> None:
