@@ -14,6 +14,7 @@ from types import TracebackType
 
 from typing_extensions import Self
 
+from etcd3py._client_base import ClientBase, Settings
 from etcd3py._endpoint_sync import AutoSync
 from etcd3py._forward import (
     AuthMethods,
@@ -27,16 +28,7 @@ from etcd3py._keys import KeyLike
 from etcd3py._transport import Transport
 from etcd3py.auth import Auth
 from etcd3py.cluster import Cluster
-from etcd3py.config import (
-    DEFAULT_MAX_CALL_RECV_MSG_SIZE,
-    DEFAULT_MAX_CALL_SEND_MSG_SIZE,
-    Config,
-    KeepaliveConfig,
-    RetryPolicy,
-    TLSConfig,
-    check_interval,
-    parse_endpoints,
-)
+from etcd3py.config import Config
 from etcd3py.context import Context
 from etcd3py.kv import KV, GrpcKV
 from etcd3py.lease import GrpcLease, Lease
@@ -47,7 +39,13 @@ __all__ = ["Client"]
 
 
 class Client(
-    KVMethods, WatchMethods, LeaseMethods, ClusterMethods, MaintenanceMethods, AuthMethods
+    ClientBase[Transport],
+    KVMethods,
+    WatchMethods,
+    LeaseMethods,
+    ClusterMethods,
+    MaintenanceMethods,
+    AuthMethods,
 ):
     """A client of one etcd cluster, mirroring clientv3's ``Client``.
 
@@ -70,94 +68,55 @@ class Client(
     ``os.fork()``: a client made before it raises ``ForkedClientError`` in the child.
     """
 
-    def __init__(
-        self,
-        endpoints: str | list[str] | tuple[str, ...] = ("127.0.0.1:2379",),
-        *,
-        dial_timeout: float | None = 3.0,
-        tls: TLSConfig | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        keepalive: KeepaliveConfig | None = None,
-        retry: RetryPolicy | None = None,
-        max_call_send_msg_size: int = DEFAULT_MAX_CALL_SEND_MSG_SIZE,
-        max_call_recv_msg_size: int = DEFAULT_MAX_CALL_RECV_MSG_SIZE,
-        lb_policy: str = "round_robin",
-        watch_buffer_limit: int = 1000,
-        watch_create_window: int = 1,
-        auto_sync_interval: float | None = None,
-        default_timeout: float | None = None,
-    ) -> None:
-        """Connect to the cluster.
+    kv: KV
+    watcher: Watcher
+    lease: Lease
+    cluster: Cluster
+    maintenance: Maintenance
+    auth: Auth
 
-        Args:
-            endpoints: ``"host:port"`` (or ``http://``/``https://`` URLs), one or a list.
-            dial_timeout: seconds to wait for a first connection (``None`` or 0: don't wait).
-            tls: TLS settings; ``https://`` endpoints use TLS with the system roots without it.
-            username: authenticate as this user (with ``password``).
-            password: the user's password.
-            keepalive: keepalive ping settings (default: :class:`KeepaliveConfig`).
-            retry: the retry policy (default: :class:`RetryPolicy`).
-            max_call_send_msg_size: the largest request, in bytes (2 MiB as clientv3).
-            max_call_recv_msg_size: the largest response, in bytes.
-            lb_policy: ``"round_robin"`` or ``"pick_first"``.
-            watch_buffer_limit: responses one watch may hold unconsumed; past it the watch
-                is paused on the server and resumed, losslessly, once its consumer drained
-                half of them (see :mod:`etcd3py.watch`).
-            watch_create_window: create requests one watch stream may have in flight.
-                1 (the default) registers one watch at a time, as clientv3 does; a program
-                with thousands of watches may pipeline their creation with, say, 128 (etcd
-                answers the creates of a stream in order; see :mod:`etcd3py.watch`).
-            auto_sync_interval: if set, call :meth:`sync_endpoints` every this many
-                seconds on a daemon thread (clientv3 ``AutoSyncInterval``); a failed sync
-                is logged and tried again at the next interval.
-            default_timeout: seconds that bound every unary call made without
-                ``timeout=`` (and whose ``ctx`` has no nearer deadline), retries included;
-                such a call that cannot complete in time raises ``DeadlineExceededError``.
-                ``None`` (the default): only the retry policy bounds it (its
-                ``max_elapsed``, 30 s, for the retries of a failing call).
-
-        Raises:
-            UnavailableError: no endpoint answered within ``dial_timeout``.
-            AuthFailedError: wrong username or password.
-            InvalidArgumentError: bad settings (an endpoint, TLS, lb_policy...).
-        """
-        check_interval("auto_sync_interval", auto_sync_interval)
-        config = Config(
-            endpoints=parse_endpoints(endpoints),
-            dial_timeout=dial_timeout,
-            tls=tls,
-            username=username,
-            password=password,
-            keepalive=keepalive or KeepaliveConfig(),
-            retry=retry or RetryPolicy(),
-            max_call_send_msg_size=max_call_send_msg_size,
-            max_call_recv_msg_size=max_call_recv_msg_size,
-            lb_policy=lb_policy,  # type: ignore[arg-type]
-            default_timeout=default_timeout,
-        )
-        self.config = config
-        self._transport = Transport(config)
-        self.kv: KV = GrpcKV(self._transport)
-        self.cluster = Cluster(self._transport)
-        self.maintenance = Maintenance(self._transport)
+    def _open(self, config: Config, settings: Settings) -> None:
+        """Dial (waiting up to ``dial_timeout``), then make the six concerns."""
+        transport = Transport(config)
         try:
-            self._watcher = GrpcWatcher(
-                self._transport,
-                buffer_limit=watch_buffer_limit,
-                create_window=watch_create_window,
+            watcher = GrpcWatcher(
+                transport,
+                buffer_limit=settings.buffer_limit,
+                create_window=settings.create_window,
             )
         except BaseException:
-            self._transport.close()
+            transport.close()
             raise
-        self.watcher: Watcher = self._watcher
-        self._lease = GrpcLease(self._transport)
-        self.lease: Lease = self._lease
-        self.auth: Auth = Auth(self._transport)
+        self._watcher, self._lease = watcher, GrpcLease(transport)  # owned: closed by close()
+        self._assemble(
+            transport,
+            kv=GrpcKV(transport),
+            watcher=watcher,
+            lease=self._lease,
+            cluster=Cluster(transport),
+            maintenance=Maintenance(transport),
+            auth=Auth(transport),
+        )
         self._auto_sync: AutoSync | None = None
-        if auto_sync_interval is not None:
-            self._auto_sync = AutoSync(self.sync_endpoints, auto_sync_interval)
+        if settings.auto_sync_interval is not None:
+            self._auto_sync = AutoSync(self.sync_endpoints, settings.auto_sync_interval)
             self._auto_sync.start()
+
+    def _assemble(
+        self,
+        transport: Transport,
+        *,
+        kv: KV,
+        watcher: Watcher,
+        lease: Lease,
+        cluster: Cluster,
+        maintenance: Maintenance,
+        auth: Auth,
+    ) -> None:
+        """Set the transport and the six concerns: the one place a client gets them."""
+        self._transport = transport
+        self.kv, self.watcher, self.lease = kv, watcher, lease
+        self.cluster, self.maintenance, self.auth = cluster, maintenance, auth
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -172,17 +131,7 @@ class Client(
             self._lease.close()
         self._transport.close()
 
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._transport.closed
-
     # ---- endpoints ---------------------------------------------------------------------
-
-    @property
-    def endpoints(self) -> list[str]:
-        """The endpoints in use now, as ``host:port`` (changed by :meth:`sync_endpoints`)."""
-        return list(self._transport.endpoints)
 
     def sync_endpoints(
         self, *, timeout: float | None = None, ctx: Context | None = None
@@ -217,10 +166,6 @@ class Client(
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        state = "closed" if self.closed else "open"
-        return f"Client({self.endpoints!r}, {state})"
 
     def with_namespace(self, prefix: KeyLike) -> Client:
         """Return a client whose ``kv``, ``watcher`` and ``lease`` live under ``prefix``.

@@ -8,6 +8,9 @@ method added to a concern without its forwarding method, or with other parameter
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +92,18 @@ def test_watch_options_are_the_typed_dicts_one_by_one(name: str) -> None:
     keyword = [p for p in params.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
     options = [p.name for p in keyword if p.name not in {"timeout", "ctx", "wait"}]
     assert options == list(WatchOptions.__annotations__)  # the same names, in order
+
+
+def test_the_forwarding_methods_are_generated_from_the_concerns() -> None:
+    """``etcd3py/_forward`` (and the asyncio face's) is what ``scripts/gen_forward.py``
+    writes from the concerns' signatures: change a concern, run the script."""
+    pytest.importorskip("ruff")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "scripts/gen_forward.py", "--check"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

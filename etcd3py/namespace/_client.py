@@ -39,19 +39,26 @@ class NamespacedClient(Client):
         Raises:
             ArgumentTypeError: ``prefix`` is not ``str``/``bytes``.
         """
-        # Not Client.__init__: that dials. Take the parent's state (config, transport,
-        # cluster, maintenance, private concern handles), then replace the wrapped concerns.
-        self.__dict__.update(parent.__dict__)
+        # Not Client.__init__ (that dials): assembled from the parent's connection and
+        # concerns, with namespace wrappers of the three that see keys.
         self.prefix = to_bytes(prefix, "prefix")
         self._parent = parent
+        self.config = parent.config
+        self._auto_sync = None  # the parent's, if any, keeps the shared connection current
         self._ns_lock = threading.Lock()
         self._ns_closed = False
         self._ns_kv = NamespaceKV(parent.kv, self.prefix)
         self._ns_watcher = NamespaceWatcher(parent.watcher, self.prefix)
         self._ns_lease = NamespaceLease(parent.lease, self.prefix)
-        self.kv = self._ns_kv
-        self.watcher = self._ns_watcher
-        self.lease = self._ns_lease
+        self._assemble(
+            parent._transport,
+            kv=self._ns_kv,
+            watcher=self._ns_watcher,
+            lease=self._ns_lease,
+            cluster=parent.cluster,
+            maintenance=parent.maintenance,
+            auth=parent.auth,
+        )
 
     def close(self) -> None:
         """End what was opened through this client and refuse further use. Idempotent.
