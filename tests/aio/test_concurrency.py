@@ -10,6 +10,7 @@ real etcd, ``etcdctl lock``/``elect`` and the asyncio recipes share locks and el
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -138,6 +139,18 @@ async def test_session_ends_when_its_lease_is_revoked(aclient: Client) -> None:
         await aclient.revoke(session.lease)
         assert await session.wait(WAIT)
         assert isinstance(session.err(), LeaseNotFoundError)
+
+
+async def test_session_refuses_bad_input_at_the_call(aclient: Client) -> None:
+    with pytest.raises(TypeError):
+        Session(aclient, ttl="10")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        Session(aclient, lease=-1)
+    async with Session(aclient, ttl=30) as session:
+        with pytest.raises(ValueError):
+            Election.resume(session, "/e/", "/e/1", 0)
+        with pytest.raises(TypeError):
+            await Election(session, "/e").campaign(1)  # type: ignore[arg-type]
 
 
 async def test_session_adopts_a_lease_and_ends_with_its_ctx(aclient: Client) -> None:
@@ -319,6 +332,19 @@ async def test_a_task_cancelled_while_observing_closes_its_watch(
         await observer.close()
         with pytest.raises(StopAsyncIteration):
             await anext(observer)
+
+
+async def test_a_dropped_observer_lets_go_of_its_session(aclient: Client, prefix: str) -> None:
+    name = prefix + "election"
+    async with Session(aclient, ttl=30) as session:
+        await Election(session, name).campaign("v")
+        before = len(session.ctx._callbacks)
+        observer = Election(session, name).observe(ctx=Context.background().with_cancel())
+        assert (await anext(observer)).value == b"v"
+        assert len(session.ctx._callbacks) == before + 1  # it follows the session
+        del observer
+        gc.collect()
+        assert len(session.ctx._callbacks) == before  # its finalizer ended it
 
 
 # ---- Election --------------------------------------------------------------------------------
