@@ -1,4 +1,4 @@
-"""The asyncio face's wire: one ``grpc.aio`` channel, and :meth:`AioTransport.run` for every
+"""The asyncio face's wire: the ``grpc.aio`` channels, and :meth:`AioTransport.run` for every
 described unary RPC (see :mod:`etcd3py._calls`), awaited.
 
 The same body as the sync :class:`~etcd3py._transport.Transport`: the same descriptions
@@ -9,26 +9,35 @@ mapping and the same one-refresh-at-a-time auth token. Only the waiting differs:
 on the running event loop, with no thread of its own. A :class:`~etcd3py.Context` works here
 too: its cancel (from any thread) cancels the call in flight, and cuts a backoff wait short.
 
-Issue 10's first step: the asyncio ``Client`` is built on it next.
+Also as the sync transport: :meth:`AioTransport.run_at` (one member, a channel of its own),
+:meth:`AioTransport.unary_stream` (a server stream such as ``Snapshot``, read with
+``async for``), and the endpoint list (:meth:`AioTransport.set_endpoints`,
+:meth:`AioTransport.sync_endpoints`): a new channel is current at once, a replaced one is
+closed when its last call or held stream ends (:mod:`etcd3py._aio_channels`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any, TypeVar, cast
 
 import grpc
 import grpc.aio
 import tenacity
 
-from etcd3py import _pb
+from etcd3py._aio_channels import AioChannels, Generation
 from etcd3py._calls import Call
 from etcd3py._calls import auth as auth_calls
+from etcd3py._calls import cluster as cluster_calls
+from etcd3py._endpoint_sync import endpoints_changed, usable_endpoints
 from etcd3py._retry import RetryRun, remaining
 from etcd3py._transport import (
+    _STUBS,
     build_target,
     call_deadline,
     channel_credentials,
@@ -39,7 +48,7 @@ from etcd3py._transport import (
     ensure_usable,
     requires_leader,
 )
-from etcd3py.config import Config
+from etcd3py.config import Config, Endpoint, parse_endpoint
 from etcd3py.context import Context
 from etcd3py.errors import (
     AuthNotEnabledError,
@@ -55,17 +64,27 @@ _log = logging.getLogger(__name__)
 _R = TypeVar("_R")
 
 
-def open_aio_channel(config: Config) -> grpc.aio.Channel:
-    """Open a ``grpc.aio`` channel to the client's endpoints (not yet connected).
+#: One attempt of a unary call: given the seconds left and whether to send the token.
+_Attempt = Callable[[float | None, bool], Awaitable[Any]]
+
+
+def open_aio_channel(
+    config: Config, endpoints: tuple[Endpoint, ...] | None = None, lb_policy: str | None = None
+) -> grpc.aio.Channel:
+    """Open a ``grpc.aio`` channel (not yet connected), as the sync ``open_channel``.
 
     Args:
         config: the client settings (endpoints, credentials, sizes, keepalive).
+        endpoints: where to connect (default: the client's endpoints).
+        lb_policy: the load-balancing policy (default: the client's).
 
     Returns:
         The channel.
     """
-    target = build_target(config.endpoints)
-    options = channel_options(config, config.endpoints, config.lb_policy)
+    endpoints = config.endpoints if endpoints is None else endpoints
+    lb_policy = config.lb_policy if lb_policy is None else lb_policy
+    target = build_target(endpoints)
+    options = channel_options(config, endpoints, lb_policy)
     creds = channel_credentials(config)
     if creds is None:
         return grpc.aio.insecure_channel(target, options=options)
@@ -90,28 +109,54 @@ class AioTransport:
         self._closed = False
         self._token: str | None = None
         self._refresh_lock = asyncio.Lock()  # one token refresh at a time
-        self.channel = open_aio_channel(config)
-        self.kv = _pb.rpc_grpc.KVStub(self.channel)
-        self.lease = _pb.rpc_grpc.LeaseStub(self.channel)
-        self.cluster = _pb.rpc_grpc.ClusterStub(self.channel)
-        self.maintenance = _pb.rpc_grpc.MaintenanceStub(self.channel)
-        self.auth = _pb.rpc_grpc.AuthStub(self.channel)
+        self._start_lock = asyncio.Lock()  # one connect at a time
+        self._started = False
+        self._channels = AioChannels(open_aio_channel(config))
+        self._expose(self._channels.current)
+
+    def _expose(self, gen: Generation) -> None:
+        """Name the current channel and its stubs as the transport's attributes."""
+        self.channel = gen.channel
+        self.kv: Any = gen.stubs["kv"]
+        self.lease: Any = gen.stubs["lease"]
+        self.cluster: Any = gen.stubs["cluster"]
+        self.maintenance: Any = gen.stubs["maintenance"]
+        self.auth: Any = gen.stubs["auth"]
 
     async def start(self) -> None:
-        """Wait up to ``dial_timeout`` for a first connection, then log in if asked.
+        """Connect now (idempotent): wait up to ``dial_timeout`` for a first connection,
+        then log in if asked. On a failure the transport is closed, as the sync client's
+        construction fails.
 
         Raises:
             UnavailableError: no endpoint answered within ``dial_timeout``.
             AuthFailedError: the username or password is wrong.
         """
         try:
+            await self.ensure_started()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def ensure_started(self) -> None:
+        """Connect if not done yet (the first call or stream of a client not entered does).
+
+        Unlike :meth:`start`, a failure leaves the transport open: the next call tries again.
+
+        Raises:
+            UnavailableError: no endpoint answered within ``dial_timeout``.
+            AuthFailedError: the username or password is wrong.
+        """
+        if self._started:
+            return
+        async with self._start_lock:
+            if self._started:
+                return
             if self.config.dial_timeout:
                 await self._wait_ready(self.config.dial_timeout)
             if self.config.username is not None:
                 await self._authenticate()
-        except BaseException:
-            await self.close()
-            raise
+            self._started = True
 
     async def _wait_ready(self, dial_timeout: float) -> None:
         try:
@@ -169,7 +214,8 @@ class AioTransport:
     ) -> _R:
         """Run a described unary RPC with retries, the deadline, metadata and error mapping.
 
-        As :meth:`etcd3py._transport.Transport.run`, awaited.
+        As :meth:`etcd3py._transport.Transport.run`, awaited. Each attempt goes to the
+        channel current when it starts (after :meth:`set_endpoints`, the new one).
 
         Args:
             call: the description: service, method, request, retry class, view.
@@ -185,26 +231,102 @@ class AioTransport:
             EtcdError: the mapped failure (``DeadlineExceededError`` past the deadline,
                 ``CanceledError`` when ``ctx`` is cancelled).
         """
-        self.check_usable()
-        deadline = call_deadline(self.config.default_timeout, timeout, ctx)
-        method = getattr(getattr(self, call.service), call.method)
+
+        async def attempt(remaining: float | None, with_token: bool) -> Any:
+            async with self.held_channel() as gen:
+                method = getattr(gen.stubs[call.service], call.method)
+                return await self._invoke(
+                    method, call.request, remaining, ctx, with_token=with_token
+                )
+
+        return await self._run(call, attempt, timeout, ctx)
+
+    async def run_at(
+        self,
+        endpoint: str,
+        call: Call[_R],
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+    ) -> _R:
+        """Run a described unary RPC on the member at ``endpoint`` (a channel of its own).
+
+        As :meth:`etcd3py._transport.Transport.run_at` (same arguments and answer): as
+        :meth:`run`, on a channel to that member closed before it returns.
+        """
+        async with self.endpoint_channel(endpoint) as channel:
+            method = getattr(_STUBS[call.service](cast(grpc.Channel, channel)), call.method)
+
+            def attempt(remaining: float | None, with_token: bool) -> Awaitable[Any]:
+                return self._invoke(method, call.request, remaining, ctx, with_token=with_token)
+
+            return await self._run(call, attempt, timeout, ctx)
+
+    async def _run(
+        self, call: Call[_R], attempt: _Attempt, timeout: float | None, ctx: Context | None
+    ) -> _R:
         authenticate = call.service == "auth" and call.method == "Authenticate"
+        response = await self._attempts(attempt, call.repeatable, timeout, ctx, authenticate)
+        return call.wrap(response)
+
+    async def call(
+        self,
+        method: Callable[..., Any],
+        request: Any,
+        *,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+        repeatable: bool = False,
+    ) -> Any:
+        """Issue one RPC given as a method (not a description), as :meth:`run` does.
+
+        As :meth:`etcd3py._transport.Transport.call`, awaited: for the calls a stub method
+        cannot issue alone (``keep_alive_once``: one message over a stream).
+
+        Args:
+            method: called as ``method(request, timeout=, metadata=)``; returns an awaitable
+                with ``cancel()`` (a ``grpc.aio`` call, or an adapter of one).
+            request: the request message.
+            timeout: seconds for the whole call, retries included.
+            ctx: a context whose deadline, metadata and cancellation apply.
+            repeatable: whether the RPC is read-only (see :mod:`etcd3py._retry`).
+
+        Returns:
+            The response message.
+        """
+
+        def attempt(remaining: float | None, with_token: bool) -> Awaitable[Any]:
+            return self._invoke(method, request, remaining, ctx, with_token=with_token)
+
+        return await self._attempts(attempt, repeatable, timeout, ctx, authenticate=False)
+
+    async def _attempts(
+        self,
+        attempt: _Attempt,
+        repeatable: bool,
+        timeout: float | None,
+        ctx: Context | None,
+        authenticate: bool,
+    ) -> Any:
+        """Run ``attempt`` with the retries, the deadline and one token refresh."""
+        self.check_usable()
+        if not self._started and not authenticate:
+            await self.ensure_started()
+        deadline = call_deadline(self.config.default_timeout, timeout, ctx)
         token = None if authenticate else self._token
 
-        def attempt(remaining: float | None) -> Awaitable[Any]:
-            return self._invoke(method, call.request, remaining, ctx, with_token=not authenticate)
-
         def retried() -> Awaitable[Any]:
-            return self._retry(attempt, call.repeatable, deadline, ctx)
+            return self._retry(
+                lambda left: attempt(left, not authenticate), repeatable, deadline, ctx
+            )
 
         try:
-            response = await retried()
+            return await retried()
         except InvalidAuthTokenError:
             if self.config.username is None or authenticate:
                 raise
             await self._refresh(token)  # clientv3: refresh the token once, then try again
-            response = await retried()
-        return call.wrap(response)
+            return await retried()
 
     async def _retry(
         self,
@@ -256,19 +378,120 @@ class AioTransport:
         rpc = method(request, timeout=timeout, metadata=metadata)
         unregister = _on_ctx_done(ctx, rpc.cancel)
         try:
-            return await rpc
-        except asyncio.CancelledError:
-            ended = ctx.err() if ctx is not None else None
-            if ended is None:
-                raise  # the awaiting task itself was cancelled: asyncio's own rule
-            raise ended from None
-        except grpc.aio.AioRpcError as exc:
-            ended = ctx.err() if ctx is not None else None
-            if ended is not None and exc.code() == grpc.StatusCode.CANCELLED:
-                raise ended from exc
-            raise from_rpc_error(exc) from exc
+            with _mapped_errors(ctx):
+                return await rpc
         finally:
             unregister()
+
+    async def unary_stream(
+        self, method: Any, request: Any, *, timeout: float | None, ctx: Context | None
+    ) -> AsyncGenerator[Any, None]:
+        """Run a unary-stream RPC (e.g. ``Snapshot``) and yield its responses as they come.
+
+        The metadata is the ctx's pairs and the token (:meth:`metadata`); ``timeout`` bounds
+        the whole stream; cancelling ``ctx`` (from any thread) cancels the RPC
+        (``CanceledError``), and so does cancelling the task iterating it (the
+        ``CancelledError`` goes on) or closing the generator. Failures are mapped as
+        :meth:`run`'s; nothing is retried. Close it (``contextlib.aclosing``) when done.
+
+        Args:
+            method: the stub's unary-stream method (on a channel of this transport's).
+            request: the request message.
+            timeout: seconds for the whole stream (``None``: no bound).
+            ctx: a context whose deadline, metadata and cancellation apply.
+
+        Yields:
+            The response messages.
+
+        Raises:
+            EtcdError: the mapped failure.
+        """
+        self.check_usable()
+        if ctx is not None and (err := ctx.err()) is not None:
+            raise err
+        rpc = method(request, timeout=timeout, metadata=self.metadata(ctx))
+        unregister = _on_ctx_done(ctx, rpc.cancel)
+        try:
+            with _mapped_errors(ctx):
+                async for response in rpc:
+                    yield response
+        finally:
+            unregister()
+            rpc.cancel()
+
+    @contextlib.asynccontextmanager
+    async def endpoint_channel(self, endpoint: str) -> AsyncIterator[grpc.aio.Channel]:
+        """Open a channel to one endpoint (same credentials), closed on exit.
+
+        Args:
+            endpoint: ``host:port`` or a URL form of it.
+
+        Yields:
+            The channel.
+        """
+        self.check_usable()
+        channel = open_aio_channel(self.config, (parse_endpoint(endpoint),), "pick_first")
+        try:
+            yield channel
+        finally:
+            await channel.close(None)
+
+    @contextlib.asynccontextmanager
+    async def held_channel(self) -> AsyncIterator[Generation]:
+        """Hold the current channel open while a call or a stream runs on it.
+
+        A stream driver that (re)connects inside it keeps its channel open across an
+        endpoint change (:meth:`set_endpoints`) until the stream ends; the last call to
+        leave a replaced channel closes it (see :mod:`etcd3py._aio_channels`).
+
+        Yields:
+            The generation: ``.channel`` and ``.stubs`` (by service name).
+        """
+        self.check_usable()
+        async with self._channels.held() as gen:
+            yield gen
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        """The current endpoints, as ``host:port``."""
+        return tuple(e.address for e in self.config.endpoints)
+
+    async def set_endpoints(self, endpoints: Sequence[Endpoint]) -> bool:
+        """Replace the endpoint list, as :meth:`etcd3py._transport.Transport.set_endpoints`.
+
+        The new channel is made current for new calls and stream (re)connects at once; the
+        old one is closed when the last call running on it (or stream holding it, see
+        :meth:`held_channel`) ends, or now when none does. Awaited because closing a
+        ``grpc.aio`` channel is. Same arguments, answer and errors as the sync one.
+        """
+        new = tuple(endpoints)
+        self.check_usable()
+        old = self.config.endpoints
+        if not endpoints_changed(old, new):
+            return False
+        config = replace(self.config, endpoints=new)
+        channel = open_aio_channel(config)
+        self.config = config
+        _log.info(
+            "etcd3py: endpoints changed from %s to %s",
+            [e.address for e in old],
+            [e.address for e in new],
+        )
+        self._expose(self._channels.switch(channel))
+        await self._channels.close_idle()
+        return True
+
+    async def sync_endpoints(
+        self, timeout: float | None = None, ctx: Context | None = None
+    ) -> tuple[str, ...]:
+        """Use the client URLs of the started voting members, as the sync ``sync_endpoints``.
+
+        See :meth:`etcd3py._transport.Transport.sync_endpoints` (same arguments, answer and
+        errors), awaited.
+        """
+        listed = await self.run(cluster_calls.member_list(True), timeout=timeout, ctx=ctx)
+        await self.set_endpoints(usable_endpoints(listed.members, secure=self.config.secure))
+        return self.endpoints
 
     async def _refresh(self, stale: str | None) -> None:
         """Replace the token ``stale`` by a new one, once however many tasks ask."""
@@ -292,12 +515,35 @@ class AioTransport:
         return self._closed
 
     async def close(self) -> None:
-        """Close the channel; idempotent. In a forked child only marks the client closed."""
+        """Close every channel (current and replaced); idempotent.
+
+        In a forked child only marks the client closed.
+        """
         if self._closed:
             return
         self._closed = True
         if os.getpid() == self._pid:
-            await self.channel.close(None)
+            await self._channels.close()
+
+
+@contextlib.contextmanager
+def _mapped_errors(ctx: Context | None) -> Iterator[None]:
+    """Map a call's failure to :mod:`etcd3py.errors`; the ctx's own cancel to its error.
+
+    A ``CancelledError`` that is not the ctx's (the awaiting task was cancelled) goes on.
+    """
+    try:
+        yield
+    except asyncio.CancelledError:
+        ended = ctx.err() if ctx is not None else None
+        if ended is None:
+            raise  # the awaiting task itself was cancelled: asyncio's own rule
+        raise ended from None
+    except grpc.aio.AioRpcError as exc:
+        ended = ctx.err() if ctx is not None else None
+        if ended is not None and exc.code() == grpc.StatusCode.CANCELLED:
+            raise ended from exc
+        raise from_rpc_error(exc) from exc
 
 
 def _on_ctx_done(ctx: Context | None, action: Callable[[], object]) -> Callable[[], None]:

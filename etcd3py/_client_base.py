@@ -129,9 +129,7 @@ class ClientBase(abc.ABC, Generic[_T]):
             default_timeout=default_timeout,
         )
         self.config = config
-        self._open(
-            config, Settings(watch_buffer_limit, watch_create_window, auto_sync_interval)
-        )
+        self._open(config, Settings(watch_buffer_limit, watch_create_window, auto_sync_interval))
 
     @abc.abstractmethod
     def _open(self, config: Config, settings: Settings) -> None:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from etcd3py.config import Endpoint, parse_endpoint
-from etcd3py.errors import EtcdError
+from etcd3py.errors import EtcdError, InvalidArgumentError, UnavailableError
 
 _log = logging.getLogger(__name__)
 
@@ -79,6 +79,43 @@ def endpoints_from_members(members: Iterable[MemberLike], *, secure: bool) -> tu
             key = (endpoint.host, endpoint.port)
             found.setdefault(key, Endpoint(endpoint.host, endpoint.port, secure or None))
     return tuple(found.values())
+
+
+def usable_endpoints(members: Iterable[MemberLike], *, secure: bool) -> tuple[Endpoint, ...]:
+    """Return :func:`endpoints_from_members`, refusing a list with none (both faces' sync).
+
+    Args:
+        members: the ``member_list()`` members.
+        secure: whether the client uses TLS.
+
+    Returns:
+        The endpoints (at least one).
+
+    Raises:
+        UnavailableError: no member has a usable client URL.
+    """
+    found = endpoints_from_members(members, secure=secure)
+    if not found:
+        raise UnavailableError("etcd3py: the member list names no usable client URL")
+    return found
+
+
+def endpoints_changed(old: Sequence[Endpoint], new: Sequence[Endpoint]) -> bool:
+    """Whether replacing ``old`` by ``new`` changes anything (both faces' ``set_endpoints``).
+
+    Args:
+        old: the endpoints in use.
+        new: the endpoints asked for.
+
+    Returns:
+        ``False`` when ``new`` names the same endpoints as ``old``, in any order.
+
+    Raises:
+        InvalidArgumentError: ``new`` is empty.
+    """
+    if not new:
+        raise InvalidArgumentError("at least one endpoint is required")
+    return {(e.host, e.port, e.path) for e in new} != {(e.host, e.port, e.path) for e in old}
 
 
 class AutoSync:

@@ -1,8 +1,11 @@
 """The client's keep-alive threads: each renews the leases of one ``LeaseKeepAlive`` stream.
 
 Mirrors clientv3 ``lease.go`` (``recvKeepAliveLoop``, ``sendKeepAliveLoop``,
-``deadlineLoop``) without its goroutines: :class:`KeepAliveSchedule` decides (sans-IO: no
-clock, no gRPC, no threads; tested alone), :class:`KeepAliveDriver` moves messages.
+``deadlineLoop``) without its goroutines: the rules of both faces live in
+:mod:`etcd3py._keepalive_state` (sans-IO: :class:`KeepAliveSchedule` and each stream's
+:class:`~etcd3py._keepalive_state.StreamState`; tested alone), and
+:class:`KeepAliveDriver` moves messages and locks; the asyncio face's driver
+(:mod:`etcd3py.aio._keepalive`) drives the same rules from a task per stream.
 
 Streams: as clientv3 keeps one keep-alive stream per distinct context metadata, the driver
 keeps one stream per :data:`StreamKey` (the metadata of the ``keep_alive()`` caller's
@@ -30,7 +33,7 @@ Threads (never one per lease):
   clientv3, every stream failure but the one above is retried, the deadlines ending what
   cannot wait): opens the ``LeaseKeepAlive`` call with the stream's metadata and the auth
   token, reads its responses and delivers them, and on a failure backs off (tenacity's
-  exponential wait with jitter, capped at 1 s; :func:`etcd3py._streams.backoff`) while
+  exponential wait with jitter, capped at 1 s; :func:`etcd3py._reconnect.backoff`) while
   checking deadlines, then reopens and renews every lease at once, so a dropped stream or a
   restarted server does not let a lease expire. gRPC's sync API reads a stream only by
   blocking on it, so one reader per stream is the floor.
@@ -55,204 +58,57 @@ lingering one is logged), never from themselves.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING
 
 import grpc
 
-from etcd3py import _pb
-from etcd3py._reconnect import keep_alive_policy
-from etcd3py._streams import RequestQueue, cancel_call
-from etcd3py.errors import (
-    ClientClosedError,
-    EtcdError,
-    InternalError,
-    LeaseExpiredError,
-    LeaseNotFoundError,
-    UnavailableError,
-    from_rpc_error,
+from etcd3py import _pb, _stubs
+from etcd3py._keepalive_schedule import RESEND, STALL_MIN, KeepAliveSchedule
+from etcd3py._keepalive_state import (
+    REQUIRE_LEADER,
+    KeepAliveStreams,
+    StreamKey,
+    StreamState,
+    Subscriber,
+    stream_ended_error,
 )
+from etcd3py._streams import RequestQueue, cancel_call
+from etcd3py.errors import ClientClosedError, EtcdError, InternalError, from_rpc_error
 
 if TYPE_CHECKING:
     from etcd3py._transport import Transport
 
+__all__ = [
+    "REQUIRE_LEADER",
+    "RESEND",
+    "STALL_MIN",
+    "THREAD_NAME",
+    "TICK",
+    "KeepAliveDriver",
+    "KeepAliveSchedule",
+    "StreamKey",
+    "Subscriber",
+]
+
 _log = logging.getLogger(__name__)
 
-RESEND = 0.5  # seconds before a renewal that got no answer is sent again (Go: 500 ms)
 TICK = 0.25  # seconds between two looks at the schedule by a call's request consumer
-STALL_MIN = 1.0  # seconds a renewal may go unanswered before the stream is taken as hung
 _JOIN_LIMIT = 5.0  # seconds close() waits for the thread
 THREAD_NAME = "etcd3py-keepalive"
 
 
-class Subscriber(Protocol):
-    """What the driver needs of a ``keep_alive()`` caller (``etcd3py.lease.KeepAlive``)."""
-
-    def push(self, response: _pb.rpc.LeaseKeepAliveResponse) -> None:
-        """Take one renewal without blocking."""
-
-    def finish(self, error: BaseException | None) -> None:
-        """End, with ``error`` (``None``: cleanly)."""
-
-
-_S = TypeVar("_S")
-
-
-@dataclasses.dataclass
-class _Entry(Generic[_S]):
-    subscribers: list[_S]
-    next_at: float  # monotonic time of the next renewal
-    deadline: float  # monotonic time after which the lease is taken as expired
-    ttl: float  # the last TTL the server renewed it to (first_timeout before any)
-    waiting_since: float | None  # when the oldest unanswered renewal went out
-
-
-class KeepAliveSchedule(Generic[_S]):
-    """When to renew which lease, and which keep-alives end: sans-IO, times passed in.
-
-    Args:
-        first_timeout: seconds a new lease may wait for its first renewal.
-    """
-
-    def __init__(self, first_timeout: float) -> None:
-        self.first_timeout = first_timeout
-        self._entries: dict[int, _Entry[_S]] = {}
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __contains__(self, lease_id: object) -> bool:
-        return lease_id in self._entries
-
-    def subscribers(self, lease_id: int) -> list[_S]:
-        """Return the subscribers of a lease (empty when it is not kept alive)."""
-        entry = self._entries.get(lease_id)
-        return list(entry.subscribers) if entry else []
-
-    def add(self, lease_id: int, sub: _S, now: float) -> bool:
-        """Keep ``lease_id`` alive for ``sub``; ``True`` when it is new (send a renewal now).
-
-        A new lease's renewal counts as sent now: the next is due :data:`RESEND` later if
-        no answer came.
-        """
-        entry = self._entries.get(lease_id)
-        if entry is not None:
-            entry.subscribers.append(sub)
-            return False
-        timeout = self.first_timeout
-        self._entries[lease_id] = _Entry([sub], now + RESEND, now + timeout, timeout, now)
-        return True
-
-    def remove(self, lease_id: int, sub: _S) -> bool:
-        """Drop ``sub``; ``True`` when it was there (its lease goes once nobody is left)."""
-        entry = self._entries.get(lease_id)
-        if entry is None or sub not in entry.subscribers:
-            return False
-        entry.subscribers.remove(sub)
-        if not entry.subscribers:
-            del self._entries[lease_id]
-        return True
-
-    def on_response(self, lease_id: int, ttl: int, now: float) -> tuple[list[_S], bool]:
-        """A renewal answer came; return (its subscribers, whether the lease is gone).
-
-        A gone lease (``ttl <= 0``) leaves the schedule; a live one is renewed again a
-        third of ``ttl`` from now and expires ``ttl`` from now. An unknown ID is ignored.
-        """
-        entry = self._entries.get(lease_id)
-        if entry is None:
-            return [], False
-        if ttl <= 0:
-            del self._entries[lease_id]
-            return entry.subscribers, True
-        entry.next_at = now + ttl / 3.0
-        entry.deadline = now + ttl
-        entry.ttl = ttl
-        entry.waiting_since = None
-        return list(entry.subscribers), False
-
-    def due(self, now: float) -> list[int]:
-        """Return the leases whose renewal is due, and count it as sent now."""
-        ids = [lid for lid, entry in self._entries.items() if entry.next_at <= now]
-        for lid in ids:
-            entry = self._entries[lid]
-            entry.next_at = now + RESEND
-            if entry.waiting_since is None:
-                entry.waiting_since = now
-        return ids
-
-    def stalled(self, now: float) -> bool:
-        """Whether a renewal went unanswered for a third of its lease's TTL (at least
-        :data:`STALL_MIN` seconds): the stream is taken as hung and reopened, before the
-        lease's deadline, rather than trusted until the lease is lost.
-        """
-        for entry in self._entries.values():
-            limit = max(entry.ttl / 3.0, STALL_MIN)
-            if entry.waiting_since is not None and now - entry.waiting_since >= limit:
-                return True
-        return False
-
-    def stream_opened(self, now: float) -> list[int]:
-        """A new stream is up: every lease is due at once (a lost answer must not wait)."""
-        for entry in self._entries.values():
-            entry.next_at = now
-            entry.waiting_since = None  # answers owed by the old stream will never come
-        return self.due(now)
-
-    def expire(self, now: float) -> list[tuple[int, list[_S]]]:
-        """Remove and return the leases past their deadline, with their subscribers."""
-        gone = [lid for lid, entry in self._entries.items() if entry.deadline <= now]
-        return [(lid, self._entries.pop(lid).subscribers) for lid in gone]
-
-    def ids(self) -> list[int]:
-        """Return the IDs of the leases in the schedule."""
-        return list(self._entries)
-
-    def clear(self) -> list[_S]:
-        """Remove every lease; return every subscriber."""
-        subs = [sub for entry in self._entries.values() for sub in entry.subscribers]
-        self._entries.clear()
-        return subs
-
-
-#: The gRPC metadata of a stream: the pairs of the contexts whose keep-alives it carries.
-StreamKey = tuple[tuple[str, str], ...]
-
-#: The metadata pair that asks etcd to refuse (or end) a stream when the member has no leader.
-REQUIRE_LEADER = ("hasleader", "true")
-
-
-class _Stream:
-    """One ``LeaseKeepAlive`` stream: its leases' schedule and its thread's run state.
-
-    Every field is guarded by the driver's lock.
-    """
+class _Stream(StreamState):
+    """One ``LeaseKeepAlive`` stream: its rules and its thread (guarded by the driver's lock)."""
 
     def __init__(self, key: StreamKey, first_timeout: float) -> None:
-        self.key = key
-        self.schedule: KeepAliveSchedule[Subscriber] = KeepAliveSchedule(first_timeout)
-        self.require_leader = REQUIRE_LEADER in key
-        self.stopped = False
-        self.call: grpc.CallIterator[_pb.rpc.LeaseKeepAliveResponse] | None = None
-        self.requests: RequestQueue[_pb.rpc.LeaseKeepAliveRequest] | None = None
-        self.wake = threading.Event()  # cuts the reconnect backoff short
+        wake = threading.Event()  # cuts the reconnect backoff short
+        super().__init__(key, first_timeout, wake.set)
+        self.wake = wake
         self.thread: threading.Thread | None = None
-
-    def stop(self) -> None:
-        self.stopped = True
-        if self.requests is not None:
-            self.requests.end()
-        if self.call is not None:
-            cancel_call(self.call)
-        self.wake.set()
-
-
-def _request(lease_id: int) -> _pb.rpc.LeaseKeepAliveRequest:
-    return _pb.rpc.LeaseKeepAliveRequest(ID=lease_id)
 
 
 class KeepAliveDriver:
@@ -268,18 +124,17 @@ class KeepAliveDriver:
     def __init__(
         self,
         transport: Transport,
-        stub: _pb.rpc_grpc.LeaseStub,
+        stub: _stubs.rpc_grpc.LeaseStub,
         *,
         first_timeout: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._transport = transport
         self._stub = stub
-        self._clock = clock
-        self._first_timeout = first_timeout
-        self._lock = threading.Lock()
-        self._streams: dict[StreamKey, _Stream] = {}  # the live streams; idle ones leave
-        self._closed = False
+        self._lock = threading.Lock()  # guards the streams (their state and run state)
+        self._table: KeepAliveStreams[_Stream] = KeepAliveStreams(
+            lambda key: _Stream(key, first_timeout), self._start, clock
+        )
 
     # ---- user threads --------------------------------------------------------------------
     def subscribe(self, key: StreamKey, lease_id: int, sub: Subscriber) -> None:
@@ -296,17 +151,7 @@ class KeepAliveDriver:
         """
         self._transport.check_usable()
         with self._lock:
-            if self._closed:
-                raise ClientClosedError("etcd3py: the client is closed")
-            stream = self._streams.get(key)
-            if stream is None:
-                stream = self._streams[key] = _Stream(key, self._first_timeout)
-                stream.schedule.add(lease_id, sub, self._clock())
-                self._start(stream)  # its call, once open, renews every lease at once
-                return
-            new = stream.schedule.add(lease_id, sub, self._clock())
-            if new and stream.requests is not None:
-                stream.requests.put(_request(lease_id))
+            self._table.subscribe(key, lease_id, sub)
 
     def unsubscribe(
         self, key: StreamKey, lease_id: int, sub: Subscriber, error: BaseException | None
@@ -321,24 +166,12 @@ class KeepAliveDriver:
             error: what ``sub`` ends with (``None``: cleanly).
         """
         with self._lock:
-            stream = self._streams.get(key)
-            if stream is None or not stream.schedule.remove(lease_id, sub):
-                return
-            sub.finish(error)
-            self._stop_if_idle(stream)
+            self._table.unsubscribe(key, lease_id, sub, error)
 
     def close(self) -> None:
         """End every keep-alive with ``ClientClosedError``, stop and join every thread."""
         with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            streams = list(self._streams.values())
-            self._streams.clear()
-            for stream in streams:
-                for sub in stream.schedule.clear():
-                    sub.finish(ClientClosedError("etcd3py: the client is closed"))
-                stream.stop()
+            streams = self._table.close()
         deadline = time.monotonic() + _JOIN_LIMIT
         for stream in streams:
             thread = stream.thread
@@ -352,67 +185,33 @@ class KeepAliveDriver:
     def threads(self) -> list[threading.Thread]:
         """The running keep-alive threads (one per live stream)."""
         with self._lock:
-            return [s.thread for s in self._streams.values() if s.thread is not None]
+            return [s.thread for s in self._table.streams.values() if s.thread is not None]
 
     def streams(self) -> list[StreamKey]:
         """Return the metadata of every live stream."""
         with self._lock:
-            return list(self._streams)
+            return list(self._table.streams)
 
     def kept_alive(self) -> list[int]:
         """Return the IDs of the leases being kept alive (on any stream), sorted."""
         with self._lock:
-            return sorted({lid for s in self._streams.values() for lid in s.schedule.ids()})
+            return self._table.kept_alive()
 
-    # ---- lock held ---------------------------------------------------------------------------
-    def _start(self, stream: _Stream) -> None:
+    def _start(self, stream: _Stream) -> None:  # lock held
         stream.thread = threading.Thread(
             target=self._thread_main, args=(stream,), name=THREAD_NAME, daemon=True
         )
         stream.thread.start()
 
-    def _stop_if_idle(self, stream: _Stream) -> None:
-        if len(stream.schedule) == 0 and not stream.stopped:
-            stream.stop()  # Go closes an idle stream too; the next keep_alive opens anew
-            if self._streams.get(stream.key) is stream:
-                del self._streams[stream.key]
-
-    def _expire(self, stream: _Stream) -> None:
-        for lease_id, subs in stream.schedule.expire(self._clock()):
-            error = LeaseExpiredError(
-                f"etcd3py: lease {lease_id:x} was not renewed before its TTL ran out"
-            )
-            for sub in subs:
-                sub.finish(error)
-        self._stop_if_idle(stream)
-
-    def _deliver(self, stream: _Stream, response: _pb.rpc.LeaseKeepAliveResponse) -> None:
-        subs, gone = stream.schedule.on_response(response.ID, response.TTL, self._clock())
-        for sub in subs:
-            if gone:
-                sub.finish(LeaseNotFoundError("etcdserver: requested lease not found"))
-            else:
-                sub.push(response)
-        if gone:
-            self._stop_if_idle(stream)
-
     # ---- gRPC's request consumer (the timer) -------------------------------------------
     def _tick(self, stream: _Stream) -> list[_pb.rpc.LeaseKeepAliveRequest]:
         with self._lock:
-            self._expire(stream)
-            now = self._clock()
-            if stream.schedule.stalled(now) and stream.call is not None:
-                # A half-open connection or a hung server stream: no error would ever
-                # come, so cancel the call; the thread reconnects and renews at once.
-                _log.info("etcd3py: no keep-alive answer in time; reopening the stream")
-                cancel_call(stream.call)
-                return []
-            return [_request(lid) for lid in stream.schedule.due(now)]
+            return self._table.tick(stream)
 
     # ---- a stream's thread -------------------------------------------------------------------
     def _thread_main(self, stream: _Stream) -> None:
         try:
-            policy = keep_alive_policy(stream.require_leader)
+            policy = stream.policy
             while True:
                 error, healthy = self._serve_one_call(stream)
                 if error is None:
@@ -436,16 +235,14 @@ class KeepAliveDriver:
 
     def _wait_backoff(self, stream: _Stream, seconds: float) -> None:
         """Sleep before reconnecting, ending keep-alives whose deadline passes meanwhile."""
-        until = time.monotonic() + seconds
+        with self._lock:
+            pauses = self._table.backoff(stream, seconds, TICK)
         while True:
             with self._lock:
-                if stream.stopped:
-                    return
-                self._expire(stream)
-            left = until - time.monotonic()
-            if left <= 0:
+                pause = next(pauses, None)
+            if pause is None:
                 return
-            stream.wake.wait(min(left, TICK))
+            stream.wake.wait(pause)
 
     def _serve_one_call(self, stream: _Stream) -> tuple[EtcdError | None, bool]:
         """Run one call; return (its failure or None when the thread should end, any reply?)."""
@@ -462,9 +259,7 @@ class KeepAliveDriver:
                 requests.end()
                 cancel_call(call)
                 return None, False
-            stream.call, stream.requests = call, requests
-            for lease_id in stream.schedule.stream_opened(self._clock()):
-                requests.put(_request(lease_id))
+            stream.opened(call, requests, self._table.clock())
         healthy = False
         try:
             for response in call:
@@ -472,13 +267,13 @@ class KeepAliveDriver:
                 with self._lock:
                     if stream.stopped:
                         return None, healthy
-                    self._deliver(stream, response)
-            error: EtcdError = UnavailableError("etcd3py: the server ended the keep-alive stream")
+                    self._table.deliver(stream, response)
+            error: EtcdError = stream_ended_error()
         except grpc.RpcError as exc:
             error = from_rpc_error(exc)
         finally:
             with self._lock:
-                stream.call = stream.requests = None
+                stream.call_ended()
             requests.end()
             cancel_call(call)
         with self._lock:
@@ -487,8 +282,4 @@ class KeepAliveDriver:
     def _fail(self, stream: _Stream, error: EtcdError) -> None:
         """End every keep-alive of ``stream`` with ``error`` and close the stream."""
         with self._lock:
-            for sub in stream.schedule.clear():
-                sub.finish(error)
-            stream.stop()
-            if self._streams.get(stream.key) is stream:
-                del self._streams[stream.key]
+            self._table.fail(stream, error)

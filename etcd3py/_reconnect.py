@@ -12,7 +12,7 @@ driver only waits (blocking or awaited) and refreshes the token through its tran
     else:
         ...  # wait step.wait seconds (cut short by a close), then reopen
 
-The waits come from :func:`etcd3py._streams.backoff` (tenacity's exponential wait with
+The waits come from :func:`backoff` (tenacity's exponential wait with
 jitter, capped at 1 s), counted from the last call that answered at all.
 """
 
@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from etcd3py._streams import backoff
+import tenacity
+
 from etcd3py.errors import (
     EtcdError,
     InternalError,
@@ -30,7 +31,24 @@ from etcd3py.errors import (
     UnavailableError,
 )
 
-__all__ = ["Reconnect", "Step", "keep_alive_policy", "watch_policy"]
+__all__ = ["Reconnect", "Step", "backoff", "keep_alive_policy", "watch_policy"]
+
+#: Reconnect wait: exponential from 50 ms with up to 100 ms of jitter, capped at 1 s.
+_BACKOFF = tenacity.wait_exponential(multiplier=0.05, max=1.0) + tenacity.wait_random(0, 0.1)
+
+
+def backoff(attempt: int) -> float:
+    """Return the seconds to wait before reconnect attempt ``attempt`` (1, 2, ...).
+
+    Args:
+        attempt: how many reconnects in a row failed so far, plus one.
+
+    Returns:
+        The wait, at most 1 second.
+    """
+    state = tenacity.RetryCallState(tenacity.Retrying(), None, (), {})
+    state.attempt_number = max(attempt, 1)
+    return min(float(_BACKOFF(state)), 1.0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from google.protobuf.message import Message
 from typing_extensions import Self
 
 from etcd3py import _pb
+from etcd3py.errors import InternalError
 from etcd3py.models import KeyValue, ResponseHeader
 
 _M = TypeVar("_M", bound=Message)
@@ -206,3 +207,24 @@ def response_from_pb(msg: _pb.rpc.ResponseOp) -> OpResponse:
     if which == "response_delete_range":
         return DeleteResponse(msg.response_delete_range)
     return TxnResponse(msg.response_txn)
+
+
+_Expected = TypeVar("_Expected", GetResponse, PutResponse, DeleteResponse, TxnResponse)
+
+
+def expect(response: OpResponse, cls: type[_Expected]) -> _Expected:
+    """Return a ``KV.do`` answer checked to be of the type its op asks (both faces' check).
+
+    Args:
+        response: what ``do`` answered.
+        cls: the response type the op's kind answers with.
+
+    Returns:
+        The response.
+
+    Raises:
+        InternalError: ``do`` answered another type (a broken ``KV`` implementation).
+    """
+    if not isinstance(response, cls):
+        raise InternalError(f"KV.do answered {type(response).__name__}, expected {cls.__name__}")
+    return response

@@ -13,6 +13,7 @@ and renames it the same way). No gRPC here: the caller hands in the chunks.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -23,7 +24,12 @@ from etcd3py.errors import ArgumentTypeError, SnapshotChecksumError
 
 __all__ = [
     "CHECKSUM_SIZE",
+    "FileSink",
+    "PathSink",
     "TrailerCheck",
+    "check_dest",
+    "open_sink",
+    "save",
     "save_to_file",
     "save_to_path",
     "verify_bytes",
@@ -114,11 +120,155 @@ def verify_file(path: str | os.PathLike[str]) -> int:
     return check.size
 
 
-def save_to_file(chunks: Iterable[bytes], file_obj: BinaryIO) -> int:
-    """Write the stream to an open binary file, then check its trailer.
+class FileSink:
+    """Where a snapshot's chunks go as they arrive: a binary file object, trailer checked.
 
-    The bytes are written as they arrive, so on an error the file holds what came before
-    it: the caller owns the file and decides what to do with it.
+    Push-style, so a blocking loop and an awaited stream feed it alike: :meth:`write` each
+    chunk, then :meth:`finish`; on an error :meth:`abort`.
+    """
+
+    def __init__(self, file_obj: BinaryIO) -> None:
+        """Write to ``file_obj`` (owned by the caller: on an error it keeps what came).
+
+        Args:
+            file_obj: a binary file object open for writing.
+        """
+        self._file = file_obj
+        self._check = TrailerCheck()
+
+    def write(self, chunk: bytes) -> None:
+        """Write the next chunk.
+
+        Args:
+            chunk: the bytes, in stream order.
+        """
+        self._file.write(chunk)
+        self._check.update(chunk)
+
+    def finish(self) -> int:
+        """Check the trailer of everything written.
+
+        Returns:
+            The bytes written.
+
+        Raises:
+            SnapshotChecksumError: the trailer is missing or wrong.
+        """
+        self._check.verify()
+        return self._check.size
+
+    def abort(self) -> None:
+        """Give up (nothing to undo: the file is the caller's)."""
+
+
+class PathSink(FileSink):
+    """A snapshot saved to a path through a private temporary file beside it.
+
+    The temporary file is readable by its owner only (as clientv3's), flushed to disk and
+    renamed over the path only by :meth:`finish` once the trailer matched; :meth:`abort`
+    removes it: the path is either untouched or the whole checked snapshot.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        """Create the temporary file beside ``path``.
+
+        Args:
+            path: the file to create or replace.
+
+        Raises:
+            ArgumentTypeError: ``path`` is not a str path.
+            OSError: the file cannot be created.
+        """
+        target = os.fspath(path)
+        if not isinstance(target, str):
+            raise ArgumentTypeError("the snapshot path must be a str or an os.PathLike of str")
+        directory, name = os.path.split(os.path.abspath(target))
+        fd, self._tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
+        self._target = target
+        super().__init__(os.fdopen(fd, "wb"))
+
+    def finish(self) -> int:
+        """Check the trailer, then flush, sync and rename the file over the path.
+
+        Returns:
+            The bytes written.
+
+        Raises:
+            SnapshotChecksumError: the trailer is missing or wrong (call :meth:`abort`).
+            OSError: the file cannot be written.
+        """
+        size = super().finish()
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self._tmp, self._target)
+        return size
+
+    def abort(self) -> None:
+        """Remove the temporary file; the path stays as it was."""
+        self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._tmp)
+
+
+def open_sink(dest: str | os.PathLike[str] | BinaryIO) -> FileSink:
+    """Return the sink for a snapshot's destination: a path or a binary file object.
+
+    Args:
+        dest: a path (``str`` or ``os.PathLike``) or a binary file object.
+
+    Returns:
+        A :class:`PathSink` or a :class:`FileSink`.
+
+    Raises:
+        ArgumentTypeError: ``dest`` is neither.
+        OSError: the temporary file cannot be created.
+    """
+    check_dest(dest)
+    if isinstance(dest, (str, os.PathLike)):
+        return PathSink(dest)
+    return FileSink(dest)
+
+
+def check_dest(dest: object) -> None:
+    """Refuse a snapshot destination that is neither a path nor a writable object.
+
+    Args:
+        dest: the argument.
+
+    Raises:
+        ArgumentTypeError: neither.
+    """
+    if not isinstance(dest, (str, os.PathLike)) and not callable(getattr(dest, "write", None)):
+        raise ArgumentTypeError(
+            f"dest must be a path or a binary file object, not {type(dest).__name__}"
+        )
+
+
+def save(chunks: Iterable[bytes], sink: FileSink) -> int:
+    """Feed every chunk to ``sink`` and finish it; abort it on any error.
+
+    Args:
+        chunks: the stream's blobs, in order.
+        sink: where they go.
+
+    Returns:
+        The bytes written.
+
+    Raises:
+        SnapshotChecksumError: the stream's trailer is missing or wrong.
+    """
+    try:
+        for chunk in chunks:
+            sink.write(chunk)
+        return sink.finish()
+    except BaseException:
+        sink.abort()
+        raise
+
+
+def save_to_file(chunks: Iterable[bytes], file_obj: BinaryIO) -> int:
+    """Write the stream to an open binary file, then check its trailer (see :class:`FileSink`).
 
     Args:
         chunks: the stream's blobs, in order.
@@ -126,24 +276,12 @@ def save_to_file(chunks: Iterable[bytes], file_obj: BinaryIO) -> int:
 
     Returns:
         The bytes written.
-
-    Raises:
-        SnapshotChecksumError: the stream's trailer is missing or wrong.
     """
-    check = TrailerCheck()
-    for chunk in chunks:
-        file_obj.write(chunk)
-        check.update(chunk)
-    check.verify()
-    return check.size
+    return save(chunks, FileSink(file_obj))
 
 
 def save_to_path(chunks: Iterable[bytes], path: str | os.PathLike[str]) -> int:
-    """Write the stream to ``path`` through a temporary file, renamed once it is checked.
-
-    The temporary file is created beside ``path`` (so the rename is atomic), readable by
-    its owner only (as clientv3's), flushed to disk before the rename, and removed on any
-    error: ``path`` is either untouched or the whole checked snapshot.
+    """Write the stream to ``path`` through a temporary file (see :class:`PathSink`).
 
     Args:
         chunks: the stream's blobs, in order.
@@ -151,23 +289,5 @@ def save_to_path(chunks: Iterable[bytes], path: str | os.PathLike[str]) -> int:
 
     Returns:
         The bytes written.
-
-    Raises:
-        SnapshotChecksumError: the stream's trailer is missing or wrong.
-        OSError: the file cannot be written.
     """
-    target = os.fspath(path)
-    if not isinstance(target, str):
-        raise ArgumentTypeError("the snapshot path must be a str or an os.PathLike of str")
-    directory, name = os.path.split(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            size = save_to_file(chunks, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return size
+    return save(chunks, PathSink(path))

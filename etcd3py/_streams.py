@@ -14,26 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
 import grpc
-import tenacity
 
 _T = TypeVar("_T")
-
-#: Reconnect wait: exponential from 50 ms with up to 100 ms of jitter, capped at 1 s.
-_BACKOFF = tenacity.wait_exponential(multiplier=0.05, max=1.0) + tenacity.wait_random(0, 0.1)
-
-
-def backoff(attempt: int) -> float:
-    """Return the seconds to wait before reconnect attempt ``attempt`` (1, 2, ...).
-
-    Args:
-        attempt: how many reconnects in a row failed so far, plus one.
-
-    Returns:
-        The wait, at most 1 second.
-    """
-    state = tenacity.RetryCallState(tenacity.Retrying(), None, (), {})
-    state.attempt_number = max(attempt, 1)
-    return min(float(_BACKOFF(state)), 1.0)
 
 
 def cancel_call(call: grpc.Call | Any) -> None:

@@ -27,7 +27,7 @@ from typing import TypeVar, cast
 
 import grpc
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from etcd3py._calls import Call
 from etcd3py._calls import auth as auth_calls
 from etcd3py._calls import cluster as cluster_calls
@@ -168,11 +168,11 @@ def open_channel(config: Config, endpoints: tuple[Endpoint, ...], lb_policy: str
 
 # The stub of each service a Call may name, to reach one member on a channel of its own.
 _STUBS: dict[str, Callable[[grpc.Channel], object]] = {
-    "kv": _pb.rpc_grpc.KVStub,
-    "lease": _pb.rpc_grpc.LeaseStub,
-    "cluster": _pb.rpc_grpc.ClusterStub,
-    "maintenance": _pb.rpc_grpc.MaintenanceStub,
-    "auth": _pb.rpc_grpc.AuthStub,
+    "kv": _stubs.rpc_grpc.KVStub,
+    "lease": _stubs.rpc_grpc.LeaseStub,
+    "cluster": _stubs.rpc_grpc.ClusterStub,
+    "maintenance": _stubs.rpc_grpc.MaintenanceStub,
+    "auth": _stubs.rpc_grpc.AuthStub,
 }
 
 
@@ -318,11 +318,11 @@ class Transport:
         self._refresh_lock = threading.Lock()  # one token refresh at a time
         self._switch_lock = threading.Lock()  # one endpoint change at a time
         self.channel = SwitchableChannel(open_channel(config, config.endpoints, config.lb_policy))
-        self.kv = _pb.rpc_grpc.KVStub(self.channel)
-        self.cluster = _pb.rpc_grpc.ClusterStub(self.channel)
-        self.maintenance = _pb.rpc_grpc.MaintenanceStub(self.channel)
-        self.auth = _pb.rpc_grpc.AuthStub(self.channel)
-        self.lease = _pb.rpc_grpc.LeaseStub(self.channel)
+        self.kv = _stubs.rpc_grpc.KVStub(self.channel)
+        self.cluster = _stubs.rpc_grpc.ClusterStub(self.channel)
+        self.maintenance = _stubs.rpc_grpc.MaintenanceStub(self.channel)
+        self.auth = _stubs.rpc_grpc.AuthStub(self.channel)
+        self.lease = _stubs.rpc_grpc.LeaseStub(self.channel)
         try:
             if config.dial_timeout:
                 self._wait_ready(config.dial_timeout)

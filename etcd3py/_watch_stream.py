@@ -1,8 +1,9 @@
 """The watch driver: threads, the gRPC Watch stream, reconnection, and per-watch buffers.
 
-Runs :class:`etcd3py._watch_mux.WatchMux` (which decides everything) and only moves
-messages: requests it returns go to the current call, responses it delivers go to each
-watch's buffer, and stream failures go back to it.
+Runs :class:`etcd3py._watch_mux.WatchMux` (which decides everything) through the sans-IO
+:mod:`etcd3py._watch_core` (what its actions do to each watch's buffer, shared with the
+asyncio driver) and only moves messages and waits: requests go to the current call,
+responses to each watch's buffer, stream failures back to the mux.
 
 Threads (never one per watch):
 
@@ -40,9 +41,6 @@ logged), never from itself; then the client closes the channel.
 
 from __future__ import annotations
 
-import collections
-import enum
-import itertools
 import logging
 import queue
 import threading
@@ -52,16 +50,16 @@ from typing import TYPE_CHECKING
 
 import grpc
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from etcd3py._reconnect import watch_policy
 from etcd3py._streams import RequestQueue
-from etcd3py._watch_mux import Deliver, End, Phase, Reauth, Send, WatchMux, WatchSpec
+from etcd3py._watch_core import RegistryCore, StreamCore, StreamState, WatchBuffer
+from etcd3py._watch_mux import WatchSpec
 from etcd3py.context import Context
 from etcd3py.errors import (
     ClientClosedError,
     EtcdError,
     InternalError,
-    InvalidAuthTokenError,
     UnavailableError,
     from_rpc_error,
 )
@@ -69,15 +67,12 @@ from etcd3py.watch import WatchCallback, WatchResponse
 
 if TYPE_CHECKING:
     from etcd3py._transport import Transport
-    from etcd3py._watch_mux import Action
 
 _log = logging.getLogger(__name__)
 
 _WAKE = 0.2  # seconds a blocked wait sleeps at most, so Ctrl-C and closes are noticed
 _REAP_POLL = 0.5  # seconds at most before a dropped WatchChan's watch is cancelled
 _JOIN_LIMIT = 5.0  # seconds close() waits for all threads of the watcher together
-_STREAM_NUMBERS = itertools.count(1)
-_END = object()  # end-of-watch marker in a buffer or the dispatcher queue
 
 
 def _nothing() -> None:
@@ -88,94 +83,43 @@ def _cancel(call: grpc.CallIterator[_pb.rpc.WatchResponse]) -> None:
     call.cancel()  # type: ignore[no-untyped-call]  # grpc-stubs leaves it untyped
 
 
-class Subscription:
-    """One watch's buffer and its state; every field is guarded by the stream's lock.
+class Subscription(WatchBuffer):
+    """One watch's buffer (:class:`~etcd3py._watch_core.WatchBuffer`) as threads read it.
 
-    Kept small (slots; a condition only for iterator watches; the "finished" and
-    "registered" events made only when someone waits), since a client may hold 10,000.
-
-    Attributes:
-        wid: the mux's id of the watch.
-        callback: the callback of an ``add_watch_callback`` watch, None for an iterator.
+    Every field is guarded by the stream's lock. Adds a condition for iterator watches, and
+    the "finished" and "registered" events, made only when someone waits.
     """
 
-    __slots__ = (
-        "_cond",
-        "_done",
-        "_end_error",
-        "_ended",
-        "_finished",
-        "_items",
-        "_lock",
-        "_registered",
-        "_stream",
-        "_user_closed",
-        "callback",
-        "exhausted",
-        "wid",
-    )
+    __slots__ = ("_cond", "_finished", "_lock", "_registered", "_stream")
 
     def __init__(
         self, stream: WatchStream, wid: int, callback: WatchCallback | None, awaiting: bool
     ) -> None:
+        super().__init__(stream, wid, callback, awaiting)
         self._stream = stream
         self._lock = stream._lock
-        self.wid = wid
-        self.callback = callback
         # an iterator's consumer waits on it: notified on push and end
         self._cond = threading.Condition(stream._lock) if callback is None else None
-        self._items: collections.deque[tuple[WatchResponse | object, bool]] = collections.deque()
-        self._ended = False  # the mux ended the watch (its End was pushed)
-        self._end_error: BaseException | None = None  # raised by next() once the end is taken
-        self._user_closed = False
-        self.exhausted = False  # the user saw the end (or closed)
-        self._done = False  # the end was seen / the last callback ran
         self._finished: threading.Event | None = None  # made by the first wait_finished()
         # set once the server registered the watch (or it ended): see WatchStream.add
         self._registered = threading.Event() if awaiting else None
 
-    # ---- filled by the stream (lock held) ---------------------------------------------------
-    def push(self, response: WatchResponse, counted: bool) -> None:
-        if self.callback is not None:
-            self._stream._dispatch(self, response, counted)
-        elif not self._user_closed:
-            self._items.append((response, counted))
-            self._notify(all_waiters=False)
-
-    def finish(self, error: BaseException | None, final: _pb.rpc.WatchResponse | None) -> None:
-        if final is None and error is not None:
-            final = _pb.rpc.WatchResponse(canceled=True)
-        if final is not None:
-            self.push(WatchResponse(final, error), False)
-        self._ended = True
-        if not self._user_closed:
-            self._end_error = error
-        self.mark_registered()
-        if self.callback is not None:
-            self._stream._dispatch(self, _END, False)
-        else:
-            self._items.append((_END, False))
-            self._notify(all_waiters=True)
-            if self._user_closed:
-                self._set_done()
-
-    def mark_registered(self) -> None:
-        """The server registered the watch (or it ended): release a waiting ``watch()``."""
-        registered, self._registered = self._registered, None  # a long-lived watch keeps none
-        if registered is not None:
-            registered.set()
-
-    def _notify(self, *, all_waiters: bool) -> None:
+    # ---- the buffer's hooks (lock held) ---------------------------------------------------
+    def _wake(self, all_waiters: bool) -> None:
         if self._cond is not None:
             if all_waiters:
                 self._cond.notify_all()
             else:
                 self._cond.notify()
 
-    def _set_done(self) -> None:
-        self._done = True
+    def _signal_done(self) -> None:
         if self._finished is not None:
             self._finished.set()
+
+    def _signal_registered(self) -> None:
+        registered, self._registered = self._registered, None  # a long-lived watch keeps none
+        if registered is not None:
+            registered.set()
 
     # ---- read by users --------------------------------------------------------------------
     def next(self, timeout: float | None) -> WatchResponse | None:
@@ -190,61 +134,33 @@ class Subscription:
         assert cond is not None, "next() is for iterator watches"
         deadline = None if timeout is None else time.monotonic() + timeout
         with cond:
-            while not self.exhausted:
-                if self._items:
-                    item, counted = self._items.popleft()
-                    if item is _END:
-                        self.exhausted = True
-                        self._set_done()
-                        break
-                    if counted:
-                        self._stream._consumed(self.wid)
-                    assert isinstance(item, WatchResponse)
-                    return item
+            while True:
+                response = self.poll()
+                if response is not None or self.exhausted:
+                    return response
                 wait = _WAKE if deadline is None else min(_WAKE, deadline - time.monotonic())
                 if wait <= 0:
                     return None
                 cond.wait(wait)
-            error = self._end_error
-        if error is not None:
-            raise error
-        return None
 
     def run_callback(self, item: WatchResponse | object, counted: bool) -> None:
         """Run on the dispatcher thread, outside every lock."""
-        if item is _END:
-            with self._lock:
-                self.exhausted = True
-                self._set_done()
-            return
-        assert isinstance(item, WatchResponse) and self.callback is not None
-        if not self._user_closed:
+        with self._lock:
+            call = self.begin_callback(item)
+        if call:
+            assert isinstance(item, WatchResponse) and self.callback is not None
             try:
                 self.callback(item)
             except Exception:
                 _log.exception("etcd3py: a watch callback raised; the watch goes on")
         if counted:
             with self._lock:
-                self._stream._consumed(self.wid)
+                self.callback_ran(counted)
 
     def close(self) -> None:
         """The user closed the watch: cancel it on the server and end the iteration."""
         with self._lock:
-            self.close_locked()
-
-    def close_locked(self) -> None:
-        """:meth:`close`, with the stream's lock already held."""
-        if self._user_closed:
-            return
-        self._user_closed = True
-        self._end_error = None  # the owner's close ends the iteration cleanly
-        self._items.clear()
-        if self.callback is None:
-            self.exhausted = True
-        self._stream._close_watch(self)
-        self._notify(all_waiters=True)
-        if self.callback is None and self._ended:
-            self._set_done()
+            self.close_now()
 
     def drop(self) -> None:
         """The user's iterator was garbage collected: close the watch soon, elsewhere.
@@ -258,7 +174,7 @@ class Subscription:
     def wait_finished(self, timeout: float | None) -> bool:
         """Wait until the end was seen (or the last callback ran); False on timeout."""
         with self._lock:
-            if self._done:
+            if self.done:
                 return True
             if self._finished is None:
                 self._finished = threading.Event()
@@ -270,38 +186,18 @@ class Subscription:
         registered = self._registered
         return registered is None or registered.wait(timeout)
 
-    def __repr__(self) -> str:
-        state = "ended" if self._ended else "closed" if self._user_closed else "live"
-        return f"watch {self.wid} on {self._stream.name}, {state}"
 
-
-class _State(enum.Enum):
-    RUNNING = "running"
-    IDLE = "idle"  # no live watch left: the call is closed and the thread ends
-    ENDED = "ended"  # shut down: context ended, client closed, or a fatal stream error
-
-
-class WatchStream:
+class WatchStream(StreamCore):
     """One gRPC Watch stream (one context) and its reader thread."""
 
     def __init__(
         self, registry: StreamRegistry, ctx: Context, buffer_limit: int, create_window: int
     ) -> None:
-        self._registry = registry
         self._transport = registry.transport
-        self.ctx = ctx
-        self.name = f"etcd3py-watch-{next(_STREAM_NUMBERS)}"
+        config = self._transport.config
+        super().__init__(ctx, config, buffer_limit=buffer_limit, create_window=create_window)
+        self._registry = registry
         self._lock = threading.Lock()
-        self._mux = WatchMux(
-            buffer_limit=buffer_limit,
-            create_window=create_window,
-            reauth=self._transport.config.username is not None,
-        )
-        self._reauth: EtcdError | None = None  # a Reauth action asked for a new token
-        self._state = _State.RUNNING
-        self._subs: dict[int, Subscription] = {}  # live watches by wid
-        # "from now" iterator watches whose watch() call waits for the server's `created`
-        self._awaiting: set[Subscription] = set()
         # the current call and its request queue: set and cleared by the reader thread
         self._call: grpc.CallIterator[_pb.rpc.WatchResponse] | None = None
         self._requests: RequestQueue[_pb.rpc.WatchRequest] | None = None  # the call's queue
@@ -327,19 +223,14 @@ class WatchStream:
         With ``wait`` and a "from now" start, the subscription's ``wait_registered`` waits
         for the server's ``created``.
         """
+        self.reap()
         with self._lock:
-            if self._state is not _State.RUNNING:
+            if self._state is not StreamState.RUNNING:
                 return None
-            wid, actions = self._mux.add(spec)
             awaiting = spec.start_revision == 0 and wait
-            sub = Subscription(self, wid, callback, awaiting)
-            self._subs[wid] = sub
-            if awaiting:
-                self._awaiting.add(sub)
             if callback is not None and self._dispatcher is None:
                 self._dispatcher = _Dispatcher(f"{self.name}-callbacks")
-            self._execute(actions)
-            return sub
+            return self._add(spec, lambda wid: Subscription(self, wid, callback, awaiting))
 
     @property
     def live_count(self) -> int:
@@ -353,7 +244,7 @@ class WatchStream:
 
     def reap(self) -> None:
         """Close the iterator watches whose WatchChan was garbage collected (see
-        :meth:`Subscription.drop`). Called on this stream's threads and by ``subscribe``,
+        :meth:`Subscription.drop`). Called on this stream's threads and by :meth:`add`,
         never with the stream's lock held."""
         if self._dropped.empty():
             return
@@ -363,9 +254,7 @@ class WatchStream:
                     wid = self._dropped.get_nowait()
                 except queue.Empty:
                     return
-                sub = self._subs.get(wid)
-                if sub is not None and sub.callback is None:
-                    sub.close_locked()
+                self._close_dropped(wid)
 
     def _tick(self) -> tuple[()]:
         # RequestQueue's tick, on gRPC's request-consumer thread (holding none of our locks):
@@ -375,17 +264,12 @@ class WatchStream:
 
     def request_progress(self) -> None:
         with self._lock:
-            if self._state is _State.RUNNING:
-                self._execute(self._mux.request_progress())
+            self._request_progress()
 
     def shutdown(self, error: Exception | None) -> None:
         """End every watch with ``error`` and stop the stream; does not wait."""
         with self._lock:
-            if self._state is _State.ENDED:
-                return
-            self._state = _State.ENDED
-            self._execute(self._mux.shutdown(error))
-            self._stop_call()
+            self._shutdown(error)
 
     def join(self, deadline: float) -> None:
         """Wait for this stream's threads until ``deadline`` (monotonic); log a lingerer."""
@@ -399,32 +283,10 @@ class WatchStream:
             if thread.is_alive():
                 _log.warning("etcd3py: thread %s did not end in time", thread.name)
 
-    # ---- lock held ------------------------------------------------------------------------
-    def _execute(self, actions: list[Action]) -> None:
-        for action in actions:
-            if isinstance(action, Send):
-                if self._requests is not None:
-                    self._requests.put(action.request)
-            elif isinstance(action, Deliver):
-                sub = self._subs.get(action.wid)
-                if sub is not None:
-                    sub.push(WatchResponse(action.response), True)
-            elif isinstance(action, End):
-                sub = self._subs.pop(action.wid, None)
-                if sub is not None:
-                    self._awaiting.discard(sub)
-                    sub.finish(action.error, action.final)
-            elif isinstance(action, Reauth):
-                self._reauth = action.error  # the reader ends this call and refreshes
-        if self._state is _State.RUNNING and self._mux.live_count == 0:
-            self._state = _State.IDLE  # Go closes an idle stream too (watchGRPCStream.run)
-            self._stop_call()
-
-    def _mark_registered(self) -> None:
-        for sub in list(self._awaiting):
-            if self._mux.phase(sub.wid) is not Phase.QUEUED:
-                sub.mark_registered()
-                self._awaiting.discard(sub)
+    # ---- the core's hooks (lock held) ------------------------------------------------------
+    def _send(self, request: _pb.rpc.WatchRequest) -> None:
+        if self._requests is not None:
+            self._requests.put(request)
 
     def _stop_call(self) -> None:
         if self._requests is not None:
@@ -433,16 +295,8 @@ class WatchStream:
             _cancel(self._call)
         self._wake.set()
 
-    def _consumed(self, wid: int) -> None:
-        if wid in self._subs:
-            self._execute(self._mux.consumed(wid, 1))
-
-    def _close_watch(self, sub: Subscription) -> None:
-        if self._subs.get(sub.wid) is sub:
-            self._execute(self._mux.close(sub.wid))
-
-    def _dispatch(self, sub: Subscription, item: WatchResponse | object, counted: bool) -> None:
-        assert self._dispatcher is not None
+    def _dispatch(self, sub: WatchBuffer, item: WatchResponse | object, counted: bool) -> None:
+        assert self._dispatcher is not None and isinstance(sub, Subscription)
         self._dispatcher.put(sub, item, counted)
 
     # ---- the reader thread ---------------------------------------------------------------
@@ -460,14 +314,8 @@ class WatchStream:
                 if step.refresh:
                     step = policy.refreshed(self._transport.refresh_token(self.name))
                 with self._lock:
-                    if self._state is not _State.RUNNING:
+                    if not self._failed(error, step):
                         return
-                    if step.end:
-                        self._state = _State.ENDED
-                        self._execute(self._mux.shutdown(error))
-                        return
-                    _log.info("etcd3py: %s broke (%s); reconnecting", self.name, error)
-                    self._execute(self._mux.stream_broken(error))
                 self._wake.wait(step.wait)
         except BaseException as exc:  # a bug: end the watches loudly rather than hang them
             _log.exception("etcd3py: %s failed", self.name)
@@ -483,31 +331,27 @@ class WatchStream:
             self._transport.check_usable()
             metadata = self._transport.metadata(self.ctx)
             # The stub is made on each (re)connect: the transport's channel may have changed.
-            stub = _pb.rpc_grpc.WatchStub(self._transport.channel)
+            stub = _stubs.rpc_grpc.WatchStub(self._transport.channel)
             call = stub.Watch(iter(requests), metadata=metadata)
         except EtcdError as exc:
             return (None if isinstance(exc, ClientClosedError) else exc), False
         with self._lock:
-            if self._state is not _State.RUNNING:
+            if self._state is not StreamState.RUNNING:
                 _cancel(call)
                 return None, False
             self._call, self._requests = call, requests
             self._wake.clear()
-            self._execute(self._mux.stream_opened())
+            self._opened()
         healthy = False
         try:
             for response in call:
                 healthy = True
                 with self._lock:
-                    if self._state is not _State.RUNNING:
+                    if self._state is not StreamState.RUNNING:
                         return None, healthy
-                    self._execute(self._mux.on_response(response))
-                    if response.created and self._awaiting:
-                        self._mark_registered()
-                    if self._reauth is not None:  # a create refused for auth: new token
-                        reauth, self._reauth = self._reauth, None
-                        _log.info("etcd3py: %s: %s; refreshing the token", self.name, reauth)
-                        return InvalidAuthTokenError(reauth.details), healthy
+                    reauth = self._received(response)
+                if reauth is not None:
+                    return reauth, healthy
             error: EtcdError = UnavailableError("etcd3py: the server ended the watch stream")
         except grpc.RpcError as exc:
             error = from_rpc_error(exc)
@@ -531,7 +375,7 @@ class _Dispatcher:
     """The callback thread of one stream: runs callbacks in order, outside every lock."""
 
     def __init__(self, name: str) -> None:
-        # (subscription, response or _END, counted?) from the stream; None = stop
+        # (subscription, response or END, counted?) from the stream; None = stop
         self._queue: queue.SimpleQueue[tuple[Subscription, object, bool] | None]
         self._queue = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -555,18 +399,19 @@ class _Dispatcher:
             sub.run_callback(item, counted)
 
 
-class StreamRegistry:
-    """The streams of one watcher, by context; made and used by ``GrpcWatcher``."""
+class StreamRegistry(RegistryCore[WatchStream]):
+    """The streams of one watcher, by context; made and used by ``GrpcWatcher``.
+
+    The bookkeeping is :class:`~etcd3py._watch_core.RegistryCore`'s, under ``_lock``.
+    """
 
     def __init__(self, transport: Transport, *, buffer_limit: int, create_window: int) -> None:
+        def make_stream(ctx: Context) -> WatchStream:
+            return WatchStream(self, ctx, buffer_limit, create_window)
+
+        super().__init__(transport, make_stream)
         self.transport = transport
-        self._buffer_limit = buffer_limit
-        self._create_window = create_window
         self._lock = threading.Lock()
-        self._streams: dict[Context, WatchStream] = {}  # the stream taking new watches
-        self._running: set[WatchStream] = set()  # every stream whose thread runs
-        self._owned: set[Context] = set()  # contexts made for one watch's timeout=
-        self._closed = False
 
     def subscribe(
         self,
@@ -583,52 +428,24 @@ class StreamRegistry:
         ``owned``: ``ctx`` was made for this watch alone (``timeout=``): it is cancelled once
         its stream ends, so its deadline leaves the timer with the watch.
         """
-        try:
-            self.transport.check_usable()
-        except BaseException:
-            if owned:
-                ctx.cancel()
-            raise
         with self._lock:
-            if owned:
-                self._owned.add(ctx)
-            if self._closed:
-                self._owned.discard(ctx)
-                if owned:
-                    ctx.cancel()
-                raise ClientClosedError("etcd3py: the client is closed")
-            stream = self._streams.get(ctx)
-            if stream is not None:
-                stream.reap()
-            sub = stream.add(spec, callback, wait) if stream is not None else None
-            if sub is not None:
-                return sub
-            stream = WatchStream(self, ctx, self._buffer_limit, self._create_window)
-            self._streams[ctx] = stream
-            self._running.add(stream)
-            sub = stream.add(spec, callback, wait)
-            assert sub is not None
-        stream.start()
+            sub, new = self._place(spec, ctx, callback, wait, owned)
+        if new is not None:
+            new.start()
+        assert isinstance(sub, Subscription)
         return sub
 
     def request_progress(self, ctx: Context) -> None:
         """Ask for a progress notification on the stream of ``ctx``, if it has one."""
-        self.transport.check_usable()
         with self._lock:
-            if self._closed:
-                raise ClientClosedError("etcd3py: the client is closed")
-            stream = self._streams.get(ctx)
+            stream = self._stream_of(ctx)
         if stream is not None:
             stream.request_progress()
 
     def forget(self, stream: WatchStream) -> None:
         """Called by a stream's reader thread as it ends."""
         with self._lock:
-            self._running.discard(stream)
-            if self._streams.get(stream.ctx) is stream:
-                del self._streams[stream.ctx]
-            owned = stream.ctx in self._owned
-            self._owned.discard(stream.ctx)
+            owned = self._forget(stream)
         if owned:
             stream.ctx.cancel()  # made for one watch's timeout=: its deadline goes with it
 
@@ -648,8 +465,7 @@ class StreamRegistry:
     def close(self, error: Exception) -> None:
         """End every stream with ``error`` and join their threads (time-limited)."""
         with self._lock:
-            self._closed = True
-            streams = list(self._running)
+            streams = self._close_all()
         for stream in streams:
             stream.shutdown(error)
         deadline = time.monotonic() + _JOIN_LIMIT

@@ -16,7 +16,7 @@ flight (``CanceledError``; a ctx already ended sends nothing), and the ctx's met
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from etcd3py._calls import kv as calls
 from etcd3py._ints import LeaseLike
@@ -27,10 +27,9 @@ from etcd3py._responses import (
     GetResponse,
     OpResponse,
     PutResponse,
-    TxnResponse,
+    expect,
 )
 from etcd3py.context import Context
-from etcd3py.errors import InternalError
 from etcd3py.models import SortOrder, SortTarget
 from etcd3py.op import Op
 from etcd3py.txn import Txn
@@ -47,14 +46,6 @@ __all__ = [
     "OpResponse",
     "PutResponse",
 ]
-
-_R = TypeVar("_R", GetResponse, PutResponse, DeleteResponse, TxnResponse)
-
-
-def _expect(response: OpResponse, cls: type[_R]) -> _R:
-    if not isinstance(response, cls):
-        raise InternalError(f"KV.do answered {type(response).__name__}, expected {cls.__name__}")
-    return response
 
 
 class KV(abc.ABC):
@@ -181,7 +172,7 @@ class KV(abc.ABC):
             min_create_revision=min_create_revision,
             max_create_revision=max_create_revision,
         )
-        return _expect(self.do(op, timeout=timeout, ctx=ctx), GetResponse)
+        return expect(self.do(op, timeout=timeout, ctx=ctx), GetResponse)
 
     def put(
         self,
@@ -226,7 +217,7 @@ class KV(abc.ABC):
             ignore_value=ignore_value,
             ignore_lease=ignore_lease,
         )
-        return _expect(self.do(op, timeout=timeout, ctx=ctx), PutResponse)
+        return expect(self.do(op, timeout=timeout, ctx=ctx), PutResponse)
 
     def delete(
         self,
@@ -259,7 +250,7 @@ class KV(abc.ABC):
             DeadlineExceededError: the timeout or the ctx's deadline passed.
         """
         op = Op.delete(key, prefix=prefix, range_end=range_end, from_key=from_key, prev_kv=prev_kv)
-        return _expect(self.do(op, timeout=timeout, ctx=ctx), DeleteResponse)
+        return expect(self.do(op, timeout=timeout, ctx=ctx), DeleteResponse)
 
     def txn(self) -> Txn:
         """Start a transaction: ``kv.txn().if_(...).then(...).else_(...).commit(ctx=ctx)``.

@@ -19,7 +19,6 @@ Example::
 from __future__ import annotations
 
 import abc
-import collections
 import logging
 import threading
 import time
@@ -30,10 +29,19 @@ from typing import TYPE_CHECKING, cast
 import grpc
 from typing_extensions import Self
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from etcd3py._calls import lease as calls
 from etcd3py._ints import LeaseLike, lease_id
 from etcd3py._keepalive import KeepAliveDriver, StreamKey
+from etcd3py._keepalive_renewals import (
+    Renewals,
+    add_done_callback,
+    ctx_error,
+    follow,
+    run_callbacks,
+    start_keep_alive,
+)
+from etcd3py._keepalive_schedule import first_timeout
 from etcd3py._lease_views import (
     LeaseGrantResponse,
     LeaseKeepAliveResponse,
@@ -45,8 +53,6 @@ from etcd3py._streams import cancel_call
 from etcd3py._transport import check_ctx, check_timeout
 from etcd3py.context import Context
 from etcd3py.errors import (
-    CanceledError,
-    LeaseNotFoundError,
     UnavailableError,
 )
 
@@ -67,8 +73,6 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 _WAKE = 0.2  # seconds a blocked wait sleeps at most, so Ctrl-C and closes are noticed
-#: Renewal responses one keep-alive holds unconsumed; past it the oldest is dropped.
-KEEPALIVE_BUFFER = 16
 
 
 class KeepAlive:
@@ -76,8 +80,9 @@ class KeepAlive:
     manager (``with client.keep_alive(lease) as ka:`` closes it on leaving the block).
 
     Yields a :class:`LeaseKeepAliveResponse` per renewal. A slow consumer misses some (the
-    oldest are dropped past :data:`KEEPALIVE_BUFFER`), but never holds renewals up: the
-    client's keep-alive thread goes on renewing whatever the consumer does.
+    oldest are dropped past :data:`etcd3py._keepalive_renewals.KEEPALIVE_BUFFER`), but never
+    holds renewals up: the client's keep-alive thread goes on renewing whatever the
+    consumer does.
 
     Lifetime: it renews until its own :meth:`close`, its ``ctx`` ends, or the client closes
     (or the lease is gone, or etcd refuses it). Error rule (as for watches): ended by
@@ -119,43 +124,35 @@ class KeepAlive:
         self._driver = driver
         self._key = key
         self._cond = threading.Condition()  # guards every field below
-        # renewals not yet taken; written by the keep-alive thread, read by the user
-        self._items: collections.deque[_pb.rpc.LeaseKeepAliveResponse]
-        self._items = collections.deque(maxlen=KEEPALIVE_BUFFER)
-        self._err: BaseException | None = None
-        self._closed = False  # the user called close()
+        # renewals not yet taken and the end (the error rule); written by the keep-alive
+        # thread, read by the user
+        self._state = Renewals()
         self._done = threading.Event()  # set once nothing more will come
-        self._unregister_ctx: Callable[[], None] = _nothing
-        self._owned_ctx: Context | None = None  # made for timeout=, cancelled at the end
-        self._callbacks: list[Callable[[], None]] = []  # add_done_callback's
 
     # ---- called by the driver (its lock held; never blocks) -----------------------------
     def push(self, response: _pb.rpc.LeaseKeepAliveResponse) -> None:
         """Deliver one renewal (dropping the oldest when the buffer is full)."""
         with self._cond:
-            if not self._done.is_set():
-                self._items.append(response)
+            if self._state.push(response):
                 self._cond.notify_all()
 
     def finish(self, error: BaseException | None) -> None:
         """End the keep-alive with ``error`` (``None``: a clean end); the first end wins."""
         with self._cond:
-            if self._done.is_set():
+            ended = self._state.finish(error)
+            if ended is None:
                 return
-            self._err = None if self._closed else error
             self._done.set()
             self._cond.notify_all()
-            owned, self._owned_ctx = self._owned_ctx, None
-            unregister, self._unregister_ctx = self._unregister_ctx, _nothing
-            callbacks, self._callbacks = self._callbacks, []
-        unregister()
-        if owned is not None:
-            owned.cancel()  # drops its deadline timer now; nothing of ours listens any more
-        if callbacks:
+        ended.detach()
+        if ended.callbacks:
             # The driver may hold its lock here, and a callback may call back into it
             # (closing another keep-alive...): run them on a short-lived thread of their own.
             threading.Thread(
-                target=_run_callbacks, args=(callbacks,), name="etcd3py-keepalive-done", daemon=True
+                target=run_callbacks,
+                args=(ended.callbacks,),
+                name="etcd3py-keepalive-done",
+                daemon=True,
             ).start()
 
     def add_done_callback(self, callback: Callable[[], None]) -> Callable[[], None]:
@@ -171,17 +168,7 @@ class KeepAlive:
         Returns:
             A function that unregisters the callback (harmless after it ran).
         """
-        with self._cond:
-            if not self._done.is_set():
-                self._callbacks.append(callback)
-                return lambda: self._remove_callback(callback)
-        callback()
-        return _nothing
-
-    def _remove_callback(self, callback: Callable[[], None]) -> None:
-        with self._cond:
-            if callback in self._callbacks:
-                self._callbacks.remove(callback)
+        return add_done_callback(self._state, callback, self._cond)
 
     def follow(self, ctx: Context, *, owned: bool = False) -> None:
         """End with the context's error when ``ctx`` ends.
@@ -191,19 +178,10 @@ class KeepAlive:
             owned: ``ctx`` was made for this keep-alive alone (``timeout=``): cancel it
                 once the keep-alive ends, so its deadline timer goes at once.
         """
-        unregister = ctx.add_done_callback(lambda: self._on_ctx_done(ctx))
-        with self._cond:
-            ended = self._done.is_set()
-            if not ended:
-                self._unregister_ctx = unregister
-                self._owned_ctx = ctx if owned else None
-        if ended:  # it ended before the callback was in place
-            unregister()
-            if owned:
-                ctx.cancel()
+        follow(self._state, ctx, owned, lambda: self._on_ctx_done(ctx), self._cond)
 
     def _on_ctx_done(self, ctx: Context) -> None:
-        error = ctx.err() or CanceledError("context canceled")
+        error = ctx_error(ctx)
         self._driver.unsubscribe(self._key, self.id, self, error)
         self.finish(error)  # when it was not subscribed (yet): still end it
 
@@ -237,14 +215,9 @@ class KeepAlive:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while True:
-                if self._closed:
-                    return None
-                if self._items:
-                    return LeaseKeepAliveResponse(self._items.popleft())
-                if self._done.is_set():
-                    if self._err is not None:
-                        raise self._err
-                    return None
+                ready, response = self._state.take()
+                if ready:
+                    return response
                 wait = _WAKE if deadline is None else min(_WAKE, deadline - time.monotonic())
                 if wait <= 0:
                     return None
@@ -257,8 +230,7 @@ class KeepAlive:
         with none left, its renewals stop (and the lease expires after its TTL).
         """
         with self._cond:
-            self._closed = True
-            self._items.clear()
+            self._state.close()
             self._cond.notify_all()
         self._driver.unsubscribe(self._key, self.id, self, None)
         self.finish(None)
@@ -272,7 +244,7 @@ class KeepAlive:
             error, ``NoLeaderError``, ``ClientClosedError``).
         """
         with self._cond:
-            return self._err
+            return self._state.err
 
     @property
     def done(self) -> bool:
@@ -310,18 +282,6 @@ class KeepAlive:
     def __repr__(self) -> str:
         state = "live" if not self.done else f"ended ({self.err()!r})"
         return f"KeepAlive(id={self.id}, {state})"
-
-
-def _nothing() -> None:
-    pass
-
-
-def _run_callbacks(callbacks: list[Callable[[], None]]) -> None:
-    for callback in callbacks:
-        try:
-            callback()
-        except Exception:  # a callback's failure must not hide the others
-            _log.exception("etcd3py: a keep-alive done callback failed")
 
 
 class Lease(abc.ABC):
@@ -500,9 +460,9 @@ class GrpcLease(Lease):
         """
         self._transport = transport
         # for the LeaseKeepAlive stream only (keep_alive_once and the driver)
-        self._stub = _pb.rpc_grpc.LeaseStub(transport.channel)
+        self._stub = _stubs.rpc_grpc.LeaseStub(transport.channel)
         self._driver = KeepAliveDriver(
-            transport, self._stub, first_timeout=_first_timeout(transport.config.dial_timeout)
+            transport, self._stub, first_timeout=first_timeout(transport.config.dial_timeout)
         )
 
     @property
@@ -543,8 +503,8 @@ class GrpcLease(Lease):
     def keep_alive_once(
         self, id: LeaseLike, *, timeout: float | None = None, ctx: Context | None = None
     ) -> LeaseKeepAliveResponse:
+        call = calls.keep_alive_once(id)
         check_timeout(timeout)
-        request = _pb.rpc.LeaseKeepAliveRequest(ID=lease_id(id, "id"))
         # clientv3 opens a stream, sends one request and takes one response; the transport
         # gives it the deadline, token, ctx, retries (renewing is idempotent) and errors.
         method = cast(
@@ -553,11 +513,9 @@ class GrpcLease(Lease):
             _OnceOverStream(self._stub),
         )
         response = self._transport.call(
-            method, request, timeout=timeout, ctx=check_ctx(ctx), repeatable=True
+            method, call.request, timeout=timeout, ctx=check_ctx(ctx), repeatable=call.repeatable
         )
-        if response.TTL <= 0:
-            raise LeaseNotFoundError("etcdserver: requested lease not found")
-        return LeaseKeepAliveResponse(response)
+        return call.wrap(response)
 
     def keep_alive(
         self, id: LeaseLike, *, timeout: float | None = None, ctx: Context | None = None
@@ -565,25 +523,8 @@ class GrpcLease(Lease):
         lid = lease_id(id, "id")
         check_timeout(timeout)
         parent = check_ctx(ctx) or Context.background()
-        key = parent.metadata
-        ka = KeepAlive(lid, self._driver, key)
-        scope = parent if timeout is None else parent.with_timeout(timeout)
-        if scope is Context.background():
-            self._driver.subscribe(key, lid, ka)
-            return ka
-        err = scope.err()
-        if err is not None:  # already ended: nothing is sent, the first next() raises
-            ka.finish(err)
-            if scope is not parent:
-                scope.cancel()
-            return ka
-        try:
-            self._driver.subscribe(key, lid, ka)
-        except BaseException:
-            if scope is not parent:
-                scope.cancel()
-            raise
-        ka.follow(scope, owned=scope is not parent)
+        ka = KeepAlive(lid, self._driver, parent.metadata)
+        start_keep_alive(ka, lambda: self._driver.subscribe(ka._key, lid, ka), parent, timeout)
         return ka
 
     def close(self) -> None:
@@ -597,7 +538,7 @@ class _OnceOverStream:
     a ``ctx`` is given, so that the context's cancel aborts the call in flight).
     """
 
-    def __init__(self, stub: _pb.rpc_grpc.LeaseStub) -> None:
+    def __init__(self, stub: _stubs.rpc_grpc.LeaseStub) -> None:
         self._stub = stub
 
     def __call__(
@@ -646,11 +587,3 @@ class _OnceFuture:
         if self._cancelled.is_set():
             raise grpc.FutureCancelledError()
         raise UnavailableError("etcd3py: the keep-alive stream ended without a response")
-
-
-def _first_timeout(dial_timeout: float | None) -> float:
-    """How long a new keep-alive waits for its first renewal before giving the lease up.
-
-    As clientv3: the dial timeout plus a second, but at least 5 seconds.
-    """
-    return max((dial_timeout or 0.0) + 1.0, 5.0)

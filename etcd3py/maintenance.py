@@ -6,22 +6,21 @@ Mirrors clientv3 ``maintenance.go``. Owns :class:`Maintenance`; the response vie
 credentials), as clientv3 does; ``move_leader`` finds the leader among the client's
 endpoints with ``status`` and asks it; alarms and downgrades use the client's channel.
 Each unary RPC is described once in :mod:`etcd3py._calls.maintenance` (request, argument
-checks, retry class, view); this concern keeps the choice of the member, the disarm of every
-alarm (a list, then a clear of each), the leader search and the ``Snapshot`` stream.
-Saving and checking a snapshot's SHA-256 trailer is :mod:`etcd3py._snapshot`'s.
+checks, retry class, view); the calls of several steps (the disarm of every alarm, the
+leader search, the status then ``Snapshot`` stream) are flows of
+:mod:`etcd3py._maintenance_flows`, driven here by :func:`etcd3py._flow.drive` and awaited by
+the asyncio face. Saving and checking a snapshot's SHA-256 trailer is :mod:`etcd3py._snapshot`'s.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, BinaryIO, TypeVar
+from typing import TYPE_CHECKING
 
-import grpc
-
-from etcd3py import _pb
+from etcd3py import _maintenance_flows as flows
 from etcd3py._calls import maintenance as calls
+from etcd3py._flow import drive
+from etcd3py._maintenance_flows import SnapshotDest as SnapshotDest
 from etcd3py._maintenance_views import (
     AlarmMember,
     AlarmResponse,
@@ -34,18 +33,9 @@ from etcd3py._maintenance_views import (
     SnapshotResponse,
     StatusResponse,
 )
-from etcd3py._retry import remaining
-from etcd3py._snapshot import save_to_file, save_to_path, verify_bytes, verify_file
-from etcd3py._streams import cancel_call
-from etcd3py._transport import call_deadline, check_timeout
-from etcd3py.errors import (
-    ArgumentTypeError,
-    CanceledError,
-    InvalidArgumentError,
-    InvalidAuthTokenError,
-    NoLeaderError,
-    from_rpc_error,
-)
+from etcd3py._snapshot import verify_bytes, verify_file
+from etcd3py._transport import check_timeout
+from etcd3py.errors import ArgumentTypeError
 
 if TYPE_CHECKING:
     from etcd3py._transport import Transport
@@ -65,11 +55,6 @@ __all__ = [
     "StatusResponse",
     "verify_snapshot",
 ]
-
-_V = TypeVar("_V")
-
-#: Where a snapshot goes: a path (str or os.PathLike) or a binary file object.
-SnapshotDest = str | os.PathLike[str] | BinaryIO
 
 
 def verify_snapshot(snapshot: bytes | str | os.PathLike[str]) -> int:
@@ -176,20 +161,8 @@ class Maintenance:
             ArgumentTypeError: ``member_id`` is not an int or ``alarm`` not an AlarmType.
             InvalidArgumentError: ``member_id`` does not fit a member ID (uint64).
         """
-        check_timeout(timeout)
-        call = calls.alarm_deactivate(member_id, alarm)
-        t = self._transport
-        if call.request.memberID != 0 or call.request.alarm != _pb.rpc.NONE:
-            return t.run(call, timeout=timeout, ctx=ctx)
-        # clientv3's AlarmDisarm of an empty AlarmMember: list, then clear each in turn.
-        deadline = call_deadline(self._transport.config.default_timeout, timeout, ctx)
-        raised = self.alarm_list(timeout=remaining(deadline), ctx=ctx)
-        cleared = _pb.rpc.AlarmResponse(header=raised._pb.header)
-        for am in raised._pb.alarms:
-            resp = t.run(calls.alarm_clear(am), timeout=remaining(deadline), ctx=ctx)
-            cleared.header.CopyFrom(resp._pb.header)
-            cleared.alarms.extend(resp._pb.alarms)
-        return AlarmResponse(cleared)
+        plan = flows.alarm_disarm(member_id, alarm)
+        return drive(plan, self._transport, timeout=timeout, ctx=ctx)
 
     def defragment(
         self, endpoint: str, *, timeout: float | None = None, ctx: Context | None = None
@@ -281,86 +254,8 @@ class Maintenance:
             DeadlineExceededError: the timeout or the context's deadline passed.
             CanceledError: the context was cancelled.
         """
-        check_timeout(timeout)
-        if not isinstance(dest, (str, os.PathLike)) and not callable(getattr(dest, "write", None)):
-            raise ArgumentTypeError(
-                f"dest must be a path or a binary file object, not {type(dest).__name__}"
-            )
-        member = self._snapshot_member(endpoint)
-        deadline = call_deadline(None, timeout, ctx)  # a stream: no default bound
-        status = self.status(member, timeout=remaining(deadline), ctx=ctx)
-        t = self._transport
-        with t.endpoint_channel(member) as channel:
-            stub = _pb.rpc_grpc.MaintenanceStub(channel)
-            header = _pb.rpc.ResponseHeader()
-            header.CopyFrom(status._pb.header)
-            chunks = self._snapshot_stream(stub, header, deadline, ctx)
-            if isinstance(dest, (str, os.PathLike)):
-                size = save_to_path(chunks, dest)
-            else:
-                size = save_to_file(chunks, dest)
-        return SnapshotResponse(header, status.version, size)
-
-    def _snapshot_member(self, endpoint: str | None) -> str:
-        """The member a snapshot is read from: ``endpoint``, else the client's only one."""
-        if endpoint is not None:
-            if not isinstance(endpoint, str):
-                raise ArgumentTypeError(f"endpoint must be a str, not {type(endpoint).__name__}")
-            return endpoint
-        endpoints = self._transport.endpoints
-        if len(endpoints) != 1:
-            raise InvalidArgumentError(
-                f"etcd3py: a snapshot is read from one member; the client has "
-                f"{len(endpoints)} endpoints: name one with endpoint="
-            )
-        return endpoints[0]
-
-    def _snapshot_stream(
-        self,
-        stub: _pb.rpc_grpc.MaintenanceStub,
-        header: _pb.rpc.ResponseHeader,
-        deadline: float | None,
-        ctx: Context | None,
-    ) -> Iterator[bytes]:
-        """Yield the snapshot's blobs; set ``header`` from the stream when it carries one.
-
-        The token is refreshed once if the server refuses it before sending anything. The
-        call is cancelled when the context ends and when the generator is closed.
-        """
-        t = self._transport
-        for attempt in itertools.count():
-            if ctx is not None and (err := ctx.err()) is not None:
-                raise err
-            stream = stub.Snapshot(
-                _pb.rpc.SnapshotRequest(), timeout=remaining(deadline), metadata=t.metadata(ctx)
-            )
-            unregister = ctx.add_done_callback(stream.cancel) if ctx is not None else None
-            started = False
-            try:
-                for resp in stream:
-                    if not started and resp.header.member_id != 0:
-                        header.CopyFrom(resp.header)  # etcd 3.6 heads the stream with it
-                    started = True
-                    yield resp.blob
-                return
-            except grpc.RpcError as exc:
-                if ctx is not None and exc.code() == grpc.StatusCode.CANCELLED:
-                    raise ctx.err() or CanceledError(
-                        "etcd3py: the snapshot was cancelled"
-                    ) from None
-                err = from_rpc_error(exc)
-                if (
-                    isinstance(err, InvalidAuthTokenError)
-                    and not started
-                    and attempt == 0
-                    and t.refresh_token("snapshot")
-                ):
-                    continue
-                raise err from exc
-            finally:
-                if unregister is not None:
-                    unregister()
-                cancel_call(stream)
+        plan = flows.snapshot(dest, endpoint, self._transport.endpoints)
+        return drive(plan, self._transport, timeout=timeout, ctx=ctx)
 
     def move_leader(
         self, transferee_id: int, *, timeout: float | None = None, ctx: Context | None = None
@@ -384,19 +279,8 @@ class Maintenance:
             BadLeaderTransfereeError: no voting member has that ID.
             NoLeaderError: no endpoint of the client is the leader.
         """
-        check_timeout(timeout)
-        call = calls.move_leader(transferee_id)
-        deadline = call_deadline(self._transport.config.default_timeout, timeout, ctx)
-        leader = self._leader_endpoint(deadline, ctx)
-        return self._transport.run_at(leader, call, timeout=remaining(deadline), ctx=ctx)
-
-    def _leader_endpoint(self, deadline: float | None, ctx: Context | None) -> str:
-        """Return the client endpoint that is the leader (``NoLeaderError`` if none)."""
-        for endpoint in self._transport.endpoints:
-            status = self.status(endpoint, timeout=remaining(deadline), ctx=ctx)
-            if status.leader != 0 and status.leader == status.header.member_id:
-                return endpoint
-        raise NoLeaderError("etcd3py: no endpoint of the client is the leader")
+        plan = flows.move_leader(transferee_id, self._transport.endpoints)
+        return drive(plan, self._transport, timeout=timeout, ctx=ctx)
 
     def downgrade(
         self,

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from typing_extensions import Self
 
-from etcd3py._responses import TxnResponse
+from etcd3py._responses import TxnResponse, expect
 from etcd3py.compare import Cmp
-from etcd3py.errors import InternalError, InvalidArgumentError
+from etcd3py.errors import InvalidArgumentError
 from etcd3py.op import Op
 
 if TYPE_CHECKING:
@@ -24,29 +24,15 @@ if TYPE_CHECKING:
 __all__ = ["Txn", "TxnResponse"]
 
 
-class Txn:
-    """A transaction being built; get one from ``client.txn()``.
+class _TxnBuilder:
+    """The builder rules both faces' ``Txn`` share: ``if_``/``then``/``else_`` and :meth:`op`.
 
-    Example::
-
-        resp = (
-            client.txn()
-            .if_(Compare.mod_revision("/cfg") == rev)
-            .then(Op.put("/cfg", new))
-            .else_(Op.get("/cfg"))
-            .commit(ctx=ctx)
-        )
-
-    Not thread-safe: build and commit it on one thread.
+    Holds what was given and checks the order (each step at most once, ``if_`` before
+    ``then`` before ``else_``); sends nothing. Each face's ``Txn`` adds ``commit``.
     """
 
-    def __init__(self, kv: KV) -> None:
-        """Start a transaction that commits through ``kv.do``.
-
-        Args:
-            kv: the KV that runs it.
-        """
-        self._kv = kv
+    def __init__(self) -> None:
+        """Start an empty transaction."""
         self._compares: tuple[Cmp, ...] = ()
         self._then: tuple[Op, ...] = ()
         self._else: tuple[Op, ...] = ()
@@ -119,6 +105,32 @@ class Txn:
         """
         return Op.txn(self._compares, self._then, self._else)
 
+
+class Txn(_TxnBuilder):
+    """A transaction being built; get one from ``client.txn()``.
+
+    Example::
+
+        resp = (
+            client.txn()
+            .if_(Compare.mod_revision("/cfg") == rev)
+            .then(Op.put("/cfg", new))
+            .else_(Op.get("/cfg"))
+            .commit(ctx=ctx)
+        )
+
+    Not thread-safe: build and commit it on one thread.
+    """
+
+    def __init__(self, kv: KV) -> None:
+        """Start a transaction that commits through ``kv.do``.
+
+        Args:
+            kv: the KV that runs it.
+        """
+        super().__init__()
+        self._kv = kv
+
     def commit(self, *, timeout: float | None = None, ctx: Context | None = None) -> TxnResponse:
         """Send the transaction (the only step that talks to the server).
 
@@ -137,7 +149,4 @@ class Txn:
             DeadlineExceededError: the timeout or the ctx's deadline passed.
             EtcdError: any other failure, typed.
         """
-        response = self._kv.do(self.op(), timeout=timeout, ctx=ctx)
-        if not isinstance(response, TxnResponse):
-            raise InternalError(f"KV.do answered {type(response).__name__} to a txn")
-        return response
+        return expect(self._kv.do(self.op(), timeout=timeout, ctx=ctx), TxnResponse)

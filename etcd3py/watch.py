@@ -32,7 +32,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from typing_extensions import Self, TypedDict
 
@@ -96,6 +96,7 @@ class WatchOptions(TypedDict, total=False):
     fragment: bool
 
 
+_OPTIONS = tuple(WatchOptions.__annotations__)  # every option's name, in declaration order
 _FLAGS = ("filter_put", "filter_delete", "progress_notify", "created_notify", "fragment")
 
 
@@ -190,6 +191,14 @@ class WatchChan:
                 once that response was taken; never after :meth:`close`.
         """
         return self._sub.next(timeout)
+
+    def err(self) -> BaseException | None:
+        """Return the error that ended the watch (``None`` while it lives, or after ``close()``).
+
+        Set once the watch ended for any reason but its own ``close()``; the iteration
+        raises it after the last response.
+        """
+        return self._sub.end_error
 
     @property
     def done(self) -> bool:
@@ -425,11 +434,7 @@ class GrpcWatcher(Watcher):
             ArgumentTypeError: a setting is not an int.
             InvalidArgumentError: a setting is below 1.
         """
-        for name, value in (("buffer_limit", buffer_limit), ("create_window", create_window)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ArgumentTypeError(f"{name} must be an int")
-            if value < 1:
-                raise InvalidArgumentError(f"{name} must be at least 1, got {value}")
+        _check_settings(buffer_limit, create_window)
         self._transport = transport
         self._buffer_limit = buffer_limit
         self._create_window = create_window
@@ -468,22 +473,7 @@ class GrpcWatcher(Watcher):
         ctx: Context | None = None,
     ) -> WatchChan:
         """See :meth:`Watcher.watch`."""
-        spec = _build_spec(
-            key,
-            WatchOptions(
-                prefix=prefix,
-                range_end=range_end,
-                from_key=from_key,
-                rev=rev,
-                prev_kv=prev_kv,
-                filter_put=filter_put,
-                filter_delete=filter_delete,
-                progress_notify=progress_notify,
-                created_notify=created_notify,
-                fragment=fragment,
-            ),
-        )
-        ctx, owned = _timed_context(ctx, timeout)
+        spec, ctx, owned = _watch_args(locals())
         sub = self._streams.subscribe(spec, ctx, None, True, owned=owned)
         chan = WatchChan(sub)
         _wait_registered(sub, chan.close)
@@ -509,26 +499,7 @@ class GrpcWatcher(Watcher):
         wait: bool = True,
     ) -> WatchHandle:
         """See :meth:`Watcher.add_watch_callback`."""
-        if not callable(callback):
-            raise ArgumentTypeError(f"callback must be callable, not {type(callback).__name__}")
-        if not isinstance(wait, bool):
-            raise ArgumentTypeError(f"wait must be a bool, not {type(wait).__name__}")
-        spec = _build_spec(
-            key,
-            WatchOptions(
-                prefix=prefix,
-                range_end=range_end,
-                from_key=from_key,
-                rev=rev,
-                prev_kv=prev_kv,
-                filter_put=filter_put,
-                filter_delete=filter_delete,
-                progress_notify=progress_notify,
-                created_notify=created_notify,
-                fragment=fragment,
-            ),
-        )
-        ctx, owned = _timed_context(ctx, timeout)
+        spec, ctx, owned = _watch_args(locals())
         sub = self._streams.subscribe(spec, ctx, callback, wait, owned=owned)
         handle = WatchHandle(sub)
         _wait_registered(sub, handle.close)
@@ -558,6 +529,41 @@ class GrpcWatcher(Watcher):
         with self._lock:
             registry = self._registry
         return 0 if registry is None else registry.watch_count
+
+
+def _watch_args(args: dict[str, Any]) -> tuple[WatchSpec, Context, bool]:
+    """Check the arguments of one ``watch()`` or ``add_watch_callback()`` call (of either
+    face), given as its ``locals()``; return the spec, the context and whether that context
+    is the watch's own (``timeout=``).
+
+    Raises:
+        ArgumentTypeError: an argument of the wrong type (``callback`` not callable, ``wait``
+            not a bool), or an unknown option.
+        EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
+        InvalidArgumentError: conflicting range options or a negative revision.
+    """
+    if "callback" in args and not callable(args["callback"]):
+        raise ArgumentTypeError(f"callback must be callable, not {type(args['callback']).__name__}")
+    if "wait" in args and not isinstance(args["wait"], bool):
+        raise ArgumentTypeError(f"wait must be a bool, not {type(args['wait']).__name__}")
+    options = WatchOptions(**{name: args[name] for name in _OPTIONS})  # type: ignore[typeddict-item]
+    spec = _build_spec(args["key"], options)
+    ctx, owned = _timed_context(args["ctx"], args["timeout"])
+    return spec, ctx, owned
+
+
+def _check_settings(buffer_limit: int, create_window: int) -> None:
+    """Check a watcher's settings (both faces' ``GrpcWatcher``).
+
+    Raises:
+        ArgumentTypeError: a setting is not an int.
+        InvalidArgumentError: a setting is below 1.
+    """
+    for name, value in (("buffer_limit", buffer_limit), ("create_window", create_window)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ArgumentTypeError(f"{name} must be an int")
+        if value < 1:
+            raise InvalidArgumentError(f"{name} must be at least 1, got {value}")
 
 
 def _wait_registered(sub: Subscription, close: Callable[[], None]) -> None:

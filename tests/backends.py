@@ -175,14 +175,14 @@ def wait_serving(endpoint: str, timeout: float, alive: Callable[[], bool] | None
     Raises:
         BackendUnavailable: the server did not serve within ``timeout`` or died.
     """
-    from etcd3py import _pb
+    from etcd3py import _pb, _stubs
 
     deadline = time.monotonic() + timeout
     last = "no answer"
     # short reconnect backoff: the port is refused until the process listens
     options = [("grpc.initial_reconnect_backoff_ms", 50), ("grpc.max_reconnect_backoff_ms", 200)]
     with grpc.insecure_channel(endpoint, options=options) as channel:
-        stub = _pb.rpc_grpc.MaintenanceStub(channel)
+        stub = _stubs.rpc_grpc.MaintenanceStub(channel)
         for _attempt in range(int(timeout / 0.05) + 1):
             remaining = deadline - time.monotonic()
             if remaining <= 0 or (alive is not None and not alive()):

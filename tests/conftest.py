@@ -28,11 +28,12 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
 import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from tests.backends import (  # noqa: F401 (re-exported for tests that start their own)
     BACKENDS,
@@ -51,6 +52,7 @@ from tests.backends import (  # noqa: F401 (re-exported for tests that start the
     running_etcd,
     wait_serving,
 )
+from tests.faces import FACES, AioModuleView, AioView
 
 # Which backends a marker allows; a test with several markers needs all of them to allow.
 _MARKER_ALLOWS = {
@@ -141,10 +143,17 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize every test that uses ``backend`` over the selected backends."""
+    """Parametrize every test that uses ``backend`` over the selected backends, and every
+    test of a ``both_faces`` module that uses ``face`` (the ``client``/``new_client``
+    fixtures do) over the sync and the asyncio face."""
     if "backend" in metafunc.fixturenames:
         names = selected_backends(metafunc.config)
         metafunc.parametrize("backend", names, indirect=True, ids=names, scope="session")
+    definition = metafunc.definition
+    both = definition.get_closest_marker("both_faces") is not None
+    both = both and definition.get_closest_marker("sync_face_only") is None
+    if both and "face" in metafunc.fixturenames:
+        metafunc.parametrize("face", list(FACES), indirect=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -185,16 +194,73 @@ def backend(request: pytest.FixtureRequest, backend_pool: BackendPool) -> Backen
     return backend_pool.get_or_skip(request.param)
 
 
-@pytest.fixture
-def client(backend: Backend) -> Iterator[Any]:
-    """An ``etcd3py.Client`` on the backend, closed after the test."""
-    from etcd3py import Client
+@pytest.fixture(scope="session")
+def aio_portal() -> Iterator[BlockingPortal]:
+    """One event loop in a thread of its own, for the asyncio face of ``both_faces`` tests."""
+    with start_blocking_portal() as portal:
+        yield portal
 
-    cli = Client(endpoints=backend.endpoints)
+
+@pytest.fixture
+def face(request: pytest.FixtureRequest) -> str:
+    """``"sync"``, or ``"aio"`` in the asyncio run of a ``both_faces`` module's test."""
+    return str(getattr(request, "param", "sync"))
+
+
+@pytest.fixture
+def new_client(face: str, request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
+    """Make clients of the test's face, closed after the test: ``new_client(endpoints, ...)``.
+
+    The sync face gives an ``etcd3py.Client``; the asyncio face a blocking view
+    (:class:`tests.faces.AioView`) of an ``etcd3py.aio.Client``, connected on entry as the
+    sync one is, so the same test body drives either.
+    """
+    made: list[Any] = []
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        if face == "sync":
+            from etcd3py import Client
+
+            cli: Any = Client(*args, **kwargs)
+        else:
+            from etcd3py.aio import Client as AioClient
+
+            portal = request.getfixturevalue("aio_portal")
+
+            async def connect() -> Any:
+                return await AioClient(*args, **kwargs)
+
+            cli = AioView(portal.call(connect), portal)
+        made.append(cli)
+        return cli
+
     try:
-        yield cli
+        yield make
     finally:
-        cli.close()
+        for cli in reversed(made):
+            cli.close()
+
+
+@pytest.fixture
+def recipes(face: str, request: pytest.FixtureRequest) -> Any:
+    """The concurrency recipes of the test's face: ``recipes.Session(client, ttl=5)``...
+
+    ``etcd3py.concurrency`` for the sync face; a blocking view of
+    ``etcd3py.aio.concurrency`` (:class:`tests.faces.AioModuleView`) for the asyncio one.
+    """
+    if face == "sync":
+        import etcd3py.concurrency
+
+        return etcd3py.concurrency
+    import etcd3py.aio.concurrency
+
+    return AioModuleView(etcd3py.aio.concurrency, request.getfixturevalue("aio_portal"))
+
+
+@pytest.fixture
+def client(backend: Backend, new_client: Callable[..., Any]) -> Any:
+    """A client of the test's face on the backend, closed after the test."""
+    return new_client(endpoints=backend.endpoints)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 import grpc
 from typing_extensions import Self
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 
 rpc = _pb.rpc
 WAIT = 10.0  # seconds any one expected response may take
@@ -88,7 +88,7 @@ class RawWatch(RawStream[Any, Any]):
     """
 
     def __init__(self, channel: grpc.Channel) -> None:
-        super().__init__(_pb.rpc_grpc.WatchStub(channel).Watch, "raw-watch")
+        super().__init__(_stubs.rpc_grpc.WatchStub(channel).Watch, "raw-watch")
 
     def create(self, key: bytes, range_end: bytes = b"", **kw: Any) -> None:
         """Send a create request."""
@@ -122,7 +122,7 @@ class RawKeepAlive(RawStream[Any, Any]):
     """
 
     def __init__(self, channel: grpc.Channel) -> None:
-        super().__init__(_pb.rpc_grpc.LeaseStub(channel).LeaseKeepAlive, "raw-keepalive")
+        super().__init__(_stubs.rpc_grpc.LeaseStub(channel).LeaseKeepAlive, "raw-keepalive")
 
     def renew(self, lease_id: int) -> Any:
         """Send one keep-alive request and return its answer."""

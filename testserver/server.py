@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import grpc
 
-from etcd3py import _pb
+from etcd3py import _stubs
 from testserver.auth import DEFAULT_TOKEN_TTL, AuthStore, SimpleTokens
 from testserver.lease import Lessor
 from testserver.mvcc.apply import Applier
@@ -264,18 +264,18 @@ class Server:
                 ("grpc.so_reuseport", 0),
             ]
         )
-        _pb.rpc_grpc.add_KVServicer_to_server(KVService(st, self._lessor), server)
-        _pb.rpc_grpc.add_AuthServicer_to_server(AuthService(st), server)
-        _pb.rpc_grpc.add_MaintenanceServicer_to_server(MaintenanceService(st), server)
-        _pb.rpc_grpc.add_ClusterServicer_to_server(ClusterService(st), server)
+        _stubs.rpc_grpc.add_KVServicer_to_server(KVService(st, self._lessor), server)
+        _stubs.rpc_grpc.add_AuthServicer_to_server(AuthService(st), server)
+        _stubs.rpc_grpc.add_MaintenanceServicer_to_server(MaintenanceService(st), server)
+        _stubs.rpc_grpc.add_ClusterServicer_to_server(ClusterService(st), server)
         watch = WatchService(
             st,
             self._watchable,
             progress_interval=self.progress_interval,
             max_response_bytes=st.max_request_bytes + GRPC_OVERHEAD_BYTES,
         )
-        _pb.rpc_grpc.add_WatchServicer_to_server(watch, server)
-        _pb.rpc_grpc.add_LeaseServicer_to_server(LeaseService(st, self._lessor), server)
+        _stubs.rpc_grpc.add_WatchServicer_to_server(watch, server)
+        _stubs.rpc_grpc.add_LeaseServicer_to_server(LeaseService(st, self._lessor), server)
         address = f"{self.host}:{st.port}"
         if self.unix_socket is not None:
             address = f"unix:{self.unix_socket}"

@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from tests.backends import EtcdProcess, _etcd35_binary, free_ports
 
 __all__ = ["BenchServer", "open_server"]
@@ -51,7 +51,7 @@ class BenchServer:
 
     def kv(self) -> Any:
         """Return a KV stub on the harness's channel (renewed by ``break_connections``)."""
-        return _pb.rpc_grpc.KVStub(self.channel)
+        return _stubs.rpc_grpc.KVStub(self.channel)
 
     def revision(self) -> int:
         """Return the store's current revision."""

@@ -6,9 +6,10 @@ that may have reached the server (as clientv3: a repeated revoke could answer a 
 reads, repeated on any ``UNAVAILABLE``. Arguments are checked here, before anything is
 sent.
 
-``keep_alive_once`` is not here: it is one message over the ``LeaseKeepAlive`` stream,
-which a transport's ``run`` cannot issue (it calls unary methods only); it stays in
-:class:`etcd3py.lease.GrpcLease`.
+``keep_alive_once`` is one message over the ``LeaseKeepAlive`` stream, which a transport's
+``run`` cannot issue (it calls unary methods only): its description is here (request,
+retry class, the answer's rule), and each face's ``GrpcLease`` issues it as a one-response
+stream call through its transport's ``call``.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from etcd3py._calls import Call
 from etcd3py._ints import LeaseLike, check_int, lease_id
 from etcd3py._lease_views import (
     LeaseGrantResponse,
+    LeaseKeepAliveResponse,
     LeaseLeasesResponse,
     LeaseRevokeResponse,
     LeaseTimeToLiveResponse,
 )
+from etcd3py.errors import LeaseNotFoundError
 
-__all__ = ["grant", "leases", "revoke", "time_to_live"]
+__all__ = ["grant", "keep_alive_once", "leases", "revoke", "time_to_live"]
 
 
 def grant(ttl: int, id: int) -> Call[LeaseGrantResponse]:
@@ -88,3 +91,27 @@ def leases() -> Call[LeaseLeasesResponse]:
     """
     request = _pb.rpc.LeaseLeasesRequest()
     return Call("lease", "LeaseLeases", request, LeaseLeasesResponse, repeatable=True)
+
+
+def keep_alive_once(id: LeaseLike) -> Call[LeaseKeepAliveResponse]:
+    """Describe one renewal over the LeaseKeepAlive stream (one request, one response).
+
+    Args:
+        id: the lease ID, or anything with an ``.id`` (a grant response).
+
+    Returns:
+        The call (repeatable: renewing is idempotent); its view raises
+        ``LeaseNotFoundError`` for an answer with ``ttl <= 0`` (the lease is gone).
+
+    Raises:
+        ArgumentTypeError: ``id`` is neither an int nor has an int ``.id``.
+        InvalidArgumentError: the ID is negative or past ``2**63 - 1``.
+    """
+    request = _pb.rpc.LeaseKeepAliveRequest(ID=lease_id(id, "id"))
+    return Call("lease", "LeaseKeepAlive", request, _renewed, repeatable=True)
+
+
+def _renewed(response: _pb.rpc.LeaseKeepAliveResponse) -> LeaseKeepAliveResponse:
+    if response.TTL <= 0:
+        raise LeaseNotFoundError("etcdserver: requested lease not found")
+    return LeaseKeepAliveResponse(response)

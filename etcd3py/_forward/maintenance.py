@@ -6,6 +6,7 @@ do not edit: change the concern, then run the script.
 
 from __future__ import annotations
 
+from etcd3py._maintenance_flows import SnapshotDest
 from etcd3py._maintenance_views import (
     AlarmResponse,
     AlarmType,
@@ -18,7 +19,7 @@ from etcd3py._maintenance_views import (
     StatusResponse,
 )
 from etcd3py.context import Context
-from etcd3py.maintenance import Maintenance, SnapshotDest
+from etcd3py.maintenance import Maintenance
 
 __all__ = ["MaintenanceMethods"]
 

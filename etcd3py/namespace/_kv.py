@@ -11,10 +11,10 @@ from __future__ import annotations
 from etcd3py._keys import KeyLike, to_bytes
 from etcd3py._responses import CompactResponse, OpResponse
 from etcd3py.context import Context
-from etcd3py.errors import ArgumentTypeError, ClientClosedError, EmptyKeyError
+from etcd3py.errors import ArgumentTypeError, ClientClosedError
 from etcd3py.kv import KV
-from etcd3py.namespace._prefix import prefix_op, unprefix_response
-from etcd3py.op import Op, OpType, _describe
+from etcd3py.namespace._prefix import namespace_op, unprefix_response
+from etcd3py.op import Op
 
 
 class NamespaceKV(KV):
@@ -62,12 +62,9 @@ class NamespaceKV(KV):
             EmptyKeyError: a get, put or delete op with an empty key.
             ClientClosedError: the namespaced client that owns this KV was closed.
         """
-        if not isinstance(op, Op):
-            raise ArgumentTypeError(f"do() takes an Op, not {_describe(op)}")
-        if not op.key and op.type is not OpType.TXN:
-            raise EmptyKeyError(EmptyKeyError.etcd_message)
+        inside = namespace_op(self._prefix, op)
         self._check_open()
-        response = self._kv.do(prefix_op(self._prefix, op), timeout=timeout, ctx=ctx)
+        response = self._kv.do(inside, timeout=timeout, ctx=ctx)
         return unprefix_response(self._prefix, response)
 
     def compact(

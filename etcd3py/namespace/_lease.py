@@ -11,13 +11,10 @@ started through this wrapper only, never the wrapped lease (which its client own
 
 from __future__ import annotations
 
-import threading
-import weakref
-
 from etcd3py._ints import LeaseLike
 from etcd3py._keys import KeyLike, to_bytes
 from etcd3py.context import Context
-from etcd3py.errors import ArgumentTypeError, ClientClosedError
+from etcd3py.errors import ArgumentTypeError
 from etcd3py.lease import (
     KeepAlive,
     Lease,
@@ -27,7 +24,8 @@ from etcd3py.lease import (
     LeaseRevokeResponse,
     LeaseTimeToLiveResponse,
 )
-from etcd3py.namespace._prefix import unprefix_keys
+from etcd3py.namespace._owned import Owned
+from etcd3py.namespace._prefix import unprefix_time_to_live
 
 
 class NamespaceLease(Lease):
@@ -47,9 +45,7 @@ class NamespaceLease(Lease):
             raise ArgumentTypeError(f"new_lease takes a Lease, not {type(lease).__name__}")
         self._lease = lease
         self._prefix = to_bytes(prefix, "prefix")
-        self._lock = threading.Lock()  # guards _closed and _opened
-        self._closed = False
-        self._opened: weakref.WeakSet[KeepAlive] = weakref.WeakSet()
+        self._owned: Owned[KeepAlive] = Owned("namespaced lease")
 
     @property
     def prefix(self) -> bytes:
@@ -57,9 +53,7 @@ class NamespaceLease(Lease):
         return self._prefix
 
     def _check_open(self) -> None:
-        with self._lock:
-            if self._closed:
-                raise ClientClosedError("etcd3py: the namespaced lease is closed")
+        self._owned.check_open()
 
     def grant(
         self,
@@ -95,13 +89,7 @@ class NamespaceLease(Lease):
         """
         self._check_open()
         response = self._lease.time_to_live(id, keys=keys, timeout=timeout, ctx=ctx)
-        if not response.keys:
-            return response
-        msg = response.to_pb()
-        inside = unprefix_keys(self._prefix, list(msg.keys))
-        del msg.keys[:]
-        msg.keys.extend(inside)
-        return LeaseTimeToLiveResponse.from_pb(msg)
+        return unprefix_time_to_live(self._prefix, response)
 
     def leases(
         self, *, timeout: float | None = None, ctx: Context | None = None
@@ -127,13 +115,9 @@ class NamespaceLease(Lease):
         """
         self._check_open()
         handle = self._lease.keep_alive(id, timeout=timeout, ctx=ctx)
-        with self._lock:
-            closed = self._closed
-            if not closed:
-                self._opened.add(handle)
-        if closed:  # closed while the keep-alive was being made: end it at once
+        if not self._owned.add(handle):  # closed while the keep-alive was being made
             handle.close()
-            raise ClientClosedError("etcd3py: the namespaced lease is closed")
+            raise self._owned.refused()
         return handle
 
     def close(self) -> None:
@@ -142,11 +126,7 @@ class NamespaceLease(Lease):
         The wrapped lease and its other keep-alives go on; each one closed here ends as
         after its own ``close()`` (the lease is no longer renewed for it).
         """
-        with self._lock:
-            self._closed = True
-            opened = list(self._opened)
-            self._opened.clear()
-        for handle in opened:
+        for handle in self._owned.close():
             handle.close()
 
     def __repr__(self) -> str:

@@ -23,9 +23,11 @@ namespace ``"/a\\xff"`` would reach the key ``"/b"``), the prefix end is compute
 from __future__ import annotations
 
 import dataclasses
+from typing import cast
 
 from etcd3py import _pb
 from etcd3py._keys import ALL_KEYS_START, FROM_KEY_END, prefix_range_end
+from etcd3py._lease_views import LeaseTimeToLiveResponse
 from etcd3py._responses import (
     DeleteResponse,
     GetResponse,
@@ -35,7 +37,9 @@ from etcd3py._responses import (
 )
 from etcd3py._watch_views import WatchResponse
 from etcd3py.compare import Cmp
-from etcd3py.op import Op, OpType
+from etcd3py.errors import ArgumentTypeError, EmptyKeyError
+from etcd3py.op import Op, OpType, _check_options, _describe, _key_range
+from etcd3py.watch import WatchOptions
 
 
 def prefix_interval(prefix: bytes, key: bytes, range_end: bytes) -> tuple[bytes, bytes]:
@@ -71,6 +75,27 @@ def prefix_cmp(prefix: bytes, cmp: Cmp) -> Cmp:
     """
     key, end = prefix_interval(prefix, cmp.key, cmp.range_end)
     return dataclasses.replace(cmp, key=key, range_end=end)
+
+
+def namespace_op(prefix: bytes, op: object) -> Op:
+    """Check an op a namespace KV is asked to run, and return it inside the namespace.
+
+    Args:
+        prefix: the namespace prefix.
+        op: what the caller passed to ``do``.
+
+    Returns:
+        The op with its keys, ranges, compares and nested ops prefixed.
+
+    Raises:
+        ArgumentTypeError: ``op`` is not an ``Op``.
+        EmptyKeyError: a get, put or delete op with an empty key.
+    """
+    if not isinstance(op, Op):
+        raise ArgumentTypeError(f"do() takes an Op, not {_describe(op)}")
+    if not op.key and op.type is not OpType.TXN:
+        raise EmptyKeyError(EmptyKeyError.etcd_message)
+    return prefix_op(prefix, op)
 
 
 def prefix_op(prefix: bytes, op: Op) -> Op:
@@ -193,3 +218,51 @@ def unprefix_keys(prefix: bytes, keys: list[bytes]) -> list[bytes]:
     """
     n = len(prefix)
     return [k[n:] for k in keys if len(k) > n and k.startswith(prefix)]
+
+
+_RANGE_OPTIONS = ("prefix", "from_key", "range_end")
+
+
+def namespace_watch(prefix: bytes, key: object, opts: WatchOptions) -> tuple[bytes, WatchOptions]:
+    """Check a watch's range options and map its range into the namespace.
+
+    Args:
+        prefix: the namespace prefix.
+        key: the watched key, as the namespace sees it.
+        opts: the watch's options.
+
+    Returns:
+        The key to watch and the options to watch it with (``range_end`` mapped, the other
+        range options dropped).
+
+    Raises:
+        InvalidArgumentError: conflicting range options (as ``Op.get``'s).
+    """
+    _check_options("watch", opts, frozenset(WatchOptions.__annotations__))
+    raw, end = _key_range(key, opts)  # type: ignore[arg-type]
+    begin, pfx_end = prefix_interval(prefix, raw, end)
+    mapped = cast(WatchOptions, {k: v for k, v in opts.items() if k not in _RANGE_OPTIONS})
+    if pfx_end:
+        mapped["range_end"] = pfx_end
+    return begin, mapped
+
+
+def unprefix_time_to_live(
+    prefix: bytes, response: LeaseTimeToLiveResponse
+) -> LeaseTimeToLiveResponse:
+    """Keep only the namespace's keys of a lease's ``time_to_live`` answer, stripped.
+
+    Args:
+        prefix: the namespace prefix.
+        response: the answer, with whole keys.
+
+    Returns:
+        The answer with the keys inside the namespace only, as the namespace sees them.
+    """
+    if not response.keys:
+        return response
+    msg = response.to_pb()
+    inside = unprefix_keys(prefix, list(msg.keys))
+    del msg.keys[:]
+    msg.keys.extend(inside)
+    return LeaseTimeToLiveResponse.from_pb(msg)

@@ -12,15 +12,11 @@ opened through this wrapper only, never the wrapped watcher (which its client ow
 
 from __future__ import annotations
 
-import threading
-import weakref
-from typing import cast
-
 from etcd3py._keys import KeyLike, to_bytes
 from etcd3py.context import Context
-from etcd3py.errors import ArgumentTypeError, ClientClosedError
-from etcd3py.namespace._prefix import prefix_interval, unprefix_watch_response
-from etcd3py.op import _check_options, _key_range
+from etcd3py.errors import ArgumentTypeError
+from etcd3py.namespace._owned import Owned
+from etcd3py.namespace._prefix import namespace_watch, unprefix_watch_response
 from etcd3py.watch import (
     WatchCallback,
     WatchChan,
@@ -55,6 +51,10 @@ class _NamespaceWatchChan(WatchChan):
         response = self._inner.get(timeout)
         return None if response is None else unprefix_watch_response(self._prefix, response)
 
+    def err(self) -> BaseException | None:
+        """See :meth:`etcd3py.watch.WatchChan.err`."""
+        return self._inner.err()
+
     @property
     def done(self) -> bool:
         """See :attr:`etcd3py.watch.WatchChan.done`."""
@@ -85,39 +85,12 @@ class NamespaceWatcher(Watcher):
             raise ArgumentTypeError(f"new_watcher takes a Watcher, not {type(watcher).__name__}")
         self._watcher = watcher
         self._prefix = to_bytes(prefix, "prefix")
-        self._lock = threading.Lock()  # guards _closed and _opened
-        self._closed = False
-        self._opened: weakref.WeakSet[WatchChan | WatchHandle] = weakref.WeakSet()
+        self._owned: Owned[WatchChan | WatchHandle] = Owned("namespaced watcher")
 
     @property
     def prefix(self) -> bytes:
         """The namespace prefix."""
         return self._prefix
-
-    def _map(self, key: KeyLike, opts: WatchOptions) -> tuple[bytes, WatchOptions]:
-        """Validate the range options and map the range into the namespace."""
-        _check_options("watch", opts, frozenset(WatchOptions.__annotations__))
-        raw, end = _key_range(key, opts)
-        begin, pfx_end = prefix_interval(self._prefix, raw, end)
-        kept = {k: v for k, v in opts.items() if k not in _RANGE_OPTIONS}
-        mapped = cast(WatchOptions, kept)
-        if pfx_end:
-            mapped["range_end"] = pfx_end
-        return begin, mapped
-
-    def _track(self, opened: WatchChan | WatchHandle) -> None:
-        with self._lock:
-            closed = self._closed
-            if not closed:
-                self._opened.add(opened)
-        if closed:  # closed while the watch was being made: end it at once
-            opened.close()
-            raise ClientClosedError("etcd3py: the namespaced watcher is closed")
-
-    def _check_open(self) -> None:
-        with self._lock:
-            if self._closed:
-                raise ClientClosedError("etcd3py: the namespaced watcher is closed")
 
     def watch(
         self,
@@ -144,8 +117,9 @@ class NamespaceWatcher(Watcher):
         Raises:
             ClientClosedError: this watcher (or the wrapped one) is closed.
         """
-        self._check_open()
-        begin, mapped = self._map(
+        self._owned.check_open()
+        begin, mapped = namespace_watch(
+            self._prefix,
             key,
             WatchOptions(
                 prefix=prefix,
@@ -196,8 +170,9 @@ class NamespaceWatcher(Watcher):
         """
         if not callable(callback):
             raise ArgumentTypeError(f"callback must be callable, not {type(callback).__name__}")
-        self._check_open()
-        begin, mapped = self._map(
+        self._owned.check_open()
+        begin, mapped = namespace_watch(
+            self._prefix,
             key,
             WatchOptions(
                 prefix=prefix,
@@ -231,7 +206,7 @@ class NamespaceWatcher(Watcher):
         Raises:
             ClientClosedError: this watcher (or the wrapped one) is closed.
         """
-        self._check_open()
+        self._owned.check_open()
         self._watcher.request_progress(ctx)
 
     def close(self) -> None:
@@ -240,12 +215,13 @@ class NamespaceWatcher(Watcher):
         The wrapped watcher and its other watches go on. A watch ended here ends as after
         its own ``close()``: the iteration stops, no further callback starts.
         """
-        with self._lock:
-            self._closed = True
-            opened = list(self._opened)
-            self._opened.clear()
-        for item in opened:
+        for item in self._owned.close():
             item.close()
+
+    def _track(self, opened: WatchChan | WatchHandle) -> None:
+        if not self._owned.add(opened):  # closed while the watch was being made
+            opened.close()
+            raise self._owned.refused()
 
     def __repr__(self) -> str:
         return f"NamespaceWatcher(prefix={self._prefix!r}, watcher={self._watcher!r})"

@@ -17,7 +17,7 @@ from contextlib import ExitStack
 import grpc
 import pytest
 
-from etcd3py import Client, Compare, Context, Op, PermissionType, _pb
+from etcd3py import Client, Compare, Context, Op, PermissionType, _pb, _stubs
 from etcd3py import errors as E
 from tests.backends import (
     Backend,
@@ -321,7 +321,7 @@ def test_credentials_while_auth_is_disabled(plain: Client, auth_backend: Backend
 def _raw_range_error(endpoint: str, token: str) -> grpc.StatusCode | None:
     """Issue a Range with ``token`` on a raw channel; return the status code of its failure."""
     with grpc.insecure_channel(endpoint) as channel:
-        stub = _pb.rpc_grpc.KVStub(channel)
+        stub = _stubs.rpc_grpc.KVStub(channel)
         try:
             stub.Range(_pb.rpc.RangeRequest(key=b"/"), metadata=(("token", token),), timeout=5)
         except grpc.RpcError as exc:

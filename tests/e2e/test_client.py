@@ -162,7 +162,7 @@ def auth_etcd() -> Iterator[str]:
     """A fresh etcd 3.5 with auth enabled and user root/rootpw; yields its endpoint."""
     import grpc
 
-    from etcd3py import _pb
+    from etcd3py import _pb, _stubs
     from tests.backends import BackendUnavailable, _etcd35_binary, running_etcd
 
     try:
@@ -172,7 +172,7 @@ def auth_etcd() -> Iterator[str]:
     with running_etcd(binary, "etcd35-auth") as server:
         endpoint = server.endpoints[0]
         with grpc.insecure_channel(endpoint) as channel:
-            auth = _pb.rpc_grpc.AuthStub(channel)
+            auth = _stubs.rpc_grpc.AuthStub(channel)
             auth.UserAdd(_pb.rpc.AuthUserAddRequest(name="root", password="rootpw"), timeout=10)
             auth.RoleAdd(_pb.rpc.AuthRoleAddRequest(name="root"), timeout=10)
             grant = _pb.rpc.AuthUserGrantRoleRequest(user="root", role="root")

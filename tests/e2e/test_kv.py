@@ -7,15 +7,17 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
-from etcd3py import Client, Compare, Op, SortOrder, SortTarget, _pb
+from etcd3py import Client, Compare, Op, SortOrder, SortTarget, _pb, _stubs
 from etcd3py.errors import CompactedError, FutureRevisionError, KeyNotFoundError
 from etcd3py.kv import DeleteResponse, GetResponse, PutResponse
+
+pytestmark = pytest.mark.both_faces
 
 
 @pytest.fixture
 def lease_id(raw_channel: grpc.Channel) -> Iterator[int]:
     """A 60 s lease granted with the raw stub (the Lease concern is a later issue)."""
-    stub = _pb.rpc_grpc.LeaseStub(raw_channel)
+    stub = _stubs.rpc_grpc.LeaseStub(raw_channel)
     try:
         lease = stub.LeaseGrant(_pb.rpc.LeaseGrantRequest(TTL=60), timeout=10).ID
     except grpc.RpcError as exc:

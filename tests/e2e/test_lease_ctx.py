@@ -39,7 +39,7 @@ def driver_of(client: Client) -> GrpcLease:
 def wait_buffered(ka: KeepAlive) -> None:
     """Wait (bounded) until a renewal is waiting in ``ka`` unconsumed."""
     deadline = time.monotonic() + WAIT
-    while not ka._items:
+    while not ka._state.items:
         assert time.monotonic() < deadline, f"no renewal buffered ({ka!r})"
         time.sleep(0.02)  # polling backoff
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from etcd3py import Client, Context, _pb
+from etcd3py import Client, Context, _pb, _stubs
 from etcd3py.errors import (
     BadLeaderTransfereeError,
     CanceledError,
@@ -65,7 +65,7 @@ def activate(channel: grpc.Channel, member_id: int, alarm: AlarmType) -> None:
         memberID=member_id,
         alarm=_pb.rpc.AlarmType.Value(alarm.name),
     )
-    _pb.rpc_grpc.MaintenanceStub(channel).Alarm(request, timeout=TIMEOUT)
+    _stubs.rpc_grpc.MaintenanceStub(channel).Alarm(request, timeout=TIMEOUT)
 
 
 def test_alarm_list_empty(client: Client) -> None:

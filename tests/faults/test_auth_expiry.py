@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
-from etcd3py import Client, _pb
+from etcd3py import Client, _pb, _stubs
 from tests.backends import (
     BackendUnavailable,
     _etcd34_binary,
@@ -39,7 +39,7 @@ PREFIX = "/app/"
 def _auth_setup(endpoint: str) -> None:
     """Create root and an ``app`` user with read-write on /app/, then enable auth (raw stubs)."""
     with grpc.insecure_channel(endpoint) as channel:
-        auth = _pb.rpc_grpc.AuthStub(channel)
+        auth = _stubs.rpc_grpc.AuthStub(channel)
         rpc = _pb.rpc
         auth.UserAdd(rpc.AuthUserAddRequest(name=ROOT[0], password=ROOT[1]), timeout=10)
         auth.UserGrantRole(rpc.AuthUserGrantRoleRequest(user=ROOT[0], role="root"), timeout=10)

@@ -16,7 +16,7 @@ from concurrent import futures
 import grpc
 import pytest
 
-from etcd3py import Client, Context, KeepAlive, _pb
+from etcd3py import Client, Context, KeepAlive, _pb, _stubs
 from etcd3py.errors import CanceledError, LeaseExpiredError, LeaseNotFoundError
 from tests.backends import Backend, EtcdProcess, EtcdTools, free_ports
 from tests.faults.bridge import Bridge
@@ -132,7 +132,7 @@ def test_keep_alive_across_etcd_killed(etcd_tools: EtcdTools) -> None:
         member.remove()
 
 
-class GoesSilent(_pb.rpc_grpc.LeaseServicer):
+class GoesSilent(_stubs.rpc_grpc.LeaseServicer):
     """A Lease service whose first keep-alive stream answers twice, then stays open, mute.
 
     As a half-open connection or a hung server would: no error ever reaches the client.
@@ -161,7 +161,7 @@ class GoesSilent(_pb.rpc_grpc.LeaseServicer):
 def test_a_silent_stream_is_reopened_before_the_lease_is_lost() -> None:
     servicer = GoesSilent()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    _pb.rpc_grpc.add_LeaseServicer_to_server(servicer, server)
+    _stubs.rpc_grpc.add_LeaseServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
@@ -202,7 +202,7 @@ def test_ctx_cancel_aborts_retried_calls_held_up_by_an_outage(
     client.revoke(lease)
 
 
-class Mute(_pb.rpc_grpc.LeaseServicer):
+class Mute(_stubs.rpc_grpc.LeaseServicer):
     """A Lease service that takes every request and never answers: a hung server.
 
     Each handler returns once the client gives up on its call (cancel or deadline).
@@ -247,7 +247,7 @@ class Mute(_pb.rpc_grpc.LeaseServicer):
 def test_ctx_cancel_aborts_every_lease_call_in_flight() -> None:
     mute = Mute()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    _pb.rpc_grpc.add_LeaseServicer_to_server(mute, server)
+    _stubs.rpc_grpc.add_LeaseServicer_to_server(mute, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:

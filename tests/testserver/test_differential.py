@@ -18,7 +18,7 @@ import grpc
 import pytest
 from google.protobuf.message import Message
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from tests.backends import BackendUnavailable, _etcd34_binary, _etcd35_binary, running_etcd
 from testserver import Server
 
@@ -235,8 +235,8 @@ def test_reference_server_answers_as_real_etcd(binary_name: str, seed: int) -> N
         grpc.insecure_channel(reference.endpoint) as ref_channel,
         grpc.insecure_channel(etcd.endpoints[0]) as etcd_channel,
     ):
-        ref_kv = _pb.rpc_grpc.KVStub(ref_channel)
-        etcd_kv = _pb.rpc_grpc.KVStub(etcd_channel)
+        ref_kv = _stubs.rpc_grpc.KVStub(ref_channel)
+        etcd_kv = _stubs.rpc_grpc.KVStub(etcd_channel)
         for index, (name, request) in enumerate(gen.requests(OPS_PER_SEED)):
             want = _call(etcd_kv, name, request)
             got = _call(ref_kv, name, request)

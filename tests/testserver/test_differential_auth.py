@@ -40,7 +40,7 @@ import pytest
 from google.protobuf import text_format
 from google.protobuf.message import Message
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from tests.backends import (
     BackendUnavailable,
     EtcdProcess,
@@ -81,7 +81,7 @@ class TokenWatch(RawWatch):
     """A raw Watch stream opened with the given call metadata."""
 
     def __init__(self, channel: grpc.Channel, metadata: Any) -> None:
-        method = functools.partial(_pb.rpc_grpc.WatchStub(channel).Watch, metadata=metadata)
+        method = functools.partial(_stubs.rpc_grpc.WatchStub(channel).Watch, metadata=metadata)
         RawStream.__init__(self, method, "auth-watch")
 
 
@@ -91,11 +91,11 @@ class Session:
     def __init__(self, channel: grpc.Channel, is_34: bool = False) -> None:
         self.channel = channel
         self.is_34 = is_34
-        self.kv = _pb.rpc_grpc.KVStub(channel)
-        self.auth = _pb.rpc_grpc.AuthStub(channel)
-        self.lease = _pb.rpc_grpc.LeaseStub(channel)
-        self.mt = _pb.rpc_grpc.MaintenanceStub(channel)
-        self.cluster = _pb.rpc_grpc.ClusterStub(channel)
+        self.kv = _stubs.rpc_grpc.KVStub(channel)
+        self.auth = _stubs.rpc_grpc.AuthStub(channel)
+        self.lease = _stubs.rpc_grpc.LeaseStub(channel)
+        self.mt = _stubs.rpc_grpc.MaintenanceStub(channel)
+        self.cluster = _stubs.rpc_grpc.ClusterStub(channel)
         self.tokens: dict[str, str] = {"bogus": "bogus"}
         self.out: list[Record] = []
 

@@ -21,7 +21,7 @@ import grpc
 import pytest
 from google.protobuf.message import Message
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from testserver import Server
 
 ETCD_BINARY = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "etcd"
@@ -70,7 +70,7 @@ def real_etcd(*extra_args: str) -> Iterator[str]:
 def _wait_ready(endpoint: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     with grpc.insecure_channel(endpoint) as ch:
-        kv = _pb.rpc_grpc.KVStub(ch)
+        kv = _stubs.rpc_grpc.KVStub(ch)
         for _ in range(300):
             if proc.poll() is not None:
                 raise RuntimeError(f"etcd exited with {proc.returncode}")
@@ -286,7 +286,7 @@ SCRIPTS: dict[str, Callable[[], Iterator[Step]]] = {
 
 def run(endpoint: str, steps: list[Step]) -> list[Outcome]:
     with grpc.insecure_channel(endpoint) as ch:
-        stubs = {"kv": _pb.rpc_grpc.KVStub(ch), "maint": _pb.rpc_grpc.MaintenanceStub(ch)}
+        stubs = {"kv": _stubs.rpc_grpc.KVStub(ch), "maint": _stubs.rpc_grpc.MaintenanceStub(ch)}
         outcomes = []
         for service, method, request in steps:
             rpc_method = getattr(stubs[service], method)

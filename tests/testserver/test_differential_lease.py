@@ -22,7 +22,7 @@ from typing import Any
 import grpc
 import pytest
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from tests.backends import BackendUnavailable, _etcd34_binary, _etcd35_binary, running_etcd
 from tests.raw_streams import RawKeepAlive, RawWatch
 from testserver import Server
@@ -39,8 +39,8 @@ class Script:
     """Runs calls on one backend and records their normalised answers."""
 
     def __init__(self, channel: grpc.Channel) -> None:
-        self.lease = _pb.rpc_grpc.LeaseStub(channel)
-        self.kv = _pb.rpc_grpc.KVStub(channel)
+        self.lease = _stubs.rpc_grpc.LeaseStub(channel)
+        self.kv = _stubs.rpc_grpc.KVStub(channel)
         self.out: list[tuple[Any, ...]] = []
 
     def call(self, name: str, fn: Callable[[], tuple[Any, ...]]) -> None:
@@ -177,7 +177,7 @@ def test_reference_server_answers_leases_as_real_etcd(binary_name: str) -> None:
 def expire_and_watch(endpoint: str) -> list[tuple[Any, ...]]:
     """Attach keys to a minimum-TTL lease and return the watch responses of their expiry."""
     with grpc.insecure_channel(endpoint) as ch:
-        lease, kv = _pb.rpc_grpc.LeaseStub(ch), _pb.rpc_grpc.KVStub(ch)
+        lease, kv = _stubs.rpc_grpc.LeaseStub(ch), _stubs.rpc_grpc.KVStub(ch)
         with RawWatch(ch) as w:  # watching first: a slow machine cannot miss the expiry
             w.create(b"x/", b"x0", filters=[rpc.WatchCreateRequest.NOPUT])
             assert w.next().created

@@ -25,7 +25,7 @@ from typing import Any
 import grpc
 import pytest
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from tests.backends import BackendUnavailable, _etcd34_binary, _etcd35_binary, running_etcd
 from tests.raw_streams import RawWatch
 from testserver import Server
@@ -72,7 +72,7 @@ class Runner:
     """Runs one script against one backend through a KV stub and one raw Watch stream."""
 
     def __init__(self, channel: grpc.Channel) -> None:
-        self.kv = _pb.rpc_grpc.KVStub(channel)
+        self.kv = _stubs.rpc_grpc.KVStub(channel)
         self.stream = RawWatch(channel)
         self.watches: list[Watch] = []
         self.by_id: dict[int, Watch] = {}

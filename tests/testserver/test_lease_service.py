@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 import pytest
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from tests.raw_streams import RawKeepAlive, RawWatch
 from tests.testserver.test_watch_service import events_of
 from testserver import Server
@@ -34,7 +34,7 @@ def channel(server: Server) -> Iterator[grpc.Channel]:
 
 
 def stubs(channel: grpc.Channel) -> tuple[Any, Any]:
-    return _pb.rpc_grpc.LeaseStub(channel), _pb.rpc_grpc.KVStub(channel)
+    return _stubs.rpc_grpc.LeaseStub(channel), _stubs.rpc_grpc.KVStub(channel)
 
 
 def test_grant_time_to_live_leases_and_revoke(server: Server, channel: grpc.Channel) -> None:

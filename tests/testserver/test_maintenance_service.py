@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from etcd3py.errors import CorruptError, NoSpaceError, WrongDowngradeVersionFormatError
 from testserver import Server
 from testserver.alarms import AlarmStore, txn_write_kind
@@ -32,13 +32,13 @@ def server() -> Iterator[Server]:
 
 
 @pytest.fixture
-def maint(server: Server) -> Iterator[_pb.rpc_grpc.MaintenanceStub]:
+def maint(server: Server) -> Iterator[_stubs.rpc_grpc.MaintenanceStub]:
     with grpc.insecure_channel(server.endpoint) as channel:
-        yield _pb.rpc_grpc.MaintenanceStub(channel)
+        yield _stubs.rpc_grpc.MaintenanceStub(channel)
 
 
 def alarm(
-    stub: _pb.rpc_grpc.MaintenanceStub, action: int, member: int, kind: int
+    stub: _stubs.rpc_grpc.MaintenanceStub, action: int, member: int, kind: int
 ) -> list[tuple[int, int]]:
     resp = stub.Alarm(rpc.AlarmRequest(action=action, memberID=member, alarm=kind), timeout=5)  # type: ignore[arg-type]
     return [(a.memberID, a.alarm) for a in resp.alarms]
@@ -58,7 +58,7 @@ def test_alarm_store_alone() -> None:
     assert store.get() == [(7, NOSPACE)]
 
 
-def test_alarm_rpc_and_status(server: Server, maint: _pb.rpc_grpc.MaintenanceStub) -> None:
+def test_alarm_rpc_and_status(server: Server, maint: _stubs.rpc_grpc.MaintenanceStub) -> None:
     GET, ACT, DEACT = rpc.AlarmRequest.GET, rpc.AlarmRequest.ACTIVATE, rpc.AlarmRequest.DEACTIVATE
     assert alarm(maint, ACT, 9, NOSPACE) == [(9, NOSPACE)]
     assert alarm(maint, ACT, 9, NOSPACE) == [(9, NOSPACE)]
@@ -77,9 +77,9 @@ def test_alarm_rpc_and_status(server: Server, maint: _pb.rpc_grpc.MaintenanceStu
     assert list(maint.Status(rpc.StatusRequest(), timeout=5).errors) == []
 
 
-def test_snapshot_stream(server: Server, maint: _pb.rpc_grpc.MaintenanceStub) -> None:
+def test_snapshot_stream(server: Server, maint: _stubs.rpc_grpc.MaintenanceStub) -> None:
     with grpc.insecure_channel(server.endpoint) as channel:
-        kv = _pb.rpc_grpc.KVStub(channel)
+        kv = _stubs.rpc_grpc.KVStub(channel)
         for n in range(40):  # 40 x 2 KiB: more than two 32 KiB chunks
             kv.Put(rpc.PutRequest(key=b"/snap/%02d" % n, value=bytes(2048)), timeout=5)
         kv.DeleteRange(rpc.DeleteRangeRequest(key=b"/snap/00"), timeout=5)
@@ -131,7 +131,7 @@ def test_downgrade_target_refused_as_etcd(text: str) -> None:
         target_version(text)
 
 
-def test_downgrade_unknown_action(maint: _pb.rpc_grpc.MaintenanceStub) -> None:
+def test_downgrade_unknown_action(maint: _stubs.rpc_grpc.MaintenanceStub) -> None:
     with pytest.raises(grpc.RpcError) as info:
         maint.Downgrade(rpc.DowngradeRequest(action=7, version="3.4"), timeout=5)  # type: ignore[arg-type]
     assert info.value.code() == grpc.StatusCode.UNKNOWN  # type: ignore[attr-defined]
@@ -141,7 +141,7 @@ def test_downgrade_unknown_action(maint: _pb.rpc_grpc.MaintenanceStub) -> None:
 @pytest.mark.parametrize("linearizable", [True, False])
 def test_member_list_both_forms(server: Server, linearizable: bool) -> None:
     with grpc.insecure_channel(server.endpoint) as channel:
-        cluster = _pb.rpc_grpc.ClusterStub(channel)
+        cluster = _stubs.rpc_grpc.ClusterStub(channel)
         resp = cluster.MemberList(rpc.MemberListRequest(linearizable=linearizable), timeout=5)
     assert [m.name for m in resp.members] == ["default"]
 

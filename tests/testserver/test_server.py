@@ -12,7 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from testserver import Server
 from testserver.snapshot import read_snapshot
 
@@ -40,7 +40,7 @@ def test_lifecycle_is_idempotent_and_restart_keeps_data_and_port() -> None:
     assert port > 0 and srv.endpoint == f"127.0.0.1:{port}"
     try:
         with grpc.insecure_channel(srv.endpoint) as ch:
-            kv = _pb.rpc_grpc.KVStub(ch)
+            kv = _stubs.rpc_grpc.KVStub(ch)
             first = kv.Put(rpc.PutRequest(key=b"k", value=b"v"), timeout=5).header
             srv.restart()
             assert srv.port == port
@@ -64,7 +64,7 @@ def test_stopped_server_refuses_connections() -> None:
         endpoint = srv.endpoint
     with grpc.insecure_channel(endpoint) as ch:
         with pytest.raises(grpc.RpcError) as info:
-            _pb.rpc_grpc.KVStub(ch).Range(rpc.RangeRequest(key=b"k"), timeout=2)
+            _stubs.rpc_grpc.KVStub(ch).Range(rpc.RangeRequest(key=b"k"), timeout=2)
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
@@ -73,7 +73,7 @@ def test_two_servers_at_once_and_a_taken_port() -> None:
         assert one.port != two.port
         for srv in (one, two):
             with grpc.insecure_channel(srv.endpoint) as ch:
-                _pb.rpc_grpc.KVStub(ch).Put(rpc.PutRequest(key=b"k"), timeout=5)
+                _stubs.rpc_grpc.KVStub(ch).Put(rpc.PutRequest(key=b"k"), timeout=5)
         assert one.store.current_revision == two.store.current_revision == 2
         clash = Server(port=one.port)
         with pytest.raises(RuntimeError):
@@ -82,7 +82,7 @@ def test_two_servers_at_once_and_a_taken_port() -> None:
 
 
 def test_every_response_has_a_full_header(server: Server, channel: grpc.Channel) -> None:
-    kv = _pb.rpc_grpc.KVStub(channel)
+    kv = _stubs.rpc_grpc.KVStub(channel)
     headers = [
         kv.Range(rpc.RangeRequest(key=b"a"), timeout=5).header,
         kv.Put(rpc.PutRequest(key=b"a"), timeout=5).header,
@@ -104,7 +104,7 @@ def _abort_details(call: object) -> tuple[grpc.StatusCode, str]:
 
 
 def test_errors_carry_etcd_codes_and_messages(channel: grpc.Channel) -> None:
-    kv = _pb.rpc_grpc.KVStub(channel)
+    kv = _stubs.rpc_grpc.KVStub(channel)
     with pytest.raises(grpc.RpcError) as info:
         kv.Put(rpc.PutRequest(key=b""), timeout=5)
     assert _abort_details(info.value) == (
@@ -121,7 +121,7 @@ def test_errors_carry_etcd_codes_and_messages(channel: grpc.Channel) -> None:
 
 def test_request_size_limits() -> None:
     with Server(max_request_bytes=4096) as srv, grpc.insecure_channel(srv.endpoint) as ch:
-        kv = _pb.rpc_grpc.KVStub(ch)
+        kv = _stubs.rpc_grpc.KVStub(ch)
         kv.Put(rpc.PutRequest(key=b"k", value=b"x" * 3000), timeout=5)
         with pytest.raises(grpc.RpcError) as info:
             kv.Put(rpc.PutRequest(key=b"k", value=b"x" * 5000), timeout=5)
@@ -138,7 +138,7 @@ def test_request_size_limits() -> None:
 
 def test_txn_op_limit_is_configurable() -> None:
     with Server(max_txn_ops=2) as srv, grpc.insecure_channel(srv.endpoint) as ch:
-        kv = _pb.rpc_grpc.KVStub(ch)
+        kv = _stubs.rpc_grpc.KVStub(ch)
         ops = [rpc.RequestOp(request_put=rpc.PutRequest(key=b"k%d" % i)) for i in range(3)]
         with pytest.raises(grpc.RpcError) as info:
             kv.Txn(rpc.TxnRequest(success=ops), timeout=5)
@@ -147,7 +147,7 @@ def test_txn_op_limit_is_configurable() -> None:
 
 
 def test_delay_makes_client_timeouts_fire(server: Server, channel: grpc.Channel) -> None:
-    kv = _pb.rpc_grpc.KVStub(channel)
+    kv = _stubs.rpc_grpc.KVStub(channel)
     server.set_delay(2.0)
     with pytest.raises(grpc.RpcError) as info:
         kv.Range(rpc.RangeRequest(key=b"k"), timeout=0.2)
@@ -163,8 +163,8 @@ def test_drop_streams_without_streams(server: Server) -> None:
 
 
 def test_maintenance(server: Server, channel: grpc.Channel) -> None:
-    kv = _pb.rpc_grpc.KVStub(channel)
-    maint = _pb.rpc_grpc.MaintenanceStub(channel)
+    kv = _stubs.rpc_grpc.KVStub(channel)
+    maint = _stubs.rpc_grpc.MaintenanceStub(channel)
     kv.Put(rpc.PutRequest(key=b"a", value=b"1"), timeout=5)
     status = maint.Status(rpc.StatusRequest(), timeout=5)
     assert status.version == "3.5.1"
@@ -191,7 +191,7 @@ def test_maintenance(server: Server, channel: grpc.Channel) -> None:
 
 
 def test_member_list(server: Server, channel: grpc.Channel) -> None:
-    cluster = _pb.rpc_grpc.ClusterStub(channel)
+    cluster = _stubs.rpc_grpc.ClusterStub(channel)
     resp = cluster.MemberList(rpc.MemberListRequest(), timeout=5)
     (member,) = resp.members
     assert member.name == "default"
@@ -220,7 +220,7 @@ def test_command_line_serves_until_sigterm() -> None:
             assert line.startswith("listening on 127.0.0.1:")
             endpoint = line.removeprefix("listening on ")
             with grpc.insecure_channel(endpoint) as ch:
-                resp = _pb.rpc_grpc.KVStub(ch).Range(rpc.RangeRequest(key=b"k"), timeout=5)
+                resp = _stubs.rpc_grpc.KVStub(ch).Range(rpc.RangeRequest(key=b"k"), timeout=5)
                 assert resp.header.revision == 1
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=20) == 0

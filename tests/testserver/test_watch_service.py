@@ -12,7 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from tests.raw_streams import RawWatch
 from testserver import Server
 from testserver.faults import DROPPED_MESSAGE
@@ -45,7 +45,7 @@ def channel(server: Server) -> Iterator[grpc.Channel]:
 
 
 def put(channel: grpc.Channel, key: bytes, value: bytes = b"v") -> int:
-    resp = _pb.rpc_grpc.KVStub(channel).Put(rpc.PutRequest(key=key, value=value), timeout=WAIT)
+    resp = _stubs.rpc_grpc.KVStub(channel).Put(rpc.PutRequest(key=key, value=value), timeout=WAIT)
     return int(resp.header.revision)
 
 
@@ -94,7 +94,7 @@ def test_watch_ids_explicit_ids_and_refused_creates(channel: grpc.Channel) -> No
 
 def test_replay_from_an_old_revision_and_compaction(channel: grpc.Channel) -> None:
     revs = [put(channel, b"k", b"%d" % i) for i in range(10)]
-    kv = _pb.rpc_grpc.KVStub(channel)
+    kv = _stubs.rpc_grpc.KVStub(channel)
     kv.Compact(rpc.CompactionRequest(revision=revs[5]), timeout=WAIT)
     with RawWatch(channel) as w:
         w.create(b"k", start_revision=revs[2])
@@ -120,7 +120,7 @@ def test_filters_and_prev_kv(channel: grpc.Channel) -> None:
         assert w.next().created and w.next().created
         r1 = put(channel, b"k", b"one")
         r2 = put(channel, b"k", b"two")
-        kv = _pb.rpc_grpc.KVStub(channel)
+        kv = _stubs.rpc_grpc.KVStub(channel)
         r3 = kv.DeleteRange(rpc.DeleteRangeRequest(key=b"k"), timeout=WAIT).header.revision
         got = w.until(lambda r: r.watch_id == 0)
         puts = [r for r in got if r.watch_id == 1]
@@ -138,7 +138,7 @@ def test_txn_events_arrive_in_one_response_in_request_order(channel: grpc.Channe
     with RawWatch(channel) as w:
         w.create(b"p/", b"p0")
         assert w.next().created
-        rev = _pb.rpc_grpc.KVStub(channel).Txn(rpc.TxnRequest(success=ops)).header.revision
+        rev = _stubs.rpc_grpc.KVStub(channel).Txn(rpc.TxnRequest(success=ops)).header.revision
         resp = w.next()
         assert [(e.kv.key, e.kv.mod_revision) for e in resp.events] == [
             (b"p/b", rev),

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from etcd3py._calls import Call
 from etcd3py._calls import cluster as ccalls
 from etcd3py._calls import maintenance as mcalls
@@ -174,7 +174,7 @@ def test_description(
 ) -> None:
     assert (call.service, call.method, call.request) == (service, method, request_)
     assert call.repeatable is repeatable
-    stub = getattr(_pb.rpc_grpc, f"{service.title()}Stub")(FakeChannel("x"))
+    stub = getattr(_stubs.rpc_grpc, f"{service.title()}Stub")(FakeChannel("x"))
     assert getattr(stub, method) == ("x", f"/etcdserverpb.{service.title()}/{method}")
     answer = getattr(rpc, type(request_).__name__.replace("Request", "Response"))()
     assert isinstance(call.wrap(answer), view)
@@ -233,8 +233,8 @@ class FakeTransport:
 
     def __init__(self) -> None:
         self.sent: list[tuple[object, Any, bool]] = []
-        self.maintenance = _pb.rpc_grpc.MaintenanceStub(FakeChannel("client"))  # type: ignore[arg-type]
-        self.cluster = _pb.rpc_grpc.ClusterStub(FakeChannel("client"))  # type: ignore[arg-type]
+        self.maintenance = _stubs.rpc_grpc.MaintenanceStub(FakeChannel("client"))  # type: ignore[arg-type]
+        self.cluster = _stubs.rpc_grpc.ClusterStub(FakeChannel("client"))  # type: ignore[arg-type]
         self.endpoints = ("leader:2379",)
         self.config = Config(endpoints=parse_endpoints("leader:2379"))
 

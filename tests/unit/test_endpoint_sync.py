@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from etcd3py import Client, _pb
+from etcd3py import Client, _pb, _stubs
 from etcd3py._channel import SwitchableChannel
 from etcd3py._endpoint_sync import AutoSync, endpoints_from_members
 from etcd3py.config import Endpoint, check_interval
@@ -93,7 +93,7 @@ def switchable(first: FakeChannel) -> SwitchableChannel:
 def test_stubs_follow_the_current_channel_and_an_idle_old_one_closes_at_once() -> None:
     a, b = FakeChannel("a"), FakeChannel("b")
     channel = switchable(a)
-    stub = _pb.rpc_grpc.KVStub(channel)
+    stub = _stubs.rpc_grpc.KVStub(channel)
     assert stub.Range(_pb.rpc.RangeRequest()) == ("a", "/etcdserverpb.KV/Range")
     channel.switch(b)  # type: ignore[arg-type]
     assert a.closed and not b.closed and channel.retired_count == 0
@@ -104,7 +104,7 @@ def test_stubs_follow_the_current_channel_and_an_idle_old_one_closes_at_once() -
 def test_a_running_stream_keeps_its_channel_open_until_it_ends() -> None:
     a, b = FakeChannel("a"), FakeChannel("b")
     channel = switchable(a)
-    stub = _pb.rpc_grpc.WatchStub(channel)
+    stub = _stubs.rpc_grpc.WatchStub(channel)
     call: Any = stub.Watch(iter(()))
     channel.switch(b)  # type: ignore[arg-type]
     assert not a.closed and channel.retired_count == 1
@@ -118,7 +118,7 @@ def test_a_running_stream_keeps_its_channel_open_until_it_ends() -> None:
 def test_a_pending_future_keeps_its_channel_open_until_done() -> None:
     a, b = FakeChannel("a"), FakeChannel("b")
     channel = switchable(a)
-    stub = _pb.rpc_grpc.KVStub(channel)
+    stub = _stubs.rpc_grpc.KVStub(channel)
     fut: Any = stub.Range.future(_pb.rpc.RangeRequest())
     channel.switch(b)  # type: ignore[arg-type]
     assert not a.closed
@@ -129,7 +129,7 @@ def test_a_pending_future_keeps_its_channel_open_until_done() -> None:
 def test_a_stream_that_already_ended_releases_at_once() -> None:
     a, b = FakeChannel("a", ended_streams=True), FakeChannel("b")
     channel = switchable(a)
-    _pb.rpc_grpc.WatchStub(channel).Watch(iter(()))
+    _stubs.rpc_grpc.WatchStub(channel).Watch(iter(()))
     channel.switch(b)  # type: ignore[arg-type]
     assert a.closed
 
@@ -137,7 +137,7 @@ def test_a_stream_that_already_ended_releases_at_once() -> None:
 def test_close_closes_every_generation_and_refuses_calls() -> None:
     a, b = FakeChannel("a"), FakeChannel("b")
     channel = switchable(a)
-    stub = _pb.rpc_grpc.WatchStub(channel)
+    stub = _stubs.rpc_grpc.WatchStub(channel)
     stub.Watch(iter(()))
     channel.switch(b)  # type: ignore[arg-type]
     channel.close()

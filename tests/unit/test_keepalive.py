@@ -9,7 +9,8 @@ import pytest
 
 from etcd3py import Context, _pb
 from etcd3py._keepalive import RESEND, KeepAliveDriver, KeepAliveSchedule, StreamKey
-from etcd3py._streams import RequestQueue, backoff
+from etcd3py._reconnect import backoff
+from etcd3py._streams import RequestQueue
 from etcd3py.errors import (
     CanceledError,
     ClientClosedError,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from etcd3py.errors import EtcdError
 from testserver.auth.store import AuthInfo, Perm
 from testserver.services._base import ServerState, auth_info, serve_unary
@@ -36,7 +36,7 @@ class _WithHeader(Protocol):
 R = TypeVar("R", bound=_WithHeader)
 
 
-class AuthService(_pb.rpc_grpc.AuthServicer):
+class AuthService(_stubs.rpc_grpc.AuthServicer):
     """etcd's Auth service over the server's auth store.
 
     Args:

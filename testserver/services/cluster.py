@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from testserver.services._base import ServerState, auth_info, serve_unary
 
 __all__ = ["ClusterService", "MEMBER_NAME", "PEER_URL"]
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # for annotations only: nothing subscripts grpc types at run 
     _Ctx = grpc.aio.ServicerContext[object, object]
 
 
-class ClusterService(_pb.rpc_grpc.ClusterServicer):
+class ClusterService(_stubs.rpc_grpc.ClusterServicer):
     """etcd's Cluster service for the one member."""
 
     def __init__(self, state: ServerState) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from testserver.alarms import txn_write_kind
 from testserver.auth.store import AuthInfo
 from testserver.lease import Lessor
@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # for annotations only: nothing subscripts grpc types at run 
     _Ctx = grpc.aio.ServicerContext[object, object]
 
 
-class KVService(_pb.rpc_grpc.KVServicer):
+class KVService(_stubs.rpc_grpc.KVServicer):
     """etcd's KV service over the server's store.
 
     Args:

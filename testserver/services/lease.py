@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from etcd3py.errors import LeaseNotFoundError
 from testserver.lease import Lessor
 from testserver.services._base import ServerState, auth_info, lease_keys, serve_unary
@@ -72,7 +72,7 @@ class IdGenerator:
                 return lease_id
 
 
-class LeaseService(_pb.rpc_grpc.LeaseServicer):
+class LeaseService(_stubs.rpc_grpc.LeaseServicer):
     """etcd's Lease service over the server's lessor.
 
     Args:

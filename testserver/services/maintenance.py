@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from testserver import snapshot
 from testserver.auth.store import raw_errors
 from testserver.services._base import ServerState, auth_info, serve_unary
@@ -40,7 +40,7 @@ async def _unimplemented(context: _Ctx, name: str) -> None:
     )
 
 
-class MaintenanceService(_pb.rpc_grpc.MaintenanceServicer):
+class MaintenanceService(_stubs.rpc_grpc.MaintenanceServicer):
     """etcd's Maintenance service for the one member."""
 
     def __init__(self, state: ServerState) -> None:

@@ -32,7 +32,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from etcd3py import _pb
+from etcd3py import _pb, _stubs
 from etcd3py.errors import CompactedError, EtcdError, FutureRevisionError
 from testserver.faults import TrackedStream
 from testserver.mvcc.store import Change, Record
@@ -375,7 +375,7 @@ class _ServerStream:
         self._queue.clear()
 
 
-class WatchService(_pb.rpc_grpc.WatchServicer):
+class WatchService(_stubs.rpc_grpc.WatchServicer):
     """etcd's Watch service over the server's watchable store.
 
     Args:

@@ -1,0 +1,170 @@
+"""The asyncio face's KV: the abstract :class:`KV` and :class:`GrpcKV`, awaited.
+
+The same body as :mod:`etcd3py.kv`: ``get``/``put``/``delete``/``txn`` written on the
+abstract :meth:`KV.do`, each op built and checked by :class:`~etcd3py.Op` before anything is
+sent, each RPC described once in :mod:`etcd3py._calls.kv`, and the answer's type checked by
+the shared :func:`etcd3py._responses.expect`. Only the waiting differs.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING
+
+from etcd3py import kv as _sync
+from etcd3py._calls import kv as calls
+from etcd3py._ints import LeaseLike
+from etcd3py._keys import KeyLike
+from etcd3py._responses import (
+    CompactResponse,
+    DeleteResponse,
+    GetResponse,
+    OpResponse,
+    PutResponse,
+    expect,
+)
+from etcd3py.aio.txn import Txn
+from etcd3py.context import Context
+from etcd3py.models import SortOrder, SortTarget
+from etcd3py.op import Op
+
+if TYPE_CHECKING:
+    from etcd3py._aio_transport import AioTransport
+
+__all__ = list(_sync.__all__)  # the same names: the class, and the views it answers with
+
+
+class KV(abc.ABC):
+    """Reads and writes of keys, awaited; see :class:`etcd3py.kv.KV`.
+
+    Subclasses implement :meth:`do` and :meth:`compact`; everything else is built on them.
+    """
+
+    @abc.abstractmethod
+    async def do(
+        self, op: Op, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> OpResponse:
+        """Run one op and return its typed response; see :meth:`etcd3py.kv.KV.do`."""
+
+    @abc.abstractmethod
+    async def compact(
+        self,
+        rev: int,
+        *,
+        physical: bool = False,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+    ) -> CompactResponse:
+        """Compact the history up to ``rev``; see :meth:`etcd3py.kv.KV.compact`."""
+
+    async def get(
+        self,
+        key: KeyLike,
+        *,
+        prefix: bool = False,
+        range_end: KeyLike | None = None,
+        from_key: bool = False,
+        rev: int = 0,
+        limit: int = 0,
+        sort_target: SortTarget = SortTarget.KEY,
+        sort_order: SortOrder = SortOrder.NONE,
+        keys_only: bool = False,
+        count_only: bool = False,
+        serializable: bool = False,
+        min_mod_revision: int = 0,
+        max_mod_revision: int = 0,
+        min_create_revision: int = 0,
+        max_create_revision: int = 0,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+    ) -> GetResponse:
+        """Read a key or a range; see :meth:`etcd3py.kv.KV.get`."""
+        op = Op.get(
+            key,
+            prefix=prefix,
+            range_end=range_end,
+            from_key=from_key,
+            rev=rev,
+            limit=limit,
+            sort_target=sort_target,
+            sort_order=sort_order,
+            keys_only=keys_only,
+            count_only=count_only,
+            serializable=serializable,
+            min_mod_revision=min_mod_revision,
+            max_mod_revision=max_mod_revision,
+            min_create_revision=min_create_revision,
+            max_create_revision=max_create_revision,
+        )
+        return expect(await self.do(op, timeout=timeout, ctx=ctx), GetResponse)
+
+    async def put(
+        self,
+        key: KeyLike,
+        value: KeyLike,
+        *,
+        lease: LeaseLike = 0,
+        prev_kv: bool = False,
+        ignore_value: bool = False,
+        ignore_lease: bool = False,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+    ) -> PutResponse:
+        """Write ``value`` at ``key``; see :meth:`etcd3py.kv.KV.put`."""
+        op = Op.put(
+            key,
+            value,
+            lease=lease,
+            prev_kv=prev_kv,
+            ignore_value=ignore_value,
+            ignore_lease=ignore_lease,
+        )
+        return expect(await self.do(op, timeout=timeout, ctx=ctx), PutResponse)
+
+    async def delete(
+        self,
+        key: KeyLike,
+        *,
+        prefix: bool = False,
+        range_end: KeyLike | None = None,
+        from_key: bool = False,
+        prev_kv: bool = False,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+    ) -> DeleteResponse:
+        """Delete a key or a range; see :meth:`etcd3py.kv.KV.delete`."""
+        op = Op.delete(key, prefix=prefix, range_end=range_end, from_key=from_key, prev_kv=prev_kv)
+        return expect(await self.do(op, timeout=timeout, ctx=ctx), DeleteResponse)
+
+    def txn(self) -> Txn:
+        """Start a transaction (``await ...commit()`` sends it); see :meth:`etcd3py.kv.KV.txn`."""
+        return Txn(self)
+
+
+class GrpcKV(KV):
+    """The KV of an asyncio client, over its ``grpc.aio`` channel."""
+
+    def __init__(self, transport: AioTransport) -> None:
+        """Serve KV calls through ``transport``.
+
+        Args:
+            transport: the asyncio client's transport.
+        """
+        self._transport = transport
+
+    async def do(
+        self, op: Op, *, timeout: float | None = None, ctx: Context | None = None
+    ) -> OpResponse:
+        """Run one op over gRPC; see :meth:`etcd3py.kv.GrpcKV.do`."""
+        return await self._transport.run(calls.do(op), timeout=timeout, ctx=ctx)
+
+    async def compact(
+        self,
+        rev: int,
+        *,
+        physical: bool = False,
+        timeout: float | None = None,
+        ctx: Context | None = None,
+    ) -> CompactResponse:
+        """Compact the history up to ``rev``; see :meth:`etcd3py.kv.KV.compact`."""
+        return await self._transport.run(calls.compact(rev, physical), timeout=timeout, ctx=ctx)
