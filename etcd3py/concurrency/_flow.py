@@ -1,17 +1,18 @@
 """The steps a recipe takes, and the :class:`Pump` that feeds a recipe's flow its answers.
 
 Each recipe's multi-step logic (Session, Mutex, Election, STM) is written once, as a *flow*:
-a generator that yields :data:`Step` values (a call to make, a watch to open, read or
-close, the user's function to run, a value to hand to the caller) and receives each step's
+a generator that yields :class:`Step` values (a call to make, a watch to open, read or
+close, the user's function to run) or an :class:`Emit` (a value to hand to the caller), and
+receives each step's
 answer, or has the step's error thrown in, so that its ``try``/``except``/``finally`` see the
 failures of the calls as a plain function would. A flow does no I/O and knows no face.
 
 Each face runs the steps its own way: the sync runner
 (:mod:`etcd3py.concurrency._drive`) calls the blocking client, the asyncio one
-(:mod:`etcd3py.aio.concurrency._drive`) awaits the asyncio client. A :class:`Call` step
-knows which method of the client's public API it needs (``client.kv.do``, ``grant``,
-``revoke``); both clients name them alike, so one :meth:`Call.start` serves both faces and
-the runner only waits (or awaits) for what it returns. No I/O here.
+(:mod:`etcd3py.aio.concurrency._drive`) awaits the asyncio client. Each step knows which
+part of the client's public API it needs (``client.kv.do``, ``grant``, ``revoke``,
+``watch``, a chan's next response or ``close``); both clients name them alike, so one
+:meth:`Step.start` serves both faces and a runner only awaits what is awaitable. No I/O here.
 """
 
 from __future__ import annotations
