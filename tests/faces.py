@@ -15,7 +15,6 @@ ends an iteration is what the test sees.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
@@ -137,7 +136,7 @@ class AioModuleView:
 
             async def run() -> Any:
                 result = attr(*args, **kwargs)
-                if inspect.iscoroutine(result):
+                if hasattr(type(result), "__await__"):  # a coroutine, or a Session to start
                     result = await result
                 return result
 
