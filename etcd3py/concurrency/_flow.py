@@ -4,7 +4,8 @@ Each recipe's multi-step logic (Session, Mutex, Election, STM) is written once, 
 a generator that yields :class:`Step` values (a call to make, a watch to open, read or
 close, the user's function to run) or an :class:`Emit` (a value to hand to the caller), and
 receives each step's answer, or has the step's error thrown in, so that its
-``try``/``except``/``finally`` see the failures of the calls as a plain function would. A flow does no I/O and knows no face.
+``try``/``except``/``finally`` see the failures of the calls as a plain function would.
+A flow does no I/O and knows no face.
 
 Each face runs the steps its own way: the sync runner
 (:mod:`etcd3py.concurrency._drive`) calls the blocking client, the asyncio one
