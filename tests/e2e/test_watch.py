@@ -28,6 +28,7 @@ from etcd3py.errors import (
     InvalidArgumentError,
 )
 from tests.backends import Backend, EtcdProcess, distro_binary, free_ports
+from tests.faces import view
 
 pytestmark = pytest.mark.both_faces
 
@@ -284,16 +285,34 @@ def test_compacted_start_revision(client: Client, prefix: str) -> None:
     assert responses[-1].compact_revision >= last
 
 
+def watch_runners(face: str, request: pytest.FixtureRequest) -> list[str]:
+    """The watch streams' threads (sync face) or unfinished tasks (asyncio face) still there."""
+    if face == "aio":
+
+        def tasks() -> list[str]:
+            return [t.get_name() for t in asyncio.all_tasks() if not t.done()]
+
+        names: list[str] = request.getfixturevalue("aio_portal").call(tasks)
+    else:
+        names = [t.name for t in threading.enumerate()]
+    return [name for name in names if name.startswith("etcd3py-watch")]
+
+
 def test_client_close_ends_watches(
-    backend: Backend, prefix: str, new_client: Callable[..., Any]
+    backend: Backend,
+    prefix: str,
+    new_client: Callable[..., Any],
+    face: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     client = new_client(endpoints=backend.endpoints)
     chan = client.watch(prefix + "k")
+    assert watch_runners(face, request)
     client.close()
     take_until_error(chan, ClientClosedError)
     with pytest.raises(ClientClosedError):
         client.watch(prefix + "k")
-    assert not [t for t in threading.enumerate() if t.name.startswith("etcd3py-watch")]
+    assert not watch_runners(face, request)
 
 
 # ---- progress ------------------------------------------------------------------------------
@@ -388,10 +407,9 @@ def test_callbacks_in_order_on_a_dispatcher_thread(client: Client, prefix: str) 
     assert len(runners) == 1 and runners.pop().endswith("-callbacks")
 
 
-# The asyncio face runs callbacks on its loop, where the blocking view cannot be called (an
-# asyncio callback schedules ``add_watch_callback`` as a task; tests/aio/test_watch.py).
-@pytest.mark.sync_face_only
-def test_callback_creates_and_closes_watches(client: Client, prefix: str) -> None:
+def test_callback_creates_and_closes_watches(
+    client: Client, prefix: str, face: str, request: pytest.FixtureRequest
+) -> None:
     done = threading.Event()
     children: list[Any] = []
     got: list[bytes] = []
@@ -407,7 +425,22 @@ def test_callback_creates_and_closes_watches(client: Client, prefix: str) -> Non
         if resp.events and not children:
             children.append(client.add_watch_callback(prefix + "child", child, rev=rev))
 
-    handle = client.add_watch_callback(prefix + "parent", parent, rev=rev)
+    # The asyncio face runs callbacks on its loop: they await the asyncio client itself
+    # (async callbacks), the blocking view being for the test's thread only.
+    async def aio_child(resp: WatchResponse) -> None:
+        got.extend(e.kv.value for e in resp.events)
+        if got:
+            await children[0].aio_target.close()
+            done.set()
+
+    async def aio_parent(resp: WatchResponse) -> None:
+        if resp.events and not children:
+            aio = client.aio_target  # type: ignore[attr-defined]
+            handle = await aio.add_watch_callback(prefix + "child", aio_child, rev=rev)
+            children.append(view(handle, request.getfixturevalue("aio_portal")))
+
+    on_parent = aio_parent if face == "aio" else parent
+    handle = client.add_watch_callback(prefix + "parent", on_parent, rev=rev)
     client.put(prefix + "child", "c1")
     client.put(prefix + "parent", "p")
     assert done.wait(WAIT)
