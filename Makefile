@@ -73,7 +73,7 @@ test-lowest:
 		test "$$got" = "$${pin#*==}" || { echo "wanted $$pin, got $$got"; exit 1; }; \
 		echo "lowest runtime: $$pin"; \
 	done
-	$(LOWEST_VENV)/bin/python -m pytest tests/unit tests/e2e --backend testserver -q \
+	$(LOWEST_VENV)/bin/python -m pytest tests/unit tests/e2e tests/aio --backend testserver -q \
 		-p no:cacheprovider $(PYTEST_ARGS)
 
 # The harness builds one venv per client under bench/.venvs/ itself (see bench/README.md).

@@ -44,6 +44,10 @@ The life of one watch (``wid`` is the mux's own id; the server's id lives in ``s
   not ended: the mux drops the stream's state (every watch back to the queue, as on a break)
   and returns :class:`Reauth`; the driver fetches a new token and reopens the stream. A watch
   refused again before it was registered once more ends with the typed error.
+* A refused ``created`` naming an id >= 0 (etcd 3.5.0-3.5.5 answer an auth refusal with the
+  request's ``watch_id``, 0 here, and their send loop then holds back every later event of
+  the stream's watch 0) re-registers the ACTIVE watch under that id: cancelled, then queued
+  again from its next revision (etcd 3.4.23 and 3.5.6+ answer -1).
 * Slow consumer: ``undelivered`` counts Deliver actions not yet ``consumed()``; past
   ``buffer_limit`` the watch is cancelled on the server and PAUSED; at ``limit // 2`` or
   less it is queued again from its next revision (lossless: etcd keeps the history).
@@ -560,6 +564,8 @@ class WatchMux:
         refused = response.canceled or response.watch_id == PROGRESS_ALL_ID
         watch = self._pending.popleft() if self._pending else None
         actions: list[Action] = []
+        if refused:
+            actions.extend(self._reregister_named_by_refusal(response.watch_id))
         if watch is None:
             # The create was for a watch closed meanwhile (or nobody): cancel what it made.
             if not refused:
@@ -576,6 +582,23 @@ class WatchMux:
             else:
                 actions.extend(self._activate(watch, response))
         actions.extend(self._send_next_create())
+        return actions
+
+    def _reregister_named_by_refusal(self, server_id: int) -> list[Action]:
+        """Register again the ACTIVE watch whose id a refused ``created`` names.
+
+        etcd 3.5.0-3.5.5 answer a create refused for auth with the request's ``watch_id`` (0
+        when the server picks ids, as here) instead of -1, and their send loop then forgets
+        that id as if it were cancelled: the stream's own watch 0 silently gets no more events
+        (held back until a ``created`` for it that never comes). So that watch is cancelled
+        and queued again from its next revision (lossless; the duplicate guard holds).
+        """
+        watch = self._by_server_id.get(server_id) if server_id >= 0 else None
+        if watch is None:
+            return []
+        actions = self._cancel_on_server(watch)
+        watch.phase = Phase.QUEUED
+        self._queue.append(watch)
         return actions
 
     def _activate(self, watch: _Watch, response: _pb.rpc.WatchResponse) -> list[Action]:

@@ -52,7 +52,7 @@ from tests.backends import (  # noqa: F401 (re-exported for tests that start the
     running_etcd,
     wait_serving,
 )
-from tests.faces import FACES, AioView
+from tests.faces import FACES, AioModuleView, AioView
 
 # Which backends a marker allows; a test with several markers needs all of them to allow.
 _MARKER_ALLOWS = {
@@ -239,6 +239,22 @@ def new_client(face: str, request: pytest.FixtureRequest) -> Iterator[Callable[.
     finally:
         for cli in reversed(made):
             cli.close()
+
+
+@pytest.fixture
+def recipes(face: str, request: pytest.FixtureRequest) -> Any:
+    """The concurrency recipes of the test's face: ``recipes.Session(client, ttl=5)``...
+
+    ``etcd3py.concurrency`` for the sync face; a blocking view of
+    ``etcd3py.aio.concurrency`` (:class:`tests.faces.AioModuleView`) for the asyncio one.
+    """
+    if face == "sync":
+        import etcd3py.concurrency
+
+        return etcd3py.concurrency
+    import etcd3py.aio.concurrency
+
+    return AioModuleView(etcd3py.aio.concurrency, request.getfixturevalue("aio_portal"))
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from typing import Any
 
 from anyio.from_thread import BlockingPortal
 
-__all__ = ["AioView", "FACES", "view"]
+__all__ = ["AioModuleView", "AioView", "FACES", "view"]
 
 #: The faces a ``both_faces`` module runs on.
 FACES = ("sync", "aio")
@@ -112,3 +112,35 @@ class AioView:
 
     def __repr__(self) -> str:
         return f"AioView({self._target!r})"
+
+
+class AioModuleView:
+    """A blocking view of an asyncio-face module (``etcd3py.aio.concurrency``): calling one
+    of its classes or functions runs it in the loop (arguments that are views are unwrapped,
+    a coroutine's result awaited) and views what it returns.
+    """
+
+    def __init__(self, module: Any, portal: BlockingPortal) -> None:
+        self._module = module
+        self._portal = portal
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._module, name)
+        if not callable(attr):
+            return attr
+        portal = self._portal
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            args = tuple(a.aio_target if isinstance(a, AioView) else a for a in args)
+            kwargs = {k: v.aio_target if isinstance(v, AioView) else v for k, v in kwargs.items()}
+
+            async def run() -> Any:
+                result = attr(*args, **kwargs)
+                if hasattr(type(result), "__await__"):  # a coroutine, or a Session to start
+                    result = await result
+                return result
+
+            return view(portal.call(run), portal)
+
+        call.__name__ = name
+        return call

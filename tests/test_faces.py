@@ -32,6 +32,14 @@ PAIRS = {
     "etcd3py.maintenance:Maintenance": "etcd3py.aio.maintenance:Maintenance",
     "etcd3py.auth:Auth": "etcd3py.aio.auth:Auth",
     "etcd3py.namespace._kv:NamespaceKV": "etcd3py.aio.namespace._kv:NamespaceKV",
+    "etcd3py.namespace._watch:NamespaceWatcher": "etcd3py.aio.namespace._watch:NamespaceWatcher",
+    "etcd3py.namespace._lease:NamespaceLease": "etcd3py.aio.namespace._lease:NamespaceLease",
+    "etcd3py.namespace._client:NamespacedClient": "etcd3py.aio.namespace._client:NamespacedClient",
+    "etcd3py.concurrency.session:Session": "etcd3py.aio.concurrency.session:Session",
+    "etcd3py.concurrency.mutex:Mutex": "etcd3py.aio.concurrency.mutex:Mutex",
+    "etcd3py.concurrency.election:Election": "etcd3py.aio.concurrency.election:Election",
+    "etcd3py.concurrency.election:Observer": "etcd3py.aio.concurrency.election:Observer",
+    "etcd3py.concurrency.stm:STM": "etcd3py.aio.concurrency.stm:STM",
 }
 
 #: Methods whose sync form blocks but which do no I/O in the asyncio face (they return an

@@ -1,29 +1,55 @@
-"""Waiting for keys to go away: the helpers Mutex and Election block on (Go ``key.go``).
+"""Waiting for keys to go away: the flows Mutex and Election block on (Go ``key.go``).
 
 Owns :func:`wait_deletes`, which waits until no key under a prefix was created at or before a
 revision, by watching the youngest such key (the caller's predecessor) for its deletion, then
-looking again: never by polling. Built on ``client.get`` and ``client.watch`` only.
+looking again: never by polling; and the reads by create order the recipes share. Flows
+(see :mod:`etcd3py.concurrency._flow`) over ``client.kv.do`` and ``client.watch`` only.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from etcd3py._responses import GetResponse
+from etcd3py.concurrency._flow import Do, Flow, Next, Unwatch, Watch
 from etcd3py.concurrency._scope import check_context
 from etcd3py.context import Context
 from etcd3py.errors import EtcdError
 from etcd3py.models import EventType, ResponseHeader, SortOrder, SortTarget
-
-if TYPE_CHECKING:
-    from etcd3py._responses import GetResponse
-    from etcd3py.client import Client
+from etcd3py.op import Op
 
 
-def wait_delete(client: Client, key: bytes, rev: int, ctx: Context) -> None:
-    """Block until ``key`` is deleted, watching it from revision ``rev``.
+def by_create(pfx: bytes, order: SortOrder, max_create_rev: int = 0) -> Op:
+    """Return the read of the first key under ``pfx`` in create order.
 
     Args:
-        client: the client.
+        pfx: the key prefix.
+        order: ``ASCEND`` for the oldest key (Go's ``WithFirstCreate``), ``DESCEND`` for
+            the youngest.
+        max_create_rev: only keys created at or before it (0: any).
+
+    Returns:
+        The op, reading at most one key.
+    """
+    return Op.get(
+        pfx,
+        prefix=True,
+        sort_target=SortTarget.CREATE,
+        sort_order=order,
+        limit=1,
+        max_create_revision=max_create_rev,
+    )
+
+
+def get(op: Op, *, timeout: float | None = None, ctx: Context | None = None) -> Flow[GetResponse]:
+    """Run the read ``op`` and return its typed response."""
+    resp = yield Do(op, timeout, ctx)
+    assert isinstance(resp, GetResponse)
+    return resp
+
+
+def wait_delete(key: bytes, rev: int, ctx: Context) -> Flow[None]:
+    """Wait until ``key`` is deleted, watching it from revision ``rev``.
+
+    Args:
         key: the key.
         rev: the revision to watch from (the revision the caller saw it at).
         ctx: ends the wait with its error.
@@ -33,26 +59,26 @@ def wait_delete(client: Client, key: bytes, rev: int, ctx: Context) -> None:
         DeadlineExceededError: ``ctx``'s deadline passed.
         EtcdError: the watch failed (e.g. ``CompactedError``), or ended with no reason.
     """
-    with client.watch(key, rev=rev, ctx=ctx) as chan:
-        for wresp in chan:
-            err = wresp.err()
-            if err is not None:
-                check_context(ctx)
-                raise err
-            if any(ev.type == EventType.DELETE for ev in wresp.events):
-                return
+    chan = yield Watch(key, rev, ctx)
+    while (wresp := (yield Next(chan))) is not None:
+        err = wresp.err()
+        if err is not None:
+            check_context(ctx)
+            raise err
+        if any(ev.type == EventType.DELETE for ev in wresp.events):
+            yield Unwatch(chan)
+            return
     check_context(ctx)
     raise EtcdError("lost watcher waiting for delete")
 
 
-def wait_deletes(client: Client, pfx: bytes, max_create_rev: int, ctx: Context) -> ResponseHeader:
-    """Block until every key under ``pfx`` created at or before ``max_create_rev`` is gone.
+def wait_deletes(pfx: bytes, max_create_rev: int, ctx: Context) -> Flow[ResponseHeader]:
+    """Wait until every key under ``pfx`` created at or before ``max_create_rev`` is gone.
 
     Watches only the youngest such key (the direct predecessor) at a time, as Go's
     ``waitDeletes``: a waiter wakes when its predecessor leaves, not on every release.
 
     Args:
-        client: the client.
         pfx: the key prefix (ends with ``/``).
         max_create_rev: the largest create revision waited for.
         ctx: ends the wait with its error.
@@ -67,40 +93,7 @@ def wait_deletes(client: Client, pfx: bytes, max_create_rev: int, ctx: Context) 
     """
     while True:
         check_context(ctx)
-        resp = client.get(
-            pfx,
-            prefix=True,
-            sort_target=SortTarget.CREATE,
-            sort_order=SortOrder.DESCEND,
-            limit=1,
-            max_create_revision=max_create_rev,
-            ctx=ctx,
-        )
+        resp = yield from get(by_create(pfx, SortOrder.DESCEND, max_create_rev), ctx=ctx)
         if not resp.kvs:
             return resp.header
-        wait_delete(client, resp.kvs[0].key, resp.header.revision, ctx)
-
-
-def first_created(
-    client: Client, pfx: bytes, *, timeout: float | None = None, ctx: Context | None = None
-) -> GetResponse:
-    """Read the oldest key under ``pfx`` by create revision (Go's ``WithFirstCreate``).
-
-    Args:
-        client: the client.
-        pfx: the key prefix.
-        timeout: seconds for the call.
-        ctx: a Context whose deadline, cancellation and metadata apply.
-
-    Returns:
-        The response, with at most one key.
-    """
-    return client.get(
-        pfx,
-        prefix=True,
-        sort_target=SortTarget.CREATE,
-        sort_order=SortOrder.ASCEND,
-        limit=1,
-        timeout=timeout,
-        ctx=ctx,
-    )
+        yield from wait_delete(resp.kvs[0].key, resp.header.revision, ctx)

@@ -18,7 +18,7 @@ from etcd3py.context import Context
 from etcd3py.errors import EtcdError, SessionExpiredError
 
 if TYPE_CHECKING:
-    from etcd3py.concurrency.session import Session
+    from etcd3py.concurrency._session import SessionCore as Session
 
 
 def _nothing() -> None:

@@ -5,7 +5,9 @@ iterator :meth:`Election.observe` returns. A candidate writes ``pfx + "/" + "%x"
 with its value, attached to its session's lease; the key with the lowest create revision is
 the leader, and its value is the leader's proclamation. A candidate waits for leadership by
 watching its predecessor's key for deletion, as :class:`~etcd3py.concurrency.Mutex` does.
-Built on the public client API only (``client.txn``, ``get``, ``watch``).
+Built on the public client API only (``client.kv.do``, ``watch``); its body
+(:mod:`etcd3py.concurrency._election`) is shared with the asyncio face, and this face runs
+its flows blocking.
 
 A campaign and an observation follow the candidate's session: when it ends (closed, orphaned,
 lease lost) they end with :class:`~etcd3py.errors.SessionExpiredError`. A candidate only ever
@@ -22,32 +24,23 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, NoReturn
 
 from typing_extensions import Self
 
-from etcd3py._ints import check_int
-from etcd3py._keys import KeyLike, to_bytes
+from etcd3py._keys import KeyLike
 from etcd3py._responses import GetResponse
-from etcd3py.compare import Compare
-from etcd3py.concurrency._key import first_created, wait_deletes
-from etcd3py.concurrency._scope import SessionScope, call_context, check_session
+from etcd3py.concurrency._drive import drive, run
+from etcd3py.concurrency._election import ElectionCore, ObserverCore
 from etcd3py.concurrency.session import Session
 from etcd3py.context import Context
-from etcd3py.errors import ElectionNoLeaderError, ElectionNotLeaderError, EtcdError
-from etcd3py.models import EventType, KeyValue, ResponseHeader
-from etcd3py.op import Op
-
-if TYPE_CHECKING:
-    from etcd3py.client import Client
+from etcd3py.models import KeyValue
 
 __all__ = ["Election", "Observer"]
 
 
-class Election:
+class Election(ElectionCore):
     """One candidate in the election on a prefix.
 
     One ``Election`` object is one candidate; use one per thread (or guard it).
@@ -60,12 +53,7 @@ class Election:
             session: the session whose lease the candidate's key is attached to.
             pfx: the election's name (keys live under ``pfx + "/"``).
         """
-        self._session = session
-        self._pfx = to_bytes(pfx) + b"/"
-        # the candidate's key and its create revision while it campaigns or leads
-        self._leader_key: bytes | None = None
-        self._leader_rev = 0
-        self._hdr: ResponseHeader | None = None
+        super().__init__(session, pfx)
 
     @classmethod
     def resume(cls, session: Session, pfx: KeyLike, leader_key: KeyLike, leader_rev: int) -> Self:
@@ -85,31 +73,7 @@ class Election:
         Raises:
             InvalidArgumentError: ``leader_key`` is empty or ``leader_rev`` not positive.
         """
-        election = cls(session, b"")
-        election._pfx = to_bytes(pfx)
-        election._leader_key = to_bytes(leader_key)
-        election._leader_rev = check_int("leader_rev", leader_rev, minimum=1)
-        return election
-
-    @property
-    def prefix(self) -> bytes:
-        """The key prefix of the election (its name plus ``/``)."""
-        return self._pfx
-
-    @property
-    def key(self) -> bytes:
-        """The candidate's key while it campaigns or leads, else ``b""``."""
-        return self._leader_key or b""
-
-    @property
-    def rev(self) -> int:
-        """The create revision of the candidate's key."""
-        return self._leader_rev
-
-    @property
-    def header(self) -> ResponseHeader | None:
-        """The header of the last response that changed this candidate's standing."""
-        return self._hdr
+        return cls._resumed(session, pfx, leader_key, leader_rev)
 
     def campaign(
         self, value: KeyLike, *, timeout: float | None = None, ctx: Context | None = None
@@ -134,35 +98,7 @@ class Election:
             SessionExpiredError: the session ended.
             EtcdError: a call failed.
         """
-        value = to_bytes(value, "value")
-        check_session(self._session, "election")
-        with call_context(ctx, timeout) as call_ctx:
-            self._campaign(value, call_ctx)
-
-    def _campaign(self, value: bytes, ctx: Context) -> None:
-        session, client = self._session, self._session.client
-        key = self._pfx + b"%x" % session.lease
-        resp = (
-            client.txn()
-            .if_(Compare.create_revision(key) == 0)
-            .then(Op.put(key, value, lease=session.lease))
-            .else_(Op.get(key))
-            .commit(ctx=ctx)
-        )
-        self._leader_key, self._leader_rev = key, resp.header.revision
-        try:
-            if not resp.succeeded:
-                mine = resp.responses[0]
-                assert isinstance(mine, GetResponse)
-                self._leader_rev = mine.kvs[0].create_revision
-                if mine.kvs[0].value != value:
-                    self.proclaim(value, ctx=ctx)
-            with SessionScope(session, ctx, "election") as scope:
-                wait_deletes(client, self._pfx, self._leader_rev - 1, scope.ctx)
-        except BaseException:
-            self._resign_quietly()
-            raise
-        self._hdr = resp.header
+        run(self._session.client, self._campaign(value, timeout, ctx))
 
     def proclaim(
         self, value: KeyLike, *, timeout: float | None = None, ctx: Context | None = None
@@ -179,19 +115,7 @@ class Election:
                 is sent when it has no key.
             EtcdError: the call failed.
         """
-        if self._leader_key is None:
-            raise ElectionNotLeaderError()
-        key = self._leader_key
-        resp = (
-            self._session.client.txn()
-            .if_(Compare.create_revision(key) == self._leader_rev)
-            .then(Op.put(key, value, lease=self._session.lease))
-            .commit(timeout=timeout, ctx=ctx)
-        )
-        if not resp.succeeded:
-            self._leader_key = None
-            raise ElectionNotLeaderError()
-        self._hdr = resp.header
+        run(self._session.client, self._proclaim(value, timeout, ctx))
 
     def resign(self, *, timeout: float | None = None, ctx: Context | None = None) -> None:
         """Give up leadership (or candidacy) so that the next candidate leads.
@@ -207,20 +131,7 @@ class Election:
             EtcdError: the call failed (the candidate counts as resigned anyway; its key
                 goes with its session).
         """
-        if self._leader_key is None:
-            return
-        key, self._leader_key = self._leader_key, None
-        resp = (
-            self._session.client.txn()
-            .if_(Compare.create_revision(key) == self._leader_rev)
-            .then(Op.delete(key))
-            .commit(timeout=timeout, ctx=ctx)
-        )
-        self._hdr = resp.header
-
-    def _resign_quietly(self) -> None:
-        with contextlib.suppress(Exception):  # the lease removes the key anyway
-            self.resign(timeout=float(self._session.ttl))
+        run(self._session.client, self._resign(timeout, ctx))
 
     def leader(self, *, timeout: float | None = None, ctx: Context | None = None) -> GetResponse:
         """Read the current leader's key and value.
@@ -236,10 +147,7 @@ class Election:
             ElectionNoLeaderError: no candidate campaigns.
             EtcdError: the call failed.
         """
-        resp = first_created(self._session.client, self._pfx, timeout=timeout, ctx=ctx)
-        if not resp.kvs:
-            raise ElectionNoLeaderError()
-        return resp
+        return run(self._session.client, self._leader(timeout, ctx))
 
     def observe(self, *, timeout: float | None = None, ctx: Context | None = None) -> Observer:
         """Follow the leadership: every leader and every value it proclaims, in order.
@@ -259,12 +167,8 @@ class Election:
         """
         return Observer(self._session, self._pfx, timeout, ctx)
 
-    def __repr__(self) -> str:
-        state = "candidate" if self._leader_key is not None else "idle"
-        return f"Election(pfx={self._pfx!r}, key={self._leader_key!r}, {state})"
 
-
-class Observer:
+class Observer(ObserverCore):
     """The leaders of an election as a blocking iterator of :class:`~etcd3py.models.KeyValue`.
 
     Yields the current leader first (waiting for one if there is none), then each value it
@@ -276,62 +180,19 @@ class Observer:
     :meth:`close` may be called from any thread.
     """
 
-    def __init__(
-        self, session: Session, pfx: bytes, timeout: float | None, ctx: Context | None
-    ) -> None:
-        """Start observing; made by :meth:`Election.observe`, not by users.
-
-        Args:
-            session: the session the observation follows.
-            pfx: the election's key prefix.
-            timeout: seconds the observation may last.
-            ctx: a context that ends the observation.
-        """
-        self._client: Client = session.client
-        self._pfx = pfx
-        # close() cancels _stop; the scope also ends with the caller's ctx and the session
-        base = ctx or Context.background()
-        self._stop = base.with_cancel() if timeout is None else base.with_timeout(timeout)
-        self._scope = SessionScope(session, self._stop, "election")
-        self._ctx = self._scope.ctx
-        self._closed = False
-        self._err: BaseException | None = None
-        self._gen = self._run()
-
     def __iter__(self) -> Iterator[KeyValue]:
         return self
 
     def __next__(self) -> KeyValue:
-        if self._closed:
-            raise StopIteration
-        if self._err is not None:
-            raise self._err
+        self._running(StopIteration)
         try:
-            return next(self._gen)
-        except StopIteration:
-            if self._closed:
-                raise
-            self._err = self._ended() or EtcdError("election: observation ended")
+            return self._item(drive(self._pump))
         except Exception as exc:
-            if self._closed:
-                raise StopIteration from None
-            self._err = self._ended() or exc
-        self._scope.close()
-        raise self._err
-
-    def err(self) -> BaseException | None:
-        """Return the error that ended the observation.
-
-        Returns:
-            ``None`` while it runs or after :meth:`close`; else what the iteration raises.
-        """
-        return None if self._closed else self._err
+            raise self._failed(exc, StopIteration)  # noqa: B904 (the cause is set if any)
 
     def close(self) -> None:
         """Stop observing: a blocked iteration wakes and ends cleanly. Idempotent."""
-        self._closed = True
-        self._stop.cancel()
-        self._scope.close()
+        self._end()
 
     def __enter__(self) -> Self:
         return self
@@ -343,62 +204,3 @@ class Observer:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def _ended(self) -> EtcdError | None:
-        """Why the observation's context ended (the caller's ctx, or the session), if it did."""
-        return self._scope.ended_error()
-
-    def _run(self) -> Iterator[KeyValue]:
-        while not self._closed:
-            self._check()
-            resp = first_created(self._client, self._pfx, ctx=self._ctx)
-            if resp.kvs:
-                kv, rev = resp.kvs[0], resp.header.revision
-            else:
-                kv = self._first_put(resp.header.revision)
-                rev = kv.mod_revision
-            yield kv
-            yield from self._updates(kv.key, rev + 1)
-
-    def _check(self) -> None:
-        err = self._ctx.err()
-        if err is not None:
-            raise err
-
-    def _first_put(self, rev: int) -> KeyValue:
-        """Wait for the first key put under the prefix from ``rev`` (no leader yet)."""
-        with self._client.watch(self._pfx, prefix=True, rev=rev, ctx=self._ctx) as chan:
-            for wresp in chan:
-                if wresp.err() is not None:  # closed (its ctx cancelled): stop, else raise
-                    self._raise(wresp.err())
-                    break
-                for ev in wresp.events:
-                    # only a put elects someone; a delete would make us spin
-                    if ev.type == EventType.PUT:
-                        return ev.kv
-        self._lost()
-
-    def _updates(self, key: bytes, rev: int) -> Iterator[KeyValue]:
-        """Yield the leader key's new values from ``rev`` until it is deleted."""
-        with self._client.watch(key, rev=rev, ctx=self._ctx) as chan:
-            for wresp in chan:
-                if wresp.err() is not None:  # closed (its ctx cancelled): stop, else raise
-                    self._raise(wresp.err())
-                    break
-                for ev in wresp.events:
-                    if ev.type == EventType.DELETE:
-                        return
-                    yield ev.kv
-        self._lost()
-
-    @staticmethod
-    def _raise(err: BaseException | None) -> None:
-        if err is not None:
-            raise err
-
-    def _lost(self) -> NoReturn:
-        self._check()
-        raise EtcdError("election: lost watcher while observing")
-
-    def __repr__(self) -> str:
-        return f"Observer(pfx={self._pfx!r}, closed={self._closed})"

@@ -4,7 +4,9 @@ Owns :class:`Session` (clientv3/concurrency ``session.go``): it grants a lease (
 given one) and keeps it alive with ``client.keep_alive``, which renews it on the client's one
 keep-alive thread. Keys a Mutex or Election writes are attached to the session's lease, so
 they vanish when the process dies and the lease expires. Built on the public client API only
-(``client.grant``, ``keep_alive``, ``revoke``).
+(``client.grant``, ``keep_alive``, ``revoke``); its body
+(:class:`~etcd3py.concurrency._session.SessionCore`) is shared with the asyncio face, and
+this face runs its flows blocking.
 
 The session's context (:attr:`Session.ctx`, Go's ``Session.Ctx()``) ends when the session
 does: closed, orphaned, its parent context ended, or its keep-alive ended (lease revoked or
@@ -21,33 +23,26 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
-import logging
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from typing_extensions import Self
 
-from etcd3py._ints import INT64_MIN, LeaseLike, check_int, lease_id
+from etcd3py._ints import LeaseLike
+from etcd3py.concurrency._drive import run
+from etcd3py.concurrency._session import DEFAULT_SESSION_TTL, SessionCore
 from etcd3py.context import Context
-from etcd3py.errors import LeaseNotFoundError
 
 if TYPE_CHECKING:
     from etcd3py.client import Client
-    from etcd3py.lease import KeepAlive
 
 __all__ = [
     "DEFAULT_SESSION_TTL",
     "Session",
 ]
 
-_log = logging.getLogger(__name__)
 
-#: The lease TTL of a session, in seconds, when none is given (Go's ``defaultSessionTTL``).
-DEFAULT_SESSION_TTL = 60
-
-
-class Session:
+class Session(SessionCore):
     """A lease kept alive until :meth:`close`, or until it is lost.
 
     The session ends (:attr:`done`, :attr:`ctx` cancelled) when :meth:`close` or
@@ -90,68 +85,13 @@ class Session:
             CanceledError: ``ctx`` was cancelled during the grant.
             EtcdError: granting the lease failed.
         """
-        ttl = check_int("ttl", ttl, minimum=INT64_MIN)
-        lease_given = lease_id(lease, "lease")
-        self._client = client
-        self._ttl = ttl if ttl > 0 else DEFAULT_SESSION_TTL
-        parent = ctx or Context.background()
-        if lease_given == 0:
-            lease_given = client.grant(self._ttl, timeout=timeout, ctx=ctx).id
-        self._lease = lease_given
-        self._ctx = parent.with_cancel()  # Go's Session.Ctx(): ends when the session does
-        self._closed = False  # close() or orphan() was called
-        self._keep_alive: KeepAlive = client.keep_alive(self._lease, ctx=self._ctx)
-        self._keep_alive.add_done_callback(self._on_keep_alive_done)
-
-    def _on_keep_alive_done(self) -> None:
-        """Cancel the session's context once its keep-alive ends, for whatever reason."""
-        err = self._keep_alive.err()
-        if err is not None:
-            _log.info("session %x ended: %s", self._lease, err)
-        self._ctx.cancel()
+        super().__init__(client, ttl, lease=lease, timeout=timeout, ctx=ctx)
+        run(client, self._open())
 
     @property
     def client(self) -> Client:
         """The client the session runs on."""
-        return self._client
-
-    @property
-    def lease(self) -> int:
-        """The ID of the session's lease."""
-        return self._lease
-
-    @property
-    def ttl(self) -> int:
-        """The lease's TTL in seconds, as asked."""
-        return self._ttl
-
-    @property
-    def ctx(self) -> Context:
-        """The session's context (Go's ``Session.Ctx()``): cancelled when the session ends.
-
-        It ends when :meth:`close` or :meth:`orphan` is called, when the context the session
-        was made with ends, or when the keep-alive ends (lease revoked or expired, client
-        closed). Derive contexts from it for work that must stop with the session.
-        """
-        return self._ctx
-
-    @property
-    def done(self) -> bool:
-        """Whether the session ended (see :attr:`ctx`)."""
-        return self._ctx.done
-
-    def err(self) -> BaseException | None:
-        """Return why the session ended.
-
-        Returns:
-            ``None`` while it is live or after :meth:`close`/:meth:`orphan`; else the
-            keep-alive's error (``LeaseNotFoundError`` when the lease is gone,
-            ``LeaseExpiredError``, ``ClientClosedError``) or the error of the context the
-            session was made with.
-        """
-        if self._closed:
-            return None
-        return self._keep_alive.err() or self._ctx.err()
+        return self._client  # type: ignore[no-any-return]
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the session ends (Go's ``<-Done()``).
@@ -162,16 +102,10 @@ class Session:
         Returns:
             Whether it ended.
         """
-        return self._ctx.wait(timeout)
+        return self.ctx.wait(timeout)
 
-    def orphan(self) -> None:
-        """Stop keeping the lease alive, without revoking it: it expires after its TTL.
-
-        The session ends: :attr:`ctx` is cancelled. Idempotent.
-        """
-        self._closed = True
+    def _stop_keep_alive(self) -> None:
         self._keep_alive.close()
-        self._ctx.cancel()
 
     def close(self, *, timeout: float | None = None, ctx: Context | None = None) -> None:
         """End the session and revoke its lease: every key of the session goes at once.
@@ -190,11 +124,7 @@ class Session:
             CanceledError: ``ctx`` was cancelled.
             EtcdError: the revoke failed for another reason.
         """
-        self.orphan()
-        if timeout is None and (ctx is None or ctx.deadline is None):
-            timeout = float(self._ttl)
-        with contextlib.suppress(LeaseNotFoundError):
-            self._client.revoke(self._lease, timeout=timeout, ctx=ctx)
+        run(self._client, self._close(timeout, ctx))
 
     def __enter__(self) -> Self:
         return self
@@ -206,7 +136,3 @@ class Session:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        state = "done" if self.done else "live"
-        return f"Session(lease={self._lease:x}, ttl={self._ttl}, {state})"

@@ -48,6 +48,16 @@ from tests.conftest import Backend, distro_binary
 WAIT = 20.0  # seconds any single wait of a test may take at most
 SPAWN = multiprocessing.get_context("spawn")
 
+pytestmark = pytest.mark.both_faces
+
+
+@pytest.fixture(autouse=True)
+def _recipes_of_the_face(recipes: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bind ``Session``, ``Mutex`` and ``Election`` to the test's face (for the asyncio one,
+    blocking views of ``etcd3py.aio.concurrency``'s), so one test body drives either."""
+    for name in ("Session", "Mutex", "Election"):
+        monkeypatch.setitem(globals(), name, getattr(recipes, name))
+
 
 def _next_put(chan: Any) -> bytes:
     """Return the key of the next PUT event on a watch, failing after WAIT seconds."""
@@ -207,6 +217,9 @@ def _locked_increments(endpoints: list[str], lock: str, counter: str, rounds: in
                 assert cli.txn().if_(mutex.is_owner()).then(write).commit().succeeded
 
 
+# its worker threads make sync clients and recipes; the asyncio twin is in
+# tests/aio/test_concurrency.py (tasks, and a sync and an aio client on one lock)
+@pytest.mark.sync_face_only
 def test_mutual_exclusion_threads(client: Client, backend: Backend, prefix: str) -> None:
     threads, rounds = 4, 8
     workers = [
@@ -224,6 +237,8 @@ def test_mutual_exclusion_threads(client: Client, backend: Backend, prefix: str)
     assert int(client.get(prefix + "counter").kvs[0].value) == threads * rounds
 
 
+# its workers are sync processes; the asyncio twin is in tests/aio/test_concurrency.py
+@pytest.mark.sync_face_only
 def test_mutual_exclusion_processes(client: Client, backend: Backend, prefix: str) -> None:
     procs, rounds = 3, 5
     workers = [
@@ -424,6 +439,7 @@ def _transfers(
             stm.run(cli, move, isolation=isolation)
 
 
+@pytest.mark.sync_face_only  # an asyncio STM reads with await: see tests/aio/test_concurrency.py
 @pytest.mark.parametrize("isolation", [SERIALIZABLE_SNAPSHOT, SERIALIZABLE, REPEATABLE_READS])
 def test_stm_transfers_keep_the_total(
     client: Client, backend: Backend, prefix: str, isolation: Isolation
@@ -444,6 +460,7 @@ def test_stm_transfers_keep_the_total(
     assert sum(values) == 400 and min(values) >= 0
 
 
+@pytest.mark.sync_face_only  # an asyncio STM reads with await: see tests/aio/test_concurrency.py
 def test_stm_retries_on_conflict_and_reads_its_writes(client: Client, prefix: str) -> None:
     key = prefix + "n"
     client.put(key, "1")
@@ -461,6 +478,7 @@ def test_stm_retries_on_conflict_and_reads_its_writes(client: Client, prefix: st
     assert client.get(key).kvs[0].value == b"11"
 
 
+@pytest.mark.sync_face_only  # an asyncio STM reads with await: see tests/aio/test_concurrency.py
 def test_stm_abort_and_delete(client: Client, prefix: str) -> None:
     client.put(prefix + "a", "x")
 

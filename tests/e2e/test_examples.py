@@ -2,7 +2,9 @@
 
 Each example runs against every backend (``--endpoint``) and once against the reference
 server it starts itself (no option); the watch-resume example runs twice against one backend
-to show that the second run prints exactly what changed in between.
+to show that the second run prints exactly what changed in between. Each program has an
+asyncio twin of the same name in ``examples/aio/`` that must print the same: every test
+runs on both faces, with the same expected patterns.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ import pytest
 from etcd3py import Client
 from tests.conftest import Backend
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+#: Where each face's programs live: the sync ones, and their asyncio twins.
+FACE_DIRS = {"sync": EXAMPLES, "aio": EXAMPLES / "aio"}
 RUN_TIMEOUT = 90.0  # seconds one example may run, interpreter start included
 
 # For each example: patterns (regular expressions) its output must contain, in this order.
@@ -104,18 +109,23 @@ EXPECTED: dict[str, list[str]] = {
 }
 
 
-def run_example(name: str, *args: str) -> str:
-    """Run ``examples/NAME.py ARGS``; return its output, failing on a non-zero exit."""
+def run_example(name: str, *args: str, face: str = "sync") -> str:
+    """Run ``examples/NAME.py ARGS`` (``examples/aio/NAME.py`` for the asyncio face); return
+    its output, failing on a non-zero exit."""
     env = {k: v for k, v in os.environ.items() if k != "ETCD3PY_ENDPOINT"}
+    # the etcd3py and testserver of this checkout, whatever checkout the venv installed
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / f"{name}.py"), *args],
+        [sys.executable, str(FACE_DIRS[face] / f"{name}.py"), *args],
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT,
         env=env,
         check=False,
     )
-    assert proc.returncode == 0, f"{name} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    assert proc.returncode == 0, (
+        f"{face} {name} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    )
     return proc.stdout
 
 
@@ -130,27 +140,58 @@ def assert_says(output: str, patterns: list[str]) -> None:
         at += 1
 
 
+def programs(face: str) -> set[str]:
+    """The example programs of one face (helper modules start with ``_``)."""
+    return {p.stem for p in FACE_DIRS[face].glob("*.py") if not p.stem.startswith("_")}
+
+
 def test_every_example_is_tested() -> None:
-    programs = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
-    assert programs - {"quickstart", "watch_resume_from_file"} == set(EXPECTED)
+    assert programs("sync") - {"quickstart", "watch_resume_from_file"} == set(EXPECTED)
 
 
+def test_every_example_has_its_asyncio_twin() -> None:
+    assert programs("aio") == programs("sync")
+
+
+faces = pytest.mark.parametrize("face", sorted(FACE_DIRS))
+
+
+@faces
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_example_on_backend(backend: Backend, name: str) -> None:
-    assert_says(run_example(name, "--endpoint", backend.endpoints[0]), EXPECTED[name])
+def test_example_on_backend(backend: Backend, name: str, face: str) -> None:
+    output = run_example(name, "--endpoint", backend.endpoints[0], face=face)
+    assert_says(output, EXPECTED[name])
 
 
+@faces
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_example_on_its_own_reference_server(name: str) -> None:
-    assert_says(run_example(name), EXPECTED[name])
+def test_example_on_its_own_reference_server(name: str, face: str) -> None:
+    assert_says(run_example(name, face=face), EXPECTED[name])
 
 
+def masked(output: str) -> str:
+    """``output`` with what differs from run to run (numbers, IDs, prefixes) masked."""
+    return re.sub(r"[0-9a-f]*[0-9][0-9a-f]*", "N", output)
+
+
+def test_quickstart_twins_print_the_same(backend: Backend) -> None:
+    sync, aio = (
+        run_example("quickstart", "--endpoint", backend.endpoints[0], face=face)
+        for face in ("sync", "aio")
+    )
+    assert_says(sync, [r"^== put and get$", r"^== txn$", r"^== lease$", r"^done$"])
+    assert masked(aio) == masked(sync)
+
+
+@faces
 def test_watch_resumes_from_saved_revision_across_runs(
-    backend: Backend, client: Client, prefix: str, tmp_path: Path
+    backend: Backend, client: Client, prefix: str, tmp_path: Path, face: str
 ) -> None:
     state = tmp_path / "watch.rev"
     common = ["--endpoint", backend.endpoints[0], "--state", str(state), "--prefix", prefix]
-    first = run_example("watch_resume_from_file", *common, "--write", "a", "--write", "b")
+    first = run_example(
+        "watch_resume_from_file", *common, "--write", "a", "--write", "b", face=face
+    )
     assert_says(
         first, [r"^no saved revision$", r"^event PUT events 'a'$", r"^event PUT events 'b'$"]
     )
@@ -160,7 +201,7 @@ def test_watch_resumes_from_saved_revision_across_runs(
     client.put(prefix + "offline", "while-down")
     client.delete(prefix + "offline")
     marker = uuid.uuid4().hex[:6]
-    second = run_example("watch_resume_from_file", *common, "--write", marker)
+    second = run_example("watch_resume_from_file", *common, "--write", marker, face=face)
     assert_says(
         second,
         [

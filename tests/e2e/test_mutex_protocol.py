@@ -26,6 +26,19 @@ from etcd3py.errors import (
 from etcd3py.kv import KV
 from etcd3py.op import Op
 
+NAMES = ("Session", "Mutex")
+
+pytestmark = pytest.mark.both_faces
+
+
+@pytest.fixture(autouse=True)
+def _recipes_of_the_face(recipes: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bind the recipes to the test's face (for the asyncio one, blocking views of
+    ``etcd3py.aio.concurrency``'s), so one test body drives either."""
+    for name in NAMES:
+        monkeypatch.setitem(globals(), name, getattr(recipes, name))
+
+
 WAIT = 20.0  # seconds any single wait of a test may take at most
 
 
@@ -71,6 +84,9 @@ def nul_key(client: Client) -> Iterator[bytes]:
     client.delete(b"\x00")
 
 
+# plugs a sync recording KV into the client; the shared flow sends nothing without a key
+# in either face (tests/unit/test_recipe_flows.py)
+@pytest.mark.sync_face_only
 def test_unlock_without_a_lock_sends_nothing_and_keeps_a_key_named_nul(
     client: Client, prefix: str, session: Session, nul_key: bytes
 ) -> None:

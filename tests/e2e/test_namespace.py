@@ -10,17 +10,49 @@ from __future__ import annotations
 import gc
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from etcd3py import Client, Compare, EventType, Op, WatchChan, WatchResponse, namespace
 from etcd3py._responses import DeleteResponse, GetResponse, PutResponse, TxnResponse
+from etcd3py.aio import Client as AioClient
+from etcd3py.aio import namespace as aio_namespace
+from etcd3py.aio.watch import GrpcWatcher as AioGrpcWatcher
 from etcd3py.errors import ClientClosedError, EmptyKeyError
 from etcd3py.models import KeyValue
 from etcd3py.op import OpType
 from etcd3py.watch import Event, GrpcWatcher
+from tests.faces import view
+
+pytestmark = pytest.mark.both_faces
 
 WAIT = 10.0
+
+
+class Wrappers:
+    """``namespace.new_kv``, ``new_watcher`` and ``new_lease`` of the test's face: the asyncio
+    ones wrap the asyncio objects behind the views and are viewed in turn."""
+
+    def __init__(self, portal: Any) -> None:
+        self._portal = portal
+
+    def __getattr__(self, name: str) -> Callable[[Any, str], Any]:
+        if self._portal is None:
+            return getattr(namespace, name)  # type: ignore[no-any-return]
+        wrap = getattr(aio_namespace, name)
+        return lambda parent, prefix: view(wrap(parent.aio_target, prefix), self._portal)
+
+
+@pytest.fixture
+def wrappers(face: str, request: pytest.FixtureRequest) -> Wrappers:
+    return Wrappers(request.getfixturevalue("aio_portal") if face == "aio" else None)
+
+
+def client_class(face: str) -> tuple[type, type]:
+    """The client and gRPC watcher classes of ``face`` (to check what a view stands for)."""
+    return (AioClient, AioGrpcWatcher) if face == "aio" else (Client, GrpcWatcher)
 
 
 def keys(kvs: list[KeyValue]) -> list[bytes]:
@@ -49,9 +81,9 @@ def take_events(chan: WatchChan, count: int) -> list[Event]:
     return events
 
 
-def test_put_get_delete_inside_the_namespace(client: Client, prefix: str) -> None:
+def test_put_get_delete_inside_the_namespace(client: Client, prefix: str, wrappers: Any) -> None:
     ns = prefix + "app/"
-    kv = namespace.new_kv(client.kv, ns)
+    kv = wrappers.new_kv(client.kv, ns)
     client.put(prefix + "outside", "o")
     put = kv.put("a", "1")
     assert put.prev_kv is None
@@ -74,9 +106,9 @@ def test_put_get_delete_inside_the_namespace(client: Client, prefix: str) -> Non
     }
 
 
-def test_do_and_nested_txn(client: Client, prefix: str) -> None:
+def test_do_and_nested_txn(client: Client, prefix: str, wrappers: Any) -> None:
     ns = prefix + "n/"
-    kv = namespace.new_kv(client.kv, ns)
+    kv = wrappers.new_kv(client.kv, ns)
     client.put(ns + "k", "v")
     client.put(prefix + "k", "outside")  # the same relative key outside the namespace
     inner = Op.txn(
@@ -138,9 +170,11 @@ def outside_keys(prefix: str) -> list[str]:
     ],
     ids=["empty-prefix", "empty-from_key", "range_end-str-nul", "range_end-bytes-nul"],
 )
-def test_escapes_stay_inside(client: Client, prefix: str, escape: dict[str, object]) -> None:
+def test_escapes_stay_inside(
+    client: Client, prefix: str, escape: dict[str, object], wrappers: Any
+) -> None:
     ns = prefix + "ns/"
-    kv = namespace.new_kv(client.kv, ns)
+    kv = wrappers.new_kv(client.kv, ns)
     for key in outside_keys(prefix):
         client.put(key, "outside")
     kv.put("a", "1")
@@ -160,9 +194,11 @@ def test_escapes_stay_inside(client: Client, prefix: str, escape: dict[str, obje
     assert txn.succeeded, "every key of the namespace is gone; outside keys do not count"
 
 
-def test_keys_equal_to_the_prefix_are_not_inside(client: Client, prefix: str) -> None:
+def test_keys_equal_to_the_prefix_are_not_inside(
+    client: Client, prefix: str, wrappers: Any
+) -> None:
     ns = prefix + "ns/"
-    kv = namespace.new_kv(client.kv, ns)
+    kv = wrappers.new_kv(client.kv, ns)
     client.put(ns, "the prefix itself")
     assert kv.get("", prefix=True).count == 0
     assert kv.get("", from_key=True).count == 0
@@ -176,9 +212,9 @@ def test_keys_equal_to_the_prefix_are_not_inside(client: Client, prefix: str) ->
         kv.get("")
 
 
-def test_namespace_prefix_ending_in_ff(client: Client, prefix: str) -> None:
+def test_namespace_prefix_ending_in_ff(client: Client, prefix: str, wrappers: Any) -> None:
     ns = prefix.encode() + b"x\xff"
-    kv = namespace.new_kv(client.kv, ns)
+    kv = wrappers.new_kv(client.kv, ns)
     outside = [prefix.encode() + k for k in (b"y", b"y\x00", b"x", b"x\xfe\xff", b"x\xff")]
     for key in outside:
         client.put(key, "outside")
@@ -192,24 +228,24 @@ def test_namespace_prefix_ending_in_ff(client: Client, prefix: str) -> None:
     assert sorted(after) == sorted(outside)
 
 
-def test_two_namespaces_are_isolated(client: Client, prefix: str) -> None:
-    one = namespace.new_kv(client.kv, prefix + "one/")
-    two = namespace.new_kv(client.kv, prefix + "two/")
+def test_two_namespaces_are_isolated(client: Client, prefix: str, wrappers: Any) -> None:
+    one = wrappers.new_kv(client.kv, prefix + "one/")
+    two = wrappers.new_kv(client.kv, prefix + "two/")
     one.put("k", "1")
     two.put("k", "2")
     assert one.get("k").kvs[0].value == b"1"
     assert two.get("k").kvs[0].value == b"2"
     assert one.delete("", prefix=True).deleted == 1
     assert two.get("", prefix=True).count == 1
-    nested = namespace.new_kv(one, "inner/")
+    nested = wrappers.new_kv(one, "inner/")
     nested.put("x", "3")
     assert keys(one.get("", prefix=True).kvs) == [b"inner/x"]
     assert client.get(prefix + "one/inner/x").kvs[0].value == b"3"
 
 
-def test_watch_inside_the_namespace(client: Client, prefix: str) -> None:
+def test_watch_inside_the_namespace(client: Client, prefix: str, wrappers: Any) -> None:
     ns = prefix + "w/"
-    watcher = namespace.new_watcher(client.watcher, ns)
+    watcher = wrappers.new_watcher(client.watcher, ns)
     rev = next_rev(client, prefix)
     with watcher.watch("", prefix=True, rev=rev, prev_kv=True) as chan:
         client.put(prefix + "w", "the prefix's neighbour")
@@ -230,9 +266,9 @@ def test_watch_inside_the_namespace(client: Client, prefix: str) -> None:
     assert chan.done
 
 
-def test_watch_single_key_and_callbacks(client: Client, prefix: str) -> None:
+def test_watch_single_key_and_callbacks(client: Client, prefix: str, wrappers: Any) -> None:
     ns = prefix + "cb/"
-    watcher = namespace.new_watcher(client.watcher, ns)
+    watcher = wrappers.new_watcher(client.watcher, ns)
     rev = next_rev(client, prefix)
     seen: list[tuple[bytes, bytes]] = []
     done = threading.Event()
@@ -258,8 +294,10 @@ def test_watch_single_key_and_callbacks(client: Client, prefix: str) -> None:
         chan.close()
 
 
-def test_closing_the_namespace_watcher_spares_the_parent(client: Client, prefix: str) -> None:
-    watcher = namespace.new_watcher(client.watcher, prefix + "a/")
+def test_closing_the_namespace_watcher_spares_the_parent(
+    client: Client, prefix: str, wrappers: Any
+) -> None:
+    watcher = wrappers.new_watcher(client.watcher, prefix + "a/")
     rev = next_rev(client, prefix)
     ns_chan = watcher.watch("", prefix=True, rev=rev)
     parent_chan = client.watch(prefix, prefix=True, rev=rev)
@@ -273,9 +311,9 @@ def test_closing_the_namespace_watcher_spares_the_parent(client: Client, prefix:
     parent_chan.close()
 
 
-def test_with_namespace(client: Client, prefix: str) -> None:
+def test_with_namespace(client: Client, prefix: str, face: str) -> None:
     ns_client = client.with_namespace(prefix + "app/")
-    assert isinstance(ns_client, Client)
+    assert isinstance(getattr(ns_client, "aio_target", ns_client), client_class(face)[0])
     rev = next_rev(client, prefix)
     with ns_client:
         ns_client.put("k", "v")
@@ -301,9 +339,9 @@ def test_with_namespace(client: Client, prefix: str) -> None:
     assert client.get(prefix + "app/k").kvs[0].value == b"v"
 
 
-def test_lease_time_to_live_keys_are_stripped(client: Client, prefix: str) -> None:
+def test_lease_time_to_live_keys_are_stripped(client: Client, prefix: str, wrappers: Any) -> None:
     ns = prefix + "l/"
-    lease = namespace.new_lease(client.lease, ns)
+    lease = wrappers.new_lease(client.lease, ns)
     granted = lease.grant(60)
     try:
         client.put(ns + "a", "1", lease=granted.id)
@@ -350,9 +388,9 @@ def nested_clients(client: Client, prefix: str) -> tuple[Client, Client]:
     return outer, outer.with_namespace("b/")
 
 
-def test_nested_namespaces_kv_and_txn(client: Client, prefix: str) -> None:
+def test_nested_namespaces_kv_and_txn(client: Client, prefix: str, wrappers: Any) -> None:
     outer, inner = nested_clients(client, prefix)
-    by_wrappers = namespace.new_kv(namespace.new_kv(client.kv, prefix + "a/"), "b/")
+    by_wrappers = wrappers.new_kv(wrappers.new_kv(client.kv, prefix + "a/"), "b/")
     client.put(prefix + "a/x", "outside the inner namespace")
     put = inner.put("x", "1")
     assert put.prev_kv is None
@@ -384,13 +422,13 @@ def test_nested_namespaces_kv_and_txn(client: Client, prefix: str) -> None:
 
 @pytest.mark.parametrize("how", ["with_namespace", "new_watcher"])
 def test_nested_namespace_watches_strip_both_prefixes(
-    client: Client, prefix: str, how: str
+    client: Client, prefix: str, how: str, wrappers: Any
 ) -> None:
     outer, inner = nested_clients(client, prefix)
     if how == "with_namespace":
         watcher = inner.watcher
     else:
-        watcher = namespace.new_watcher(namespace.new_watcher(client.watcher, prefix + "a/"), "b/")
+        watcher = wrappers.new_watcher(wrappers.new_watcher(client.watcher, prefix + "a/"), "b/")
     rev = next_rev(client, prefix)
     from_callback: list[tuple[bytes, bytes | None]] = []
     done = threading.Event()
@@ -434,9 +472,9 @@ def test_nested_namespace_watches_strip_both_prefixes(
         outer.close()
 
 
-def test_nested_namespace_lease(client: Client, prefix: str) -> None:
+def test_nested_namespace_lease(client: Client, prefix: str, wrappers: Any) -> None:
     outer, inner = nested_clients(client, prefix)
-    by_wrappers = namespace.new_lease(namespace.new_lease(client.lease, prefix + "a/"), "b/")
+    by_wrappers = wrappers.new_lease(wrappers.new_lease(client.lease, prefix + "a/"), "b/")
     granted = inner.grant(60)
     try:
         inner.put("x", "1", lease=granted.id)
@@ -453,7 +491,9 @@ def test_nested_namespace_lease(client: Client, prefix: str) -> None:
     outer.close()
 
 
-def test_a_dropped_nested_namespace_chan_is_cancelled(client: Client, prefix: str) -> None:
+def test_a_dropped_nested_namespace_chan_is_cancelled(
+    client: Client, prefix: str, face: str
+) -> None:
     outer, inner = nested_clients(client, prefix)
     rev = inner.put("k", "v").header.revision
     for _ in range(5):
@@ -462,7 +502,7 @@ def test_a_dropped_nested_namespace_chan_is_cancelled(client: Client, prefix: st
             break
     gc.collect()
     watcher = client.watcher
-    assert isinstance(watcher, GrpcWatcher)
+    assert isinstance(getattr(watcher, "aio_target", watcher), client_class(face)[1])
     deadline = time.monotonic() + WAIT
     while watcher.watch_count:
         assert time.monotonic() < deadline, f"{watcher.watch_count} dropped watches live"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,19 @@ from etcd3py.errors import (
 )
 from etcd3py.models import EventType
 from tests.conftest import Backend
+
+NAMES = ("Session", "Mutex", "Election")
+
+pytestmark = pytest.mark.both_faces
+
+
+@pytest.fixture(autouse=True)
+def _recipes_of_the_face(recipes: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bind the recipes to the test's face (for the asyncio one, blocking views of
+    ``etcd3py.aio.concurrency``'s), so one test body drives either."""
+    for name in NAMES:
+        monkeypatch.setitem(globals(), name, getattr(recipes, name))
+
 
 WAIT = 20.0  # seconds any single wait of a test may take at most
 

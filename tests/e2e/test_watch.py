@@ -6,12 +6,13 @@ watch's creation; every wait is bounded by ``WatchChan.get(timeout)`` or an even
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -27,6 +28,9 @@ from etcd3py.errors import (
     InvalidArgumentError,
 )
 from tests.backends import Backend, EtcdProcess, distro_binary, free_ports
+from tests.faces import view
+
+pytestmark = pytest.mark.both_faces
 
 WAIT = 10.0  # seconds any single expected response may take
 
@@ -281,14 +285,34 @@ def test_compacted_start_revision(client: Client, prefix: str) -> None:
     assert responses[-1].compact_revision >= last
 
 
-def test_client_close_ends_watches(backend: Backend, prefix: str) -> None:
-    client = Client(endpoints=backend.endpoints)
+def watch_runners(face: str, request: pytest.FixtureRequest) -> list[str]:
+    """The watch streams' threads (sync face) or unfinished tasks (asyncio face) still there."""
+    if face == "aio":
+
+        def tasks() -> list[str]:
+            return [t.get_name() for t in asyncio.all_tasks() if not t.done()]
+
+        names: list[str] = request.getfixturevalue("aio_portal").call(tasks)
+    else:
+        names = [t.name for t in threading.enumerate()]
+    return [name for name in names if name.startswith("etcd3py-watch")]
+
+
+def test_client_close_ends_watches(
+    backend: Backend,
+    prefix: str,
+    new_client: Callable[..., Any],
+    face: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    client = new_client(endpoints=backend.endpoints)
     chan = client.watch(prefix + "k")
+    assert watch_runners(face, request)
     client.close()
     take_until_error(chan, ClientClosedError)
     with pytest.raises(ClientClosedError):
         client.watch(prefix + "k")
-    assert not [t for t in threading.enumerate() if t.name.startswith("etcd3py-watch")]
+    assert not watch_runners(face, request)
 
 
 # ---- progress ------------------------------------------------------------------------------
@@ -334,10 +358,10 @@ def progress_endpoint(backend: Backend) -> Iterator[str]:
         member.remove()
 
 
-def test_progress_notify(backend: Backend, prefix: str) -> None:
+def test_progress_notify(backend: Backend, prefix: str, new_client: Callable[..., Any]) -> None:
     with contextlib.ExitStack() as stack:
         endpoint = stack.enter_context(progress_endpoint(backend))
-        cli = stack.enter_context(Client(endpoints=[endpoint]))
+        cli = stack.enter_context(new_client(endpoints=[endpoint]))
         chan = stack.enter_context(cli.watch(prefix + "k", progress_notify=True))
         resp = None
         for _ in range(20):  # the first response may be another notice
@@ -350,13 +374,25 @@ def test_progress_notify(backend: Backend, prefix: str) -> None:
 # ---- callbacks -----------------------------------------------------------------------------
 
 
+def _runner_name() -> str:
+    """The task running the caller in an event loop (the asyncio face's dispatcher), else
+    the thread (the sync face's dispatcher thread)."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running loop
+        task = None
+    return task.get_name() if task is not None else threading.current_thread().name
+
+
 def test_callbacks_in_order_on_a_dispatcher_thread(client: Client, prefix: str) -> None:
+    # The sync face's dispatcher is a thread, the asyncio face's a task of the loop: both are
+    # named after their stream with "-callbacks".
     seen: list[tuple[bytes, str]] = []
     done = threading.Event()
 
     def on_response(resp: WatchResponse) -> None:
         for ev in resp.events:
-            seen.append((ev.kv.value, threading.current_thread().name))
+            seen.append((ev.kv.value, _runner_name()))
         if len(seen) >= 20:
             done.set()
 
@@ -367,11 +403,13 @@ def test_callbacks_in_order_on_a_dispatcher_thread(client: Client, prefix: str) 
     assert done.wait(WAIT)
     handle.close()
     assert [v for v, _ in seen] == [str(i).encode() for i in range(20)]
-    threads = {name for _, name in seen}
-    assert len(threads) == 1 and threads.pop().endswith("-callbacks")
+    runners = {name for _, name in seen}
+    assert len(runners) == 1 and runners.pop().endswith("-callbacks")
 
 
-def test_callback_creates_and_closes_watches(client: Client, prefix: str) -> None:
+def test_callback_creates_and_closes_watches(
+    client: Client, prefix: str, face: str, request: pytest.FixtureRequest
+) -> None:
     done = threading.Event()
     children: list[Any] = []
     got: list[bytes] = []
@@ -387,7 +425,22 @@ def test_callback_creates_and_closes_watches(client: Client, prefix: str) -> Non
         if resp.events and not children:
             children.append(client.add_watch_callback(prefix + "child", child, rev=rev))
 
-    handle = client.add_watch_callback(prefix + "parent", parent, rev=rev)
+    # The asyncio face runs callbacks on its loop: they await the asyncio client itself
+    # (async callbacks), the blocking view being for the test's thread only.
+    async def aio_child(resp: WatchResponse) -> None:
+        got.extend(e.kv.value for e in resp.events)
+        if got:
+            await children[0].aio_target.close()
+            done.set()
+
+    async def aio_parent(resp: WatchResponse) -> None:
+        if resp.events and not children:
+            aio = client.aio_target  # type: ignore[attr-defined]
+            handle = await aio.add_watch_callback(prefix + "child", aio_child, rev=rev)
+            children.append(view(handle, request.getfixturevalue("aio_portal")))
+
+    on_parent = aio_parent if face == "aio" else parent
+    handle = client.add_watch_callback(prefix + "parent", on_parent, rev=rev)
     client.put(prefix + "child", "c1")
     client.put(prefix + "parent", "p")
     assert done.wait(WAIT)
@@ -518,7 +571,9 @@ def test_watch_from_now_sees_a_write_made_right_after_it_returns(
             assert event.kv.value == str(i).encode()
 
 
-def test_pipelined_creates_from_now(backend: Backend, prefix: str) -> None:
+def test_pipelined_creates_from_now(
+    backend: Backend, prefix: str, new_client: Callable[..., Any]
+) -> None:
     """300 "from now" watches with 64 creates in flight: each sees exactly its own write."""
     n = 300
     seen: dict[int, list[str]] = {i: [] for i in range(n)}
@@ -535,7 +590,7 @@ def test_pipelined_creates_from_now(backend: Backend, prefix: str) -> None:
 
         return callback
 
-    with Client(endpoints=backend.endpoints, watch_create_window=64) as client:
+    with new_client(endpoints=backend.endpoints, watch_create_window=64) as client:
         handles = [
             client.add_watch_callback(prefix + f"k{i}", make(i), created_notify=True, wait=False)
             for i in range(n)

@@ -17,6 +17,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,8 @@ from etcd3py.errors import (
 )
 from etcd3py.watch import GrpcWatcher, Watcher
 from tests.backends import Backend
+
+pytestmark = pytest.mark.both_faces
 
 WAIT = 10.0
 
@@ -62,8 +65,11 @@ def server_watchers(backend: Backend) -> int:
 
 
 def grpc_watcher(client: Client) -> GrpcWatcher:
+    """The client's watcher, checked to be the gRPC one of its face (compared by name: the
+    asyncio face's is ``etcd3py.aio.watch.GrpcWatcher`` behind a blocking view)."""
     watcher = client.watcher
-    assert isinstance(watcher, GrpcWatcher)
+    target = getattr(watcher, "aio_target", watcher)
+    assert type(target).__name__ == GrpcWatcher.__name__, target
     return watcher
 
 
@@ -97,8 +103,10 @@ def test_context_end_raises_at_the_next_iteration(client: Client, prefix: str, h
     assert seen and isinstance(seen[-1].err(), error)
 
 
-def test_client_close_raises_in_a_blocked_loop(backend: Backend, prefix: str) -> None:
-    client = Client(endpoints=backend.endpoints)
+def test_client_close_raises_in_a_blocked_loop(
+    backend: Backend, prefix: str, new_client: Callable[..., Any]
+) -> None:
+    client = new_client(endpoints=backend.endpoints)
     chan = client.watch(prefix + "k")
     outcome: list[BaseException | None] = []
 
@@ -148,10 +156,10 @@ def test_close_after_the_error_ends_cleanly(client: Client, prefix: str) -> None
 
 @pytest.mark.parametrize("how", ["cancel", "client-close", "compacted"])
 def test_a_callback_gets_the_last_response_with_err(
-    backend: Backend, prefix: str, how: str
+    backend: Backend, prefix: str, how: str, new_client: Callable[..., Any]
 ) -> None:
     got: list[WatchResponse] = []
-    with Client(endpoints=backend.endpoints) as client:
+    with new_client(endpoints=backend.endpoints) as client:
         ctx = Context.background().with_cancel()
         rev = 0
         if how == "compacted":
@@ -219,6 +227,7 @@ def test_a_chan_in_a_reference_cycle_is_cancelled_by_gc(client: Client, prefix: 
     eventually(lambda: watcher.stream_count == 0, "the idle stream closes")
 
 
+@pytest.mark.sync_face_only  # the sync stream's lock: the asyncio face has no lock nor thread
 def test_a_chan_dropped_under_the_streams_lock_does_not_deadlock(
     client: Client, prefix: str
 ) -> None:

@@ -15,7 +15,7 @@ import pytest
 from etcd3py import Client, WatchResponse
 from tests.backends import Backend
 
-pytestmark = [pytest.mark.faults, pytest.mark.testserver_only]
+pytestmark = [pytest.mark.faults, pytest.mark.testserver_only, pytest.mark.both_faces]
 
 WAIT = 30.0
 N_PUTS = 300

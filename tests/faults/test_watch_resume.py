@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from etcd3py.errors import CompactedError
 from tests.backends import Backend, EtcdProcess, EtcdTools, free_ports
 from tests.faults.bridge import Bridge
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.both_faces]
 
 WAIT = 60.0
 N_KEYS = 100
@@ -114,27 +115,31 @@ def bridge(backend: Backend) -> Iterator[Bridge]:
 
 
 @pytest.mark.parametrize("window", [1, 32], ids=["one-create", "pipelined-creates"])
-def test_resume_after_bridge_cuts(client: Client, bridge: Bridge, prefix: str, window: int) -> None:
-    with Client(endpoints=[bridge.endpoint], watch_create_window=window) as watcher:
+def test_resume_after_bridge_cuts(
+    client: Client, bridge: Bridge, prefix: str, window: int, new_client: Callable[..., Any]
+) -> None:
+    with new_client(endpoints=[bridge.endpoint], watch_create_window=window) as watcher:
         breaks: dict[int, Break] = {n: lambda _log: bridge.cut() for n in (300, 900, 1500)}
         run_resume(client, watcher, prefix, breaks)
     assert bridge.accepted >= 4  # the client came back after each cut
 
 
-def test_resume_after_outages(client: Client, bridge: Bridge, prefix: str) -> None:
+def test_resume_after_outages(
+    client: Client, bridge: Bridge, prefix: str, new_client: Callable[..., Any]
+) -> None:
     def outage(log: Log) -> None:
         with bridge.outage():
             for i in range(20):  # writes the watches miss while they are away
                 key = prefix + f"g{i % 10}/k{i}"
                 log.append((key, client.put(key, "during").header.revision))
 
-    with Client(endpoints=[bridge.endpoint]) as watcher:
+    with new_client(endpoints=[bridge.endpoint]) as watcher:
         run_resume(client, watcher, prefix, {n: outage for n in (500, 1200)})
 
 
 @pytest.mark.testserver_only
 def test_resume_after_dropped_streams_and_restart(
-    client: Client, backend: Backend, prefix: str
+    client: Client, backend: Backend, prefix: str, new_client: Callable[..., Any]
 ) -> None:
     srv = backend.server
     assert srv is not None
@@ -144,11 +149,11 @@ def test_resume_after_dropped_streams_and_restart(
         1300: lambda _log: srv.restart(),
         1700: lambda _log: srv.drop_streams(),
     }
-    with Client(endpoints=backend.endpoints) as watcher:
+    with new_client(endpoints=backend.endpoints) as watcher:
         run_resume(client, watcher, prefix, breaks)
 
 
-def test_resume_after_etcd_killed(etcd_tools: EtcdTools) -> None:
+def test_resume_after_etcd_killed(etcd_tools: EtcdTools, new_client: Callable[..., Any]) -> None:
     """A private etcd is SIGKILLed and restarted (same data dir and ports) twice."""
     cport, pport = free_ports(2)
     member = EtcdProcess(etcd_tools.etcd, client_port=cport, peer_port=pport)
@@ -162,20 +167,22 @@ def test_resume_after_etcd_killed(etcd_tools: EtcdTools) -> None:
     try:
         member.start()
         member.wait_serving()
-        writer = Client(endpoints=[member.endpoint])
-        with writer, Client(endpoints=[member.endpoint]) as watcher:
+        writer = new_client(endpoints=[member.endpoint])
+        with writer, new_client(endpoints=[member.endpoint]) as watcher:
             breaks: dict[int, Break] = {600: kill_and_restart, 1400: kill_and_restart}
             run_resume(writer, watcher, "/kill/", breaks)
     finally:
         member.remove()
 
 
-def test_compaction_during_outage(client: Client, bridge: Bridge, prefix: str) -> None:
+def test_compaction_during_outage(
+    client: Client, bridge: Bridge, prefix: str, new_client: Callable[..., Any]
+) -> None:
     """Watches behind the compaction end with CompactedError; the others resume."""
     n = 10
     rec = Recorder(2 * n)
     rev = client.get(prefix + "\0").header.revision + 1
-    with Client(endpoints=[bridge.endpoint]) as watcher:
+    with new_client(endpoints=[bridge.endpoint]) as watcher:
         behind = [
             watcher.add_watch_callback(prefix + f"a{i}", rec.callback(i), rev=rev) for i in range(n)
         ]

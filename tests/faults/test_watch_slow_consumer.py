@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from etcd3py import Client, Event, WatchChan
 from tests.backends import Backend
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.both_faces]
 
 LIMIT = 10
 N = 300
@@ -33,9 +35,11 @@ def buffered(chan: WatchChan) -> int:
     return len(chan._sub._items)
 
 
-def test_slow_consumer_beside_fast_one(backend: Backend, client: Client, prefix: str) -> None:
+def test_slow_consumer_beside_fast_one(
+    backend: Backend, client: Client, prefix: str, new_client: Callable[..., Any]
+) -> None:
     rev = client.get(prefix + "\0").header.revision + 1
-    with Client(endpoints=backend.endpoints, watch_buffer_limit=LIMIT) as cli:
+    with new_client(endpoints=backend.endpoints, watch_buffer_limit=LIMIT) as cli:
         fast = cli.watch(prefix + "fast", rev=rev)
         slow = cli.watch(prefix + "slow", rev=rev)
         fast_events: list[Event] = []

@@ -712,3 +712,35 @@ def test_without_credentials_an_auth_refusal_ends_the_watch() -> None:
     assert len(actions) == 1 and isinstance(actions[0], End)
     assert isinstance(actions[0].error, PermissionDeniedError)
     assert mux.phase(wid) is Phase.ENDED
+
+
+def test_a_refusal_naming_an_active_id_registers_that_watch_again() -> None:
+    # etcd 3.5.1 answers a refused create with the request's watch_id (0), and its send loop
+    # then forgets the stream's own watch 0: that watch is cancelled and created again.
+    mux = up_mux()
+    w0, _ = mux.add(spec(b"a"))
+    mux.on_response(created(0, 5))
+    mux.on_response(events(0, 6))
+    w1, _ = mux.add(spec(b"secret"))
+    actions = mux.on_response(created(0, 6, canceled=True, reason=DENIED))
+    assert len(actions) == 3
+    assert cancel_of(actions[0]) == 0
+    assert isinstance(actions[1], End) and actions[1].wid == w1
+    assert isinstance(actions[1].error, PermissionDeniedError)
+    assert (create_of(actions[2]).key, create_of(actions[2]).start_revision) == (b"a", 7)
+    assert mux.phase(w0) is Phase.QUEUED
+    assert mux.on_response(canceled(0)) == []  # our cancel, confirmed
+    mux.on_response(created(1, 8))
+    assert mux.phase(w0) is Phase.ACTIVE
+    (deliver,) = mux.on_response(events(1, 7, 8))
+    assert isinstance(deliver, Deliver) and deliver.wid == w0
+
+
+def test_a_refusal_with_id_minus_one_leaves_the_active_watches_alone() -> None:
+    mux = up_mux()
+    w0, _ = mux.add(spec(b"a"))
+    mux.on_response(created(0, 5))
+    mux.add(spec(b"secret"))
+    (end,) = mux.on_response(created(-1, 6, canceled=True, reason=DENIED))
+    assert isinstance(end, End)
+    assert mux.phase(w0) is Phase.ACTIVE
