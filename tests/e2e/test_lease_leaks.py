@@ -73,11 +73,14 @@ def test_cycles_leave_nothing_behind(backend: Backend, new_client: Callable[...,
             cycle(client, parent, n)
         baseline = settle()
         timers = _TIMER.pending()
-        peak = 0
+        peak, at_peak = 0, [""]
         for n in range(CYCLES):
             cycle(client, parent, n)
-            peak = max(peak, threading.active_count())
-        assert peak - baseline <= 3  # a stream's reader and gRPC's consumer, at most (sync)
+            if threading.active_count() > peak:
+                threads = threading.enumerate()
+                peak, at_peak = len(threads), [t.name for t in threads]
+        # the sync face: a stream's thread, gRPC's request consumer and channel spin thread
+        assert peak - baseline <= 3, f"{baseline} threads settled, then {at_peak}"
         assert settle(baseline) <= baseline
         assert driver.streams() == [] and driver.kept_alive() == []
         assert stream_workers(client) == []  # no thread (sync) or task (aio) left
