@@ -8,6 +8,10 @@ from the first revision): every watch saw every event of its keys exactly once a
 order; every acknowledged put is there once and no failed put was applied twice; the lease
 never expired; the reader never saw an error. The counts and failover times are printed
 (``-s``) and written to ``leader_kill.json`` under the test's tmp path.
+
+It runs on both faces: the client under test is the sync one or the asyncio one (its
+callbacks run on its loop, its iterators are iterated from threads through the test view);
+etcd's history is always read by a fresh sync client, the oracle.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +32,7 @@ from etcd3py.errors import EtcdError
 from tests.backends import EtcdProcess
 from tests.cluster.conftest import find_leader, wait_new_leader
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.both_faces]
 
 N_WATCHES = 100
 KEYS_PER_WATCH = 3
@@ -207,12 +213,16 @@ def start_watches(
 
 
 def test_leader_kill_three_times(
-    cluster: list[EtcdProcess], prefix: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    cluster: list[EtcdProcess],
+    prefix: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    new_client: Callable[..., Any],
 ) -> None:
     caplog.set_level(logging.INFO, logger="etcd3py")
     endpoints = [m.endpoint for m in cluster]
     load, rec = Load(), Recorder()
-    with Client(endpoints, dial_timeout=5.0) as client:
+    with new_client(endpoints, dial_timeout=5.0) as client:
         start = client.get(prefix).header.revision + 1
         handles, iter_threads = start_watches(client, prefix, start, rec)
         lease = client.grant(LEASE_TTL)

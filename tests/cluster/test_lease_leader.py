@@ -11,15 +11,16 @@ and is renewed again once the leader is back. The cluster fixture restarts the m
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from etcd3py import Client, Context, KeepAlive
+from etcd3py import Context, KeepAlive
 from etcd3py.errors import CanceledError, NoLeaderError
-from etcd3py.lease import GrpcLease
 from tests.backends import EtcdProcess
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.both_faces]
 
 WAIT = 30.0  # the longest any single wait of this module may take, in seconds
 TTL = 15  # the plain lease outlives the leaderless spell (about 6 s) with room to spare
@@ -31,17 +32,16 @@ def renewed(ka: KeepAlive, count: int = 1) -> None:
 
 
 def test_require_leader_keep_alive_ends_with_no_leader_while_a_plain_one_goes_on(
-    cluster: list[EtcdProcess],
+    cluster: list[EtcdProcess], new_client: Callable[..., Any]
 ) -> None:
     lonely, peers = cluster[0], cluster[1:]
-    with Client([lonely.endpoint]) as client:
+    with new_client([lonely.endpoint]) as client:
         guarded_lease, plain_lease = client.grant(TTL), client.grant(TTL)
         leader_ctx = Context.background().with_require_leader()
         guarded = client.keep_alive(guarded_lease, ctx=leader_ctx)
         plain = client.keep_alive(plain_lease)
         renewed(guarded)
         renewed(plain)
-        assert isinstance(client.lease, GrpcLease)
         assert len(client.lease.driver.streams()) == 2
 
         for peer in peers:

@@ -10,7 +10,8 @@ import contextlib
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,8 @@ WAIT = 10.0  # seconds any single expected renewal may take
 KEEPALIVE_THREAD = "etcd3py-keepalive"
 # etcd's minimum TTL with its default election timeout: ceil(1.5 * 1 s); smaller ones are raised
 MIN_TTL = 2
+
+pytestmark = pytest.mark.both_faces
 
 
 def take(ka: KeepAlive, count: int, timeout: float = WAIT) -> list[LeaseKeepAliveResponse]:
@@ -53,6 +56,31 @@ def keep_for(ka: KeepAlive, seconds: float, max_count: int = 200) -> int:
 
 def keepalive_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == KEEPALIVE_THREAD]
+
+
+def stream_workers(client: Any) -> list[Any]:
+    """The keep-alive driver's running stream workers: its threads (sync face) or its tasks
+    (asyncio face, one per stream either way)."""
+    driver = client.lease.driver
+    return list(driver.threads) if hasattr(driver, "threads") else list(driver.tasks)
+
+
+def worker_alive(worker: Any) -> bool:
+    """Whether a stream worker (a thread or an asyncio task) still runs."""
+    if isinstance(worker, threading.Thread):
+        return worker.is_alive()
+    return not worker.done()
+
+
+def wait_worker_ended(worker: Any, timeout: float = WAIT) -> bool:
+    """Wait (bounded) until a stream worker ends; return whether it did."""
+    if isinstance(worker, threading.Thread):
+        worker.join(timeout)
+        return not worker.is_alive()
+    deadline = time.monotonic() + timeout
+    while not worker.done() and time.monotonic() < deadline:
+        time.sleep(0.02)  # polling: the task runs on the face's loop thread
+    return bool(worker.done())
 
 
 @pytest.fixture
@@ -147,7 +175,6 @@ def test_two_callers_share_a_lease(client: Client) -> None:
     lid = client.grant(MIN_TTL).id
     first = client.keep_alive(lid)
     second = client.keep_alive(lid)
-    assert isinstance(client.lease, GrpcLease)
     assert client.lease.driver.kept_alive() == [lid]  # one entry, two subscribers
     take(first, 1)
     take(second, 1)
@@ -195,52 +222,51 @@ def test_context_cancel_ends_keep_alive(client: Client, lease_id: int) -> None:
     assert isinstance(late.err(), CanceledError)
 
 
-def test_client_close_ends_keep_alives(backend: Backend) -> None:
-    other = Client(endpoints=backend.endpoints)
+def test_client_close_ends_keep_alives(backend: Backend, new_client: Callable[..., Any]) -> None:
+    other = new_client(endpoints=backend.endpoints)
     lid = other.grant(30).id
     ka = other.keep_alive(lid)
     take(ka, 1)
-    assert isinstance(other.lease, GrpcLease)
-    [thread] = other.lease.driver.threads
-    assert thread.is_alive()
+    [worker] = stream_workers(other)
+    assert worker_alive(worker)
     other.close()
     assert ka.done
     with pytest.raises(ClientClosedError):
         next(ka)
-    assert not thread.is_alive()
+    assert not worker_alive(worker)  # close() ended and awaited (joined) it
     with pytest.raises(ClientClosedError):
         other.keep_alive(lid)
-    with Client(endpoints=backend.endpoints) as cleanup:
+    with new_client(endpoints=backend.endpoints) as cleanup:
         cleanup.revoke(lid)
 
 
-def test_fifty_leases_one_thread(backend: Backend) -> None:
-    with Client(endpoints=backend.endpoints) as other:
+def test_fifty_leases_one_worker(backend: Backend, new_client: Callable[..., Any]) -> None:
+    with new_client(endpoints=backend.endpoints) as other:
         before = len(keepalive_threads())
         threads_before = threading.active_count()
         ids = [other.grant(30).id for _ in range(50)]
         kas = [other.keep_alive(lid) for lid in ids]
         for ka in kas:
             assert take(ka, 1)[0].ttl == 30
-        assert len(keepalive_threads()) == before + 1
-        assert threading.active_count() - threads_before <= 3  # + gRPC's request consumer
+        assert len(stream_workers(other)) == 1  # one thread (sync) or task (aio) for all
+        if isinstance(other.lease, GrpcLease):  # the sync face: that worker is a thread
+            assert len(keepalive_threads()) == before + 1
+        # + gRPC's request consumer (sync); the asyncio face starts no thread at all
+        assert threading.active_count() - threads_before <= 3
         for ka in kas:
             ka.close()
-        assert isinstance(other.lease, GrpcLease)
         assert other.lease.driver.kept_alive() == []
         for lid in ids:
             other.revoke(lid)
 
 
-def test_thread_ends_when_no_lease_is_kept_alive(client: Client, lease_id: int) -> None:
-    assert isinstance(client.lease, GrpcLease)
+def test_worker_ends_when_no_lease_is_kept_alive(client: Client, lease_id: int) -> None:
     ka = client.keep_alive(lease_id)
     take(ka, 1)
-    [thread] = client.lease.driver.threads
+    [worker] = stream_workers(client)
     ka.close()
-    thread.join(WAIT)
-    assert not thread.is_alive()
-    assert client.lease.driver.threads == []
-    again = client.keep_alive(lease_id)  # a new thread starts with the next keep-alive
+    assert wait_worker_ended(worker)
+    assert stream_workers(client) == []
+    again = client.keep_alive(lease_id)  # a new worker starts with the next keep-alive
     take(again, 1)
     again.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -25,21 +26,26 @@ from etcd3py.errors import (
 )
 from etcd3py.lease import GrpcLease, LeaseGrantResponse
 from tests.backends import Backend
+from tests.e2e.test_lease import stream_workers, wait_worker_ended
 
 WAIT = 10.0  # seconds any single expected renewal or end may take
 MIN_TTL = 2  # etcd's minimum TTL with its default election timeout: ceil(1.5 * 1 s)
 NOWHERE = "127.0.0.1:1"  # nothing listens there: a call that sent anything would fail
 
+pytestmark = pytest.mark.both_faces
+
 
 def driver_of(client: Client) -> GrpcLease:
-    assert isinstance(client.lease, GrpcLease)
+    """The client's lease concern (sync, or the asyncio face's through its view)."""
     return client.lease
 
 
 def wait_buffered(ka: KeepAlive) -> None:
     """Wait (bounded) until a renewal is waiting in ``ka`` unconsumed."""
+    target: Any = getattr(ka, "aio_target", None)
+    state = ka._state if target is None else target._sink.state  # the renewals held
     deadline = time.monotonic() + WAIT
-    while not ka._state.items:
+    while not state.items:
         assert time.monotonic() < deadline, f"no renewal buffered ({ka!r})"
         time.sleep(0.02)  # polling backoff
 
@@ -78,9 +84,9 @@ def test_a_grant_response_is_accepted_wherever_an_id_is(client: Client) -> None:
     assert client.time_to_live(lease).ttl == -1
 
 
-def test_bad_ids_and_ttls_are_refused_at_the_call() -> None:
+def test_bad_ids_and_ttls_are_refused_at_the_call(new_client: Callable[..., Any]) -> None:
     # nothing listens at NOWHERE: an error other than these would mean a request was sent
-    with Client(NOWHERE, dial_timeout=None) as client:
+    with new_client(NOWHERE, dial_timeout=None) as client:
         calls: list[Callable[[], object]] = [
             lambda: client.grant(-1),
             lambda: client.grant(INT64_MAX + 1),
@@ -171,8 +177,10 @@ def test_ctx_cancel_aborts_a_call_in_flight(backend: Backend, client: Client) ->
 # ---- streams per metadata ------------------------------------------------------------------
 
 
-def test_keep_alives_share_a_stream_per_metadata(backend: Backend) -> None:
-    with Client(endpoints=backend.endpoints) as client:
+def test_keep_alives_share_a_stream_per_metadata(
+    backend: Backend, new_client: Callable[..., Any]
+) -> None:
+    with new_client(endpoints=backend.endpoints) as client:
         leases = [client.grant(30) for _ in range(4)]
         leader = Context.background().with_require_leader()
         kas = [
@@ -185,13 +193,12 @@ def test_keep_alives_share_a_stream_per_metadata(backend: Backend) -> None:
             assert ka.get(WAIT) is not None, ka.err()
         driver = driver_of(client).driver
         assert sorted(driver.streams()) == [(), (("hasleader", "true"),)]
-        assert len(driver.threads) == 2
-        threads = driver.threads
+        workers = stream_workers(client)
+        assert len(workers) == 2  # a thread (sync) or task (aio) per stream
         for ka in kas:
             ka.close()
-        for thread in threads:
-            thread.join(WAIT)
-            assert not thread.is_alive()
+        for worker in workers:
+            assert wait_worker_ended(worker)
         assert driver.streams() == [] and driver.kept_alive() == []
         for lease in leases:
             client.revoke(lease)
@@ -230,15 +237,17 @@ def test_timeout_ends_a_keep_alive_with_deadline_exceeded(client: Client) -> Non
     client.revoke(lease)
 
 
-def test_client_close_yields_the_last_response_then_raises(backend: Backend) -> None:
-    client = Client(endpoints=backend.endpoints)
+def test_client_close_yields_the_last_response_then_raises(
+    backend: Backend, new_client: Callable[..., Any]
+) -> None:
+    client = new_client(endpoints=backend.endpoints)
     lease = client.grant(30)
     ka = client.keep_alive(lease)
     wait_buffered(ka)
     client.close()
     count, error = drain_until_error(ka)
     assert count >= 1 and isinstance(error, ClientClosedError)
-    with Client(endpoints=backend.endpoints) as cleanup:
+    with new_client(endpoints=backend.endpoints) as cleanup:
         cleanup.revoke(lease)
 
 

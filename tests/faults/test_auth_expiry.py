@@ -7,6 +7,8 @@ then every connection is cut. The watch stream comes back with the stale token, 
 create is refused (etcd 3.5.1 says "permission denied", later versions "invalid auth token"),
 and the client fetches a new token and resumes: every event arrives exactly once, in order,
 and the lease stays alive. Waiting out the TTL is the point of the test (bounded sleeps).
+It runs on both faces: the asyncio client's watch and keep-alive streams refresh the token the
+same way (one shared reconnect policy).
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import grpc
 import pytest
 
-from etcd3py import Client, _pb, _stubs
+from etcd3py import _pb, _stubs
 from tests.backends import (
     BackendUnavailable,
     _etcd34_binary,
@@ -28,7 +31,7 @@ from tests.backends import (
 )
 from tests.faults.bridge import Bridge
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.both_faces]
 
 TOKEN_TTL = 2
 ROOT = ("root", "root-pw")
@@ -75,11 +78,13 @@ def auth_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
         yield endpoint
 
 
-def test_watch_and_keep_alive_outlive_an_expired_token(auth_endpoint: str) -> None:
+def test_watch_and_keep_alive_outlive_an_expired_token(
+    auth_endpoint: str, new_client: Callable[..., Any]
+) -> None:
     with (
         Bridge(auth_endpoint) as bridge,
-        Client([auth_endpoint], username=ROOT[0], password=ROOT[1]) as writer,
-        Client([bridge.endpoint], username=USER[0], password=USER[1]) as app,
+        new_client([auth_endpoint], username=ROOT[0], password=ROOT[1]) as writer,
+        new_client([bridge.endpoint], username=USER[0], password=USER[1]) as app,
     ):
         lease = app.grant(TOKEN_TTL + 4)
         start = writer.put(PREFIX + "start", "x").header.revision + 1

@@ -4,19 +4,22 @@ The threads call in bursts, all at once, with pauses longer than the token's TTL
 so every burst starts with an expired token that all eight meet together. The client must
 fetch one new token per expiry (not one per thread), never send a call without a token
 (etcd would answer "user name is empty") and never let InvalidAuthTokenError reach a caller.
+On the asyncio face the eight threads' calls run as eight concurrent tasks on the client's loop.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from etcd3py import Client
 from tests.faults.test_auth_expiry import PREFIX, TOKEN_TTL, USER, auth_endpoint
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.both_faces]
 
 __all__ = ["auth_endpoint"]  # the fixture, shared with test_auth_expiry
 
@@ -25,17 +28,27 @@ BURSTS = 3
 CALLS_PER_BURST = 5
 
 
-def test_one_refresh_per_expiry_and_no_call_without_a_token(auth_endpoint: str) -> None:
-    with Client(auth_endpoint, username=USER[0], password=USER[1]) as client:
-        transport = client._transport
+def test_one_refresh_per_expiry_and_no_call_without_a_token(
+    auth_endpoint: str, new_client: Callable[..., Any]
+) -> None:
+    with new_client(auth_endpoint, username=USER[0], password=USER[1]) as client:
+        transport = client._transport  # the sync Transport, or the AioTransport itself
         fetches: list[float] = []
         authenticate = transport._authenticate
+        counting_authenticate: Callable[[], Any]
+        if inspect.iscoroutinefunction(authenticate):  # the asyncio face's transport
 
-        def counting_authenticate() -> None:
-            fetches.append(time.monotonic())
-            authenticate()
+            async def counting_authenticate() -> None:
+                fetches.append(time.monotonic())
+                await authenticate()
 
-        transport._authenticate = counting_authenticate  # type: ignore[method-assign]
+        else:
+
+            def counting_authenticate() -> None:
+                fetches.append(time.monotonic())
+                authenticate()
+
+        transport._authenticate = counting_authenticate
         barrier = threading.Barrier(THREADS)
         failures: list[BaseException] = []
         done = [0] * THREADS
