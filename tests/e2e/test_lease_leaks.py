@@ -79,8 +79,10 @@ def test_cycles_leave_nothing_behind(backend: Backend, new_client: Callable[...,
             if threading.active_count() > peak:
                 threads = threading.enumerate()
                 peak, at_peak = len(threads), [t.name for t in threads]
-        # the sync face: a stream's thread, gRPC's request consumer and channel spin thread
-        assert peak - baseline <= 3, f"{baseline} threads settled, then {at_peak}"
+        # the sync face: a stream's thread, gRPC's request consumer and channel spin thread,
+        # and the previous cycle's, which may still be exiting (close() does not join them);
+        # a leak would pile up one set per cycle, far past this
+        assert peak - baseline <= 6, f"{baseline} threads settled, then {at_peak}"
         assert settle(baseline) <= baseline
         assert driver.streams() == [] and driver.kept_alive() == []
         assert stream_workers(client) == []  # no thread (sync) or task (aio) left
