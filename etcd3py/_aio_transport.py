@@ -111,6 +111,7 @@ class AioTransport:
         self._refresh_lock = asyncio.Lock()  # one token refresh at a time
         self._start_lock = asyncio.Lock()  # one connect at a time
         self._started = False
+        self._on_started: list[Callable[[], object]] = []
         self._channels = AioChannels(open_aio_channel(config))
         self._expose(self._channels.current)
 
@@ -157,6 +158,22 @@ class AioTransport:
             if self.config.username is not None:
                 await self._authenticate()
             self._started = True
+            for action in self._on_started:
+                action()
+
+    def when_started(self, action: Callable[[], object]) -> None:
+        """Run ``action`` (in the loop, no I/O) once the transport has connected.
+
+        However the client connects (entered, awaited, or at its first call or stream),
+        ``action`` runs once, right after; at once when the transport is connected already.
+
+        Args:
+            action: what to start, e.g. the client's auto-sync task.
+        """
+        if self._started:
+            action()
+        else:
+            self._on_started.append(action)
 
     async def _wait_ready(self, dial_timeout: float) -> None:
         try:
