@@ -147,7 +147,9 @@ class AioTransport:
         Raises:
             UnavailableError: no endpoint answered within ``dial_timeout``.
             AuthFailedError: the username or password is wrong.
+            ClientClosedError: the transport is closed (connected before or not).
         """
+        self.check_usable()
         if self._started:
             return
         async with self._start_lock:
