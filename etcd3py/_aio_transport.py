@@ -30,6 +30,7 @@ import grpc
 import grpc.aio
 import tenacity
 
+from etcd3py import _pb
 from etcd3py._aio_channels import AioChannels, Generation
 from etcd3py._calls import Call
 from etcd3py._calls import auth as auth_calls
@@ -181,7 +182,19 @@ class AioTransport:
         try:
             await asyncio.wait_for(self.channel.channel_ready(), dial_timeout)
         except asyncio.TimeoutError:
-            raise dial_failure(self.config, dial_timeout) from None
+            reason = await self._connect_failure()
+            raise dial_failure(self.config, dial_timeout, reason) from None
+
+    async def _connect_failure(self) -> str:
+        """Return gRPC's last connection error (a refused port, a failed TLS handshake...),
+        as the sync transport's: a fail-fast call on a channel that cannot connect fails at
+        once with that reason.
+        """
+        try:
+            await self.kv.Range(_pb.rpc.RangeRequest(key=b"\0"), timeout=0.5)
+        except grpc.aio.AioRpcError as exc:
+            return str(exc.details() or "")
+        return ""
 
     def check_usable(self) -> None:
         """Raise if the client was closed or is used after a fork.
