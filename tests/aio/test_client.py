@@ -18,6 +18,7 @@ import pytest
 
 from etcd3py import errors as E
 from etcd3py.aio import Client
+from etcd3py.config import parse_endpoints
 from tests.backends import Backend, free_ports
 from tests.e2e.test_auth import ROOT_PW, admin, auth_backend
 
@@ -249,3 +250,28 @@ async def test_closing_a_namespaced_client_ends_only_its_watches_and_keep_alives
     with pytest.raises(E.ClientClosedError):  # ended by its own client's close
         async for _ in parent_chan:
             pass
+
+
+async def test_watches_and_keep_alives_go_on_across_an_endpoint_change(
+    backend: Backend, prefix: str
+) -> None:
+    """``sync_endpoints`` replaces the channel: the streams opened before it keep theirs
+    until it breaks (the sync face's rule), so no event and no renewal is lost."""
+    host, port = backend.endpoints[0].rsplit(":", 1)
+    async with Client([f"localhost:{port}"]) as client:
+        chan = await client.watch(prefix, prefix=True)
+        lease = await client.grant(3)  # renewed every second
+        keep = client.keep_alive(lease.id)
+        assert (await anext(aiter(keep))).id == lease.id
+        assert await client._transport.set_endpoints(parse_endpoints([f"{host}:{port}"]))
+        assert client.endpoints == [f"{host}:{port}"]
+        revs = [(await client.put(prefix + str(i), "v")).header.revision for i in range(3)]
+        seen: list[int] = []
+        async for resp in chan:
+            assert resp.err() is None, resp.err()
+            seen += [e.kv.mod_revision for e in resp.events]
+            if len(seen) >= len(revs):
+                break
+        assert seen == revs
+        assert (await anext(aiter(keep))).id == lease.id and keep.err() is None
+        await client.revoke(lease.id)
