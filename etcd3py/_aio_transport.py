@@ -30,6 +30,7 @@ import grpc
 import grpc.aio
 import tenacity
 
+from etcd3py import _pb
 from etcd3py._aio_channels import AioChannels, Generation
 from etcd3py._calls import Call
 from etcd3py._calls import auth as auth_calls
@@ -111,6 +112,7 @@ class AioTransport:
         self._refresh_lock = asyncio.Lock()  # one token refresh at a time
         self._start_lock = asyncio.Lock()  # one connect at a time
         self._started = False
+        self._on_started: list[Callable[[], object]] = []
         self._channels = AioChannels(open_aio_channel(config))
         self._expose(self._channels.current)
 
@@ -146,7 +148,9 @@ class AioTransport:
         Raises:
             UnavailableError: no endpoint answered within ``dial_timeout``.
             AuthFailedError: the username or password is wrong.
+            ClientClosedError: the transport is closed (connected before or not).
         """
+        self.check_usable()
         if self._started:
             return
         async with self._start_lock:
@@ -157,12 +161,40 @@ class AioTransport:
             if self.config.username is not None:
                 await self._authenticate()
             self._started = True
+            for action in self._on_started:
+                action()
+
+    def when_started(self, action: Callable[[], object]) -> None:
+        """Run ``action`` (in the loop, no I/O) once the transport has connected.
+
+        However the client connects (entered, awaited, or at its first call or stream),
+        ``action`` runs once, right after; at once when the transport is connected already.
+
+        Args:
+            action: what to start, e.g. the client's auto-sync task.
+        """
+        if self._started:
+            action()
+        else:
+            self._on_started.append(action)
 
     async def _wait_ready(self, dial_timeout: float) -> None:
         try:
             await asyncio.wait_for(self.channel.channel_ready(), dial_timeout)
         except asyncio.TimeoutError:
-            raise dial_failure(self.config, dial_timeout) from None
+            reason = await self._connect_failure()
+            raise dial_failure(self.config, dial_timeout, reason) from None
+
+    async def _connect_failure(self) -> str:
+        """Return gRPC's last connection error (a refused port, a failed TLS handshake...),
+        as the sync transport's: a fail-fast call on a channel that cannot connect fails at
+        once with that reason.
+        """
+        try:
+            await self.kv.Range(_pb.rpc.RangeRequest(key=b"\0"), timeout=0.5)
+        except grpc.aio.AioRpcError as exc:
+            return str(exc.details() or "")
+        return ""
 
     def check_usable(self) -> None:
         """Raise if the client was closed or is used after a fork.

@@ -12,10 +12,11 @@ a time limit; a failed sync is logged and tried again at the next interval.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from etcd3py.config import Endpoint, parse_endpoint
@@ -118,7 +119,39 @@ def endpoints_changed(old: Sequence[Endpoint], new: Sequence[Endpoint]) -> bool:
     return {(e.host, e.port, e.path) for e in new} != {(e.host, e.port, e.path) for e in old}
 
 
-class AutoSync:
+class SyncOutcomes:
+    """What became of the auto syncs: the counts and the log, one rule for both faces.
+
+    Attributes:
+        runs: syncs that succeeded.
+        failures: syncs that failed (logged, then tried again at the next interval).
+    """
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self.runs = 0
+
+    @contextlib.contextmanager
+    def recorded(self, stopping: Callable[[], bool] = lambda: False) -> Iterator[None]:
+        """Count the sync run inside; log and swallow its failure (never a cancellation).
+
+        Args:
+            stopping: whether the loop is being stopped (its failure is then not logged).
+        """
+        try:
+            yield
+        except EtcdError as exc:
+            self.failures += 1
+            if not stopping():
+                _log.info("etcd3py: auto sync of endpoints failed: %s", exc)
+        except Exception:  # a bug must not end the loop silently
+            self.failures += 1
+            _log.exception("etcd3py: auto sync of endpoints failed")
+        else:
+            self.runs += 1
+
+
+class AutoSync(SyncOutcomes):
     """Calls ``sync()`` every ``interval`` seconds on a daemon thread until stopped.
 
     Args:
@@ -127,11 +160,10 @@ class AutoSync:
     """
 
     def __init__(self, sync: Callable[[], object], interval: float) -> None:
+        super().__init__()
         self._sync = sync
         self._interval = interval
         self._stop = threading.Event()
-        self.failures = 0  # syncs that failed (for tests and logs)
-        self.runs = 0  # syncs that succeeded
         self._thread = threading.Thread(target=self._run, name="etcd3py-autosync", daemon=True)
 
     def start(self) -> None:
@@ -145,16 +177,8 @@ class AutoSync:
             if wait > 0:
                 self._stop.wait(min(wait, _WAKE))
                 continue
-            try:
+            with self.recorded(self._stop.is_set):
                 self._sync()
-                self.runs += 1
-            except EtcdError as exc:
-                self.failures += 1
-                if not self._stop.is_set():
-                    _log.info("etcd3py: auto sync of endpoints failed: %s", exc)
-            except Exception:  # a bug must not end the thread silently
-                self.failures += 1
-                _log.exception("etcd3py: auto sync of endpoints failed")
             next_at = time.monotonic() + self._interval
 
     def stop(self) -> None:

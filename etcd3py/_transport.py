@@ -32,7 +32,7 @@ from etcd3py._calls import Call
 from etcd3py._calls import auth as auth_calls
 from etcd3py._calls import cluster as cluster_calls
 from etcd3py._channel import SwitchableChannel
-from etcd3py._endpoint_sync import endpoints_from_members
+from etcd3py._endpoint_sync import endpoints_changed, usable_endpoints
 from etcd3py._retry import call_with_retry
 from etcd3py.config import Config, Endpoint, parse_endpoint
 from etcd3py.context import Context
@@ -610,12 +610,10 @@ class Transport:
             ClientClosedError: the client is closed.
         """
         new = tuple(endpoints)
-        if not new:
-            raise InvalidArgumentError("at least one endpoint is required")
         with self._switch_lock:
             self.check_usable()
             old = self.config.endpoints
-            if {(e.host, e.port, e.path) for e in new} == {(e.host, e.port, e.path) for e in old}:
+            if not endpoints_changed(old, new):
                 return False
             config = replace(self.config, endpoints=new)
             self.channel.switch(open_channel(config, new, config.lb_policy))
@@ -647,11 +645,7 @@ class Transport:
             UnavailableError: no member has a usable client URL.
         """
         listed = self.run(cluster_calls.member_list(True), timeout=timeout, ctx=ctx)
-        members = listed.members
-        found = endpoints_from_members(members, secure=self.config.secure)
-        if not found:
-            raise UnavailableError("etcd3py: the member list names no usable client URL")
-        self.set_endpoints(found)
+        self.set_endpoints(usable_endpoints(listed.members, secure=self.config.secure))
         return self.endpoints
 
     @property

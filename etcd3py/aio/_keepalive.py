@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -233,42 +234,44 @@ class AioKeepAliveDriver:
         """Run one call; return (its failure or None when the task should end, any reply?)."""
         if stream.stopped:
             return None, False
-        requests = _Requests(lambda: self._table.tick(stream))
-        try:
-            self._transport.check_usable()
-            await self._transport.ensure_started()  # a client not entered connects here
-            if stream.stopped:
-                return None, False
-            channel = self._transport.channel
-            stub = cast("_stubs.rpc_grpc.LeaseAsyncStub", _stubs.rpc_grpc.LeaseStub(channel))
-            metadata = (*stream.key, *self._transport.metadata())
-            call = stub.LeaseKeepAlive(requests, metadata=metadata)
-        except ClientClosedError as exc:
-            self._table.fail(stream, exc)
-            return None, False
-        except EtcdError as exc:
-            return exc, False
-        stream.opened(call, requests, self._table.clock())
-        healthy = False
-        try:
-            async for response in call:
-                healthy = True
+        # The call holds its channel: an endpoint change closes the old one once it ends.
+        async with contextlib.AsyncExitStack() as hold:
+            requests = _Requests(lambda: self._table.tick(stream))
+            try:
+                self._transport.check_usable()
+                await self._transport.ensure_started()  # a client not entered connects here
                 if stream.stopped:
-                    return None, healthy
-                self._table.deliver(stream, response)
-            error: EtcdError = stream_ended_error()
-        except asyncio.CancelledError:
-            if not call.done() or _task_cancelling():
-                raise  # this task itself was cancelled
-            # the call was: by this driver (stopped, or hung), or by the channel closing
-            error = UnavailableError("etcd3py: the keep-alive call was cancelled")
-        except grpc.aio.AioRpcError as exc:
-            error = from_rpc_error(exc)
-        finally:
-            stream.call_ended()
-            requests.end()
-            call.cancel()
-        return (None if stream.stopped else error), healthy
+                    return None, False
+                channel = (await hold.enter_async_context(self._transport.held_channel())).channel
+                stub = cast("_stubs.rpc_grpc.LeaseAsyncStub", _stubs.rpc_grpc.LeaseStub(channel))
+                metadata = (*stream.key, *self._transport.metadata())
+                call = stub.LeaseKeepAlive(requests, metadata=metadata)
+            except ClientClosedError as exc:
+                self._table.fail(stream, exc)
+                return None, False
+            except EtcdError as exc:
+                return exc, False
+            stream.opened(call, requests, self._table.clock())
+            healthy = False
+            try:
+                async for response in call:
+                    healthy = True
+                    if stream.stopped:
+                        return None, healthy
+                    self._table.deliver(stream, response)
+                error: EtcdError = stream_ended_error()
+            except asyncio.CancelledError:
+                if not call.done() or _task_cancelling():
+                    raise  # this task itself was cancelled
+                # the call was: by this driver (stopped, or hung), or by the channel closing
+                error = UnavailableError("etcd3py: the keep-alive call was cancelled")
+            except grpc.aio.AioRpcError as exc:
+                error = from_rpc_error(exc)
+            finally:
+                stream.call_ended()
+                requests.end()
+                call.cancel()
+            return (None if stream.stopped else error), healthy
 
 
 def _task_cancelling() -> bool:

@@ -270,46 +270,49 @@ class AioWatchStream(StreamCore):
         """Run one call; return (its failure or None when the stream is over, any reply?)."""
         if self._state is not StreamState.RUNNING:
             return None, False  # ended (or idle) before the call opened
-        requests: asyncio.Queue[Any] = asyncio.Queue()
-        try:
-            self._transport.check_usable()
-            await self._transport.ensure_started()  # a client not entered connects here
-            if self._state is not StreamState.RUNNING:
-                return None, False
-            metadata = self._transport.metadata(self.ctx)
-            # The stub is made on each (re)connect: the transport's channel may have changed.
-            stub = _stubs.rpc_grpc.WatchStub(self._transport.channel)
-            call: Any = stub.Watch(_requests(requests), metadata=metadata)  # type: ignore[arg-type]
-        except EtcdError as exc:
-            return (None if isinstance(exc, ClientClosedError) else exc), False
-        self._call, self._requests, self._stopping = call, requests, False
-        self._opened()
-        healthy = False
-        try:
-            async for response in call:
-                healthy = True
+        # The call holds its channel: an endpoint change closes the old one once it ends.
+        async with contextlib.AsyncExitStack() as hold:
+            requests: asyncio.Queue[Any] = asyncio.Queue()
+            try:
+                self._transport.check_usable()
+                await self._transport.ensure_started()  # a client not entered connects here
                 if self._state is not StreamState.RUNNING:
-                    return None, healthy
-                reauth = self._received(response)
-                if reauth is not None:
-                    return reauth, healthy
-            error: EtcdError = UnavailableError("etcd3py: the server ended the watch stream")
-        except asyncio.CancelledError:
-            if not self._stopping or _cancelling():
-                raise  # the task itself was cancelled: asyncio's own rule
-            return None, healthy  # our _stop_call cancelled the call: the stream is over
-        except grpc.aio.AioRpcError as exc:
-            error = from_rpc_error(exc)
-        finally:
-            self._call = self._requests = None
-            requests.put_nowait(_STOP)
-            call.cancel()
-            # gRPC's own tasks of the call see its status first: wait for it, so none
-            # outlives the stream (after a cancel the status is there at once)
-            await call.code()
-        if self._state is not StreamState.RUNNING:
-            return None, healthy
-        return error, healthy
+                    return None, False
+                metadata = self._transport.metadata(self.ctx)
+                # The stub is made on each (re)connect: the transport's channel may have changed.
+                gen = await hold.enter_async_context(self._transport.held_channel())
+                stub = _stubs.rpc_grpc.WatchStub(gen.channel)
+                call: Any = stub.Watch(_requests(requests), metadata=metadata)  # type: ignore[arg-type]
+            except EtcdError as exc:
+                return (None if isinstance(exc, ClientClosedError) else exc), False
+            self._call, self._requests, self._stopping = call, requests, False
+            self._opened()
+            healthy = False
+            try:
+                async for response in call:
+                    healthy = True
+                    if self._state is not StreamState.RUNNING:
+                        return None, healthy
+                    reauth = self._received(response)
+                    if reauth is not None:
+                        return reauth, healthy
+                error: EtcdError = UnavailableError("etcd3py: the server ended the watch stream")
+            except asyncio.CancelledError:
+                if not self._stopping or _cancelling():
+                    raise  # the task itself was cancelled: asyncio's own rule
+                return None, healthy  # our _stop_call cancelled the call: the stream is over
+            except grpc.aio.AioRpcError as exc:
+                error = from_rpc_error(exc)
+            finally:
+                self._call = self._requests = None
+                requests.put_nowait(_STOP)
+                call.cancel()
+                # gRPC's own tasks of the call see its status first: wait for it, so none
+                # outlives the stream (after a cancel the status is there at once)
+                await call.code()
+            if self._state is not StreamState.RUNNING:
+                return None, healthy
+            return error, healthy
 
 
 async def _requests(queue: asyncio.Queue[Any]) -> AsyncIterator[_pb.rpc.WatchRequest]:

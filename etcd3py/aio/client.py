@@ -14,8 +14,7 @@ watch stream and per keep-alive stream (never one per watch or lease).
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 from types import TracebackType
 from typing import Any
 
@@ -23,6 +22,7 @@ from typing_extensions import Self
 
 from etcd3py._aio_transport import AioTransport
 from etcd3py._client_base import ClientBase, Settings
+from etcd3py._endpoint_sync import SyncOutcomes
 from etcd3py._keys import KeyLike
 from etcd3py.aio._forward import (
     AuthMethods,
@@ -40,11 +40,8 @@ from etcd3py.aio.maintenance import Maintenance
 from etcd3py.aio.watch import GrpcWatcher, Watcher
 from etcd3py.config import Config
 from etcd3py.context import Context
-from etcd3py.errors import EtcdError
 
 __all__ = ["Client"]
-
-_log = logging.getLogger(__name__)
 
 
 class Client(
@@ -106,7 +103,9 @@ class Client(
             auth=Auth(transport),
         )
         self._auto_sync_interval = settings.auto_sync_interval
-        self._auto_sync: asyncio.Task[None] | None = None
+        self._auto_sync: _AutoSyncTask | None = None
+        if settings.auto_sync_interval is not None:
+            transport.when_started(self._start_auto_sync)
 
     def _assemble(
         self,
@@ -141,11 +140,12 @@ class Client(
             ClientClosedError: the client is closed.
         """
         await self._transport.start()
-        if self._auto_sync_interval is not None and self._auto_sync is None:
-            self._auto_sync = asyncio.get_running_loop().create_task(
-                self._auto_sync_loop(self._auto_sync_interval), name="etcd3py-autosync"
-            )
         return self
+
+    def _start_auto_sync(self) -> None:
+        """Start the auto-sync task: run by the transport once connected, however it is."""
+        if self._auto_sync_interval is not None and not self.closed:
+            self._auto_sync = _AutoSyncTask(self.sync_endpoints, self._auto_sync_interval)
 
     def __await__(self) -> Generator[Any, None, Self]:
         return self.connect().__await__()
@@ -166,23 +166,12 @@ class Client(
         their tasks are awaited, then the channel closes. Idempotent.
         """
         if self._auto_sync is not None:
-            self._auto_sync.cancel()
-            await asyncio.gather(self._auto_sync, return_exceptions=True)
+            await self._auto_sync.stop()
             self._auto_sync = None
         if not self._transport.closed:
             await self._watcher.close()
             await self._lease.close()
         await self._transport.close()
-
-    async def _auto_sync_loop(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.sync_endpoints()
-            except EtcdError as exc:
-                _log.info("etcd3py: auto sync of endpoints failed: %s", exc)
-            except Exception:  # a bug must not end the task silently
-                _log.exception("etcd3py: auto sync of endpoints failed")
 
     # ---- endpoints ---------------------------------------------------------------------
 
@@ -222,3 +211,30 @@ class Client(
 
         self._transport.check_usable()
         return NamespacedClient(self, prefix)
+
+
+class _AutoSyncTask(SyncOutcomes):
+    """Awaits ``sync()`` every ``interval`` seconds in a task of its own until stopped
+    (the asyncio face of :class:`etcd3py._endpoint_sync.AutoSync`: same counts and log).
+
+    Args:
+        sync: the coroutine function to await (``client.sync_endpoints``).
+        interval: seconds between two syncs (the first one ``interval`` after start).
+    """
+
+    def __init__(self, sync: Callable[[], Awaitable[object]], interval: float) -> None:
+        super().__init__()
+        self._sync = sync
+        self._interval = interval
+        self.task = asyncio.get_running_loop().create_task(self._run(), name="etcd3py-autosync")
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            with self.recorded():
+                await self._sync()
+
+    async def stop(self) -> None:
+        """Cancel the task and await its end."""
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -24,8 +25,11 @@ from etcd3py.errors import (
 )
 from tests.backends import EtcdProcess, free_ports
 from tests.cluster.conftest import MEMBER_FLAGS, find_leader, member_status
+from tests.faces import AioView
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.both_faces]
+
+NewClient = Callable[..., Client]
 
 WAIT = 20.0  # the longest any wait of this module may take, in seconds
 
@@ -51,6 +55,13 @@ def put_surely(client: Client, key: str, value: str) -> int:
     raise AssertionError(f"could not put {key}={value}")
 
 
+def retired_channels(client: Any) -> int:
+    """How many replaced channels of the client are still open (either face)."""
+    if isinstance(client, AioView):
+        return int(client.aio_target._transport._channels.retired_count)
+    return int(client._transport.channel.retired_count)
+
+
 class Events:
     """What one watch received: (key, value, revision) and its error."""
 
@@ -72,13 +83,13 @@ class Events:
 
 
 def test_sync_endpoints_learns_every_member_and_streams_follow(
-    cluster: list[EtcdProcess], prefix: str
+    cluster: list[EtcdProcess], prefix: str, new_client: NewClient
 ) -> None:
-    with Client([m.endpoint for m in cluster]) as probe:
+    with new_client([m.endpoint for m in cluster]) as probe:
         leader = find_leader(probe, cluster, WAIT)
     # a follower: killing it below moves the streams without an election
     first = next(m for m in cluster if m is not leader)
-    with Client([first.endpoint]) as client:
+    with new_client([first.endpoint]) as client:
         assert client.endpoints == [first.endpoint]
         events = Events()
         start = client.get(prefix).header.revision + 1
@@ -97,7 +108,7 @@ def test_sync_endpoints_learns_every_member_and_streams_follow(
         first.kill()  # the streams opened before the sync ran to it: they move over
         revs.append(put_surely(client, prefix + "a", "3"))
         wait_until(lambda: events.revisions() == revs, "the event after the member died")
-        wait_until(lambda: client._transport.channel.retired_count == 0, "old channel closed")
+        wait_until(lambda: retired_channels(client) == 0, "old channel closed")
         assert client.time_to_live(lease.id, timeout=10.0).ttl > 0
         assert not ka.done and ka.err() is None
         assert events.error is None
@@ -105,8 +116,10 @@ def test_sync_endpoints_learns_every_member_and_streams_follow(
         ka.close()
 
 
-def test_a_dead_member_is_skipped(cluster: list[EtcdProcess], prefix: str) -> None:
-    with Client([m.endpoint for m in cluster]) as client:
+def test_a_dead_member_is_skipped(
+    cluster: list[EtcdProcess], prefix: str, new_client: NewClient
+) -> None:
+    with new_client([m.endpoint for m in cluster]) as client:
         leader = find_leader(client, cluster, WAIT)
         follower = next(m for m in cluster if m is not leader)
         follower.kill()
@@ -116,9 +129,11 @@ def test_a_dead_member_is_skipped(cluster: list[EtcdProcess], prefix: str) -> No
         assert client.get(prefix, prefix=True, count_only=True).count == 30
 
 
-def test_learner_update_and_remove_are_listed(cluster: list[EtcdProcess]) -> None:
+def test_learner_update_and_remove_are_listed(
+    cluster: list[EtcdProcess], new_client: NewClient
+) -> None:
     peer_a, peer_b = (f"http://127.0.0.1:{p}" for p in free_ports(2))
-    with Client([m.endpoint for m in cluster]) as client:
+    with new_client([m.endpoint for m in cluster]) as client:
         added = client.member_add([peer_a], is_learner=True, timeout=15.0).member
         try:
             listed = {m.id: m for m in client.member_list().members}
@@ -171,11 +186,11 @@ def promote(client: Client, member_id: int) -> None:
 
 
 def test_auto_sync_follows_a_learner_promoted_then_removed(
-    cluster: list[EtcdProcess], caplog: pytest.LogCaptureFixture
+    cluster: list[EtcdProcess], caplog: pytest.LogCaptureFixture, new_client: NewClient
 ) -> None:
     caplog.set_level(logging.INFO, logger="etcd3py")
     three = sorted(m.endpoint for m in cluster)
-    with Client([cluster[0].endpoint], auto_sync_interval=0.3) as client:
+    with new_client([cluster[0].endpoint], auto_sync_interval=0.3) as client:
         wait_until(lambda: sorted(client.endpoints) == three, "the first auto sync")
         member_id, learner = start_learner(client, cluster)
         try:
@@ -199,12 +214,12 @@ def test_auto_sync_follows_a_learner_promoted_then_removed(
 
 
 def test_require_leader_watch_on_a_member_without_leader(
-    cluster: list[EtcdProcess], prefix: str, caplog: pytest.LogCaptureFixture
+    cluster: list[EtcdProcess], prefix: str, caplog: pytest.LogCaptureFixture, new_client: NewClient
 ) -> None:
     caplog.set_level(logging.INFO, logger="etcd3py")
     lonely, peers = cluster[0], cluster[1:]
     key = prefix + "k"
-    with Client([lonely.endpoint]) as client:
+    with new_client([lonely.endpoint]) as client:
         ctx = Context.background().with_require_leader()
         guarded, plain = Events(), Events()
         start = client.get(key).header.revision + 1
@@ -239,12 +254,12 @@ def test_require_leader_watch_on_a_member_without_leader(
 
 
 def test_require_leader_unary_calls_fail_fast_with_no_leader(
-    cluster: list[EtcdProcess], prefix: str
+    cluster: list[EtcdProcess], prefix: str, new_client: NewClient
 ) -> None:
     lonely, peers = cluster[0], cluster[1:]
     key = prefix + "k"
     ctx = Context.background().with_require_leader()
-    with Client([lonely.endpoint]) as client:
+    with new_client([lonely.endpoint]) as client:
         client.put(key, "v", ctx=ctx)  # the metadata rides along while there is a leader
         for peer in peers:
             peer.stop()

@@ -28,6 +28,9 @@ from tests.backends import (
 )
 from tests.conftest import selected_backends
 
+pytestmark = pytest.mark.both_faces
+
+NewClient = Callable[..., Client]
 TTL = 2  # seconds: the simple-token TTL of every private backend
 ROOT_PW = "root-pw"
 WAIT = 10.0  # seconds any single expected watch response may take
@@ -69,9 +72,9 @@ def auth_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
 
 
 @pytest.fixture
-def plain(auth_backend: Backend) -> Iterator[Client]:
-    """A client without credentials (auth is disabled while the test starts)."""
-    with Client(auth_backend.endpoints) as cli:
+def plain(auth_backend: Backend, new_client: NewClient) -> Iterator[Client]:
+    """A client of the test's face without credentials (auth is disabled while the test starts)."""
+    with new_client(auth_backend.endpoints) as cli:
         yield cli
 
 
@@ -97,12 +100,12 @@ def _reset(endpoints: list[str]) -> None:
 
 
 @pytest.fixture
-def admin(auth_backend: Backend) -> Iterator[Client]:
-    """A root client on the backend with auth enabled; reset afterwards."""
+def admin(auth_backend: Backend, new_client: NewClient) -> Iterator[Client]:
+    """A root client of the test's face on the backend with auth enabled; reset afterwards."""
     with Client(auth_backend.endpoints) as plain_cli:
         plain_cli.auth_enable()
     try:
-        with Client(auth_backend.endpoints, username="root", password=ROOT_PW) as root:
+        with new_client(auth_backend.endpoints, username="root", password=ROOT_PW) as root:
             yield root
     finally:
         _reset(auth_backend.endpoints)
@@ -114,16 +117,14 @@ def prefix(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def login(auth_backend: Backend) -> Iterator[Callable[[str, str], Client]]:
-    """``login(user, password)``: a client with credentials, closed after the test."""
-    with ExitStack() as stack:
+def login(auth_backend: Backend, new_client: NewClient) -> Callable[[str, str], Client]:
+    """``login(user, password)``: a client of the test's face with credentials, closed after
+    the test."""
 
-        def make(user: str, password: str) -> Client:
-            return stack.enter_context(
-                Client(auth_backend.endpoints, username=user, password=password)
-            )
+    def make(user: str, password: str) -> Client:
+        return new_client(auth_backend.endpoints, username=user, password=password)
 
-        yield make
+    return make
 
 
 def _has_auth_status(backend: Backend) -> bool:
@@ -299,10 +300,12 @@ def test_no_token_is_user_empty(admin: Client, plain: Client) -> None:
 # ---- credentials ------------------------------------------------------------------------
 
 
-def test_wrong_password_and_unknown_user(admin: Client, auth_backend: Backend) -> None:
+def test_wrong_password_and_unknown_user(
+    admin: Client, auth_backend: Backend, new_client: NewClient
+) -> None:
     for user, password in (("root", "wrong"), ("nobody", "x")):
         with pytest.raises(E.AuthFailedError) as info:
-            Client(auth_backend.endpoints, username=user, password=password)
+            new_client(auth_backend.endpoints, username=user, password=password)
         assert str(info.value) == "etcdserver: authentication failed, invalid user ID or password"
 
 
@@ -313,8 +316,10 @@ def test_auth_disable_then_the_root_client_goes_on(admin: Client, prefix: str) -
     assert admin.get(prefix + "k").kvs[0].value == b"2"
 
 
-def test_credentials_while_auth_is_disabled(plain: Client, auth_backend: Backend) -> None:
-    with Client(auth_backend.endpoints, username="root", password=ROOT_PW) as cli:
+def test_credentials_while_auth_is_disabled(
+    plain: Client, auth_backend: Backend, new_client: NewClient
+) -> None:
+    with new_client(auth_backend.endpoints, username="root", password=ROOT_PW) as cli:
         assert cli.get("/k").count == 0
 
 

@@ -17,9 +17,19 @@ from etcd3py.errors import (
     RequestTooLargeError,
     ValueProvidedError,
 )
+from tests.faces import AioView
 from tests.unit.test_op import BAD_DELETES, BAD_GETS, BAD_PUTS
 
+pytestmark = pytest.mark.both_faces
+
 MIB = 1024 * 1024
+
+
+def _transport(client: Any) -> Any:
+    """The client's transport; of the asyncio face, a blocking view of its AioTransport."""
+    if isinstance(client, AioView):
+        return AioView(client.aio_target._transport, client._portal)
+    return client._transport
 
 
 @pytest.fixture
@@ -166,7 +176,7 @@ def test_server_refuses_what_the_client_refuses(
 ) -> None:
     """Sent raw (skipping the client's checks), the server answers with the same typed error."""
     client, prefix = guarded
-    t = client._transport
+    t = _transport(client)
     method = {
         _pb.rpc.RangeRequest: t.kv.Range,
         _pb.rpc.PutRequest: t.kv.Put,

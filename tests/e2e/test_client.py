@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from etcd3py import Client
+from etcd3py.aio.kv import GrpcKV as AioGrpcKV
 from etcd3py.errors import ClientClosedError, DeadlineExceededError, UnavailableError
 from tests.backends import Backend, free_ports
+from tests.faces import AioView
+
+pytestmark = pytest.mark.both_faces
+
+NewClient = Callable[..., Client]
+
+
+def _transport(client: Any) -> Any:
+    """The client's transport; of the asyncio face, a blocking view of its AioTransport."""
+    if isinstance(client, AioView):
+        return AioView(client.aio_target._transport, client._portal)
+    return client._transport
 
 
 @pytest.fixture
@@ -17,44 +31,52 @@ def dead_endpoint() -> str:
     return f"127.0.0.1:{free_ports(1)[0]}"
 
 
-def test_context_manager_closes_and_use_after_close_raises(backend: Backend, prefix: str) -> None:
-    with Client(endpoints=backend.endpoints) as client:
+def test_context_manager_closes_and_use_after_close_raises(
+    backend: Backend, prefix: str, new_client: NewClient
+) -> None:
+    with new_client(endpoints=backend.endpoints) as client:
         client.put(prefix + "k", "v")
     assert client.closed
     with pytest.raises(ClientClosedError):
         client.get(prefix + "k")
     client.close()  # idempotent
-    with Client(backend.endpoints) as other:
+    with new_client(backend.endpoints) as other:
         assert other.get(prefix + "k").kvs[0].value == b"v"
 
 
-def test_single_endpoint_string_and_http_url(backend: Backend, prefix: str) -> None:
-    with Client("http://" + backend.endpoints[0]) as client:
+def test_single_endpoint_string_and_http_url(
+    backend: Backend, prefix: str, new_client: NewClient
+) -> None:
+    with new_client("http://" + backend.endpoints[0]) as client:
         assert client.put(prefix + "k", "v").header.revision > 0
 
 
 @pytest.mark.parametrize("lb_policy", ["round_robin", "pick_first"])
 def test_a_dead_endpoint_is_skipped(
-    backend: Backend, prefix: str, dead_endpoint: str, lb_policy: str
+    backend: Backend, prefix: str, dead_endpoint: str, lb_policy: str, new_client: NewClient
 ) -> None:
     endpoints = [dead_endpoint, *backend.endpoints]
-    with Client(endpoints, dial_timeout=5.0, lb_policy=lb_policy) as client:
+    with new_client(endpoints, dial_timeout=5.0, lb_policy=lb_policy) as client:
         for i in range(10):
             client.put(f"{prefix}k{i}", "v")
         assert client.get(prefix, prefix=True).count == 10
 
 
 @pytest.mark.timeout(30)
-def test_dial_to_nothing_raises_within_dial_timeout(dead_endpoint: str) -> None:
+def test_dial_to_nothing_raises_within_dial_timeout(
+    dead_endpoint: str, new_client: NewClient
+) -> None:
     with pytest.raises(UnavailableError, match=r"no endpoint answered within dial_timeout=0.5s"):
-        Client([dead_endpoint], dial_timeout=0.5)
+        new_client([dead_endpoint], dial_timeout=0.5)
 
 
-def test_a_call_to_nothing_without_dial_wait_fails_unavailable(dead_endpoint: str) -> None:
+def test_a_call_to_nothing_without_dial_wait_fails_unavailable(
+    dead_endpoint: str, new_client: NewClient
+) -> None:
     from etcd3py.config import RetryPolicy
 
     retry = RetryPolicy(max_attempts=2, initial_backoff=0.01, max_backoff=0.01, jitter=0.0)
-    with Client([dead_endpoint], dial_timeout=None, retry=retry) as client:
+    with new_client([dead_endpoint], dial_timeout=None, retry=retry) as client:
         with pytest.raises(UnavailableError):
             client.get("/k", timeout=10.0)
         with pytest.raises(UnavailableError):
@@ -84,7 +106,7 @@ def test_context_cancel_and_deadline_end_a_call(backend: Backend, client: Client
     from etcd3py.errors import CanceledError
 
     assert backend.server is not None
-    t = client._transport
+    t = _transport(client)
     request = _pb.rpc.RangeRequest(key=b"/ctx")
     backend.server.set_delay(5.0)
     try:
@@ -124,8 +146,10 @@ def test_status(backend: Backend, client: Client) -> None:
         assert status.version == backend.version
 
 
-def test_replaced_kv_is_what_put_uses(backend: Backend, client: Client, prefix: str) -> None:
-    from etcd3py.kv import KV, GrpcKV
+def test_replaced_kv_is_what_put_uses(
+    backend: Backend, client: Client, prefix: str, face: str
+) -> None:
+    from etcd3py.kv import GrpcKV
 
     calls: list[str] = []
 
@@ -134,8 +158,16 @@ def test_replaced_kv_is_what_put_uses(backend: Backend, client: Client, prefix: 
             calls.append(op.type.value)
             return super().do(op, timeout=timeout, ctx=ctx)
 
-    original: KV = client.kv
-    client.kv = CountingKV(client._transport)
+    class AioCountingKV(AioGrpcKV):
+        async def do(self, op, *, timeout=None, ctx=None):  # type: ignore[no-untyped-def]
+            calls.append(op.type.value)
+            return await super().do(op, timeout=timeout, ctx=ctx)
+
+    original = client.kv
+    if face == "aio":
+        client.kv = AioCountingKV(client.aio_target._transport)  # type: ignore[attr-defined]
+    else:
+        client.kv = CountingKV(client._transport)
     client.put(prefix + "k", "v")
     assert client.get(prefix + "k").kvs[0].value == b"v"
     assert calls == ["put", "get"]
@@ -143,8 +175,8 @@ def test_replaced_kv_is_what_put_uses(backend: Backend, client: Client, prefix: 
 
 
 @pytest.fixture
-def fresh_client(backend: Backend) -> Iterator[Client]:
-    with Client(backend.endpoints) as client:
+def fresh_client(backend: Backend, new_client: NewClient) -> Iterator[Client]:
+    with new_client(backend.endpoints) as client:
         yield client
 
 
@@ -181,28 +213,30 @@ def auth_etcd() -> Iterator[str]:
         yield endpoint
 
 
-def test_username_password_authenticates_every_call(auth_etcd: str) -> None:
-    with Client([auth_etcd], username="root", password="rootpw") as client:
+def test_username_password_authenticates_every_call(auth_etcd: str, new_client: NewClient) -> None:
+    with new_client([auth_etcd], username="root", password="rootpw") as client:
         client.put("/auth/k", "v")
         assert client.get("/auth/k").kvs[0].value == b"v"
 
 
-def test_wrong_password_is_auth_failed(auth_etcd: str) -> None:
+def test_wrong_password_is_auth_failed(auth_etcd: str, new_client: NewClient) -> None:
     from etcd3py.errors import AuthFailedError
 
     with pytest.raises(AuthFailedError, match="authentication failed"):
-        Client([auth_etcd], username="root", password="wrong")
+        new_client([auth_etcd], username="root", password="wrong")
 
 
-def test_no_credentials_on_an_auth_cluster_is_refused(auth_etcd: str) -> None:
+def test_no_credentials_on_an_auth_cluster_is_refused(
+    auth_etcd: str, new_client: NewClient
+) -> None:
     from etcd3py.errors import UserEmptyError
 
-    with Client([auth_etcd]) as client, pytest.raises(UserEmptyError):
+    with new_client([auth_etcd]) as client, pytest.raises(UserEmptyError):
         client.get("/auth/k")
 
 
-def test_an_invalid_token_is_refreshed_once(auth_etcd: str) -> None:
-    with Client([auth_etcd], username="root", password="rootpw") as client:
+def test_an_invalid_token_is_refreshed_once(auth_etcd: str, new_client: NewClient) -> None:
+    with new_client([auth_etcd], username="root", password="rootpw") as client:
         client._transport._token = "not-a-valid-token"
         assert client.put("/auth/k2", "v").header.revision > 0
         assert client._transport._token != "not-a-valid-token"

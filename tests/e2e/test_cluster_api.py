@@ -9,6 +9,7 @@ parts (promote) run on the ``etcd_cluster`` fixture.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -23,6 +24,8 @@ from etcd3py.errors import (
     UnimplementedError,
 )
 from tests.backends import Backend, EtcdProcess, EtcdTools, free_ports
+
+pytestmark = pytest.mark.both_faces
 
 TIMEOUT = 10.0
 #: seconds a new learner may take to catch up with the leader before it can be promoted.
@@ -115,8 +118,10 @@ def test_reference_server_refuses_membership_changes(client: Client) -> None:
 
 
 @pytest.mark.cluster
-def test_three_members_listed(etcd_cluster: list[EtcdProcess]) -> None:
-    with Client(endpoints=[m.endpoint for m in etcd_cluster]) as client:
+def test_three_members_listed(
+    etcd_cluster: list[EtcdProcess], new_client: Callable[..., Client]
+) -> None:
+    with new_client(endpoints=[m.endpoint for m in etcd_cluster]) as client:
         resp = client.member_list(timeout=TIMEOUT)
         assert sorted(m.name for m in resp.members) == sorted(m.name for m in etcd_cluster)
         assert sorted(u for m in resp.members for u in m.peer_urls) == sorted(
@@ -156,11 +161,11 @@ def promote_when_ready(client: Client, member_id: int) -> list[bool]:
 
 @pytest.mark.cluster
 def test_learner_joins_and_is_promoted(
-    etcd_cluster: list[EtcdProcess], etcd_tools: EtcdTools
+    etcd_cluster: list[EtcdProcess], etcd_tools: EtcdTools, new_client: Callable[..., Client]
 ) -> None:
     client_port, peer_port = free_ports(2)
     peer_url = f"http://127.0.0.1:{peer_port}"
-    with Client(endpoints=[m.endpoint for m in etcd_cluster]) as client:
+    with new_client(endpoints=[m.endpoint for m in etcd_cluster]) as client:
         added = add_learner_when_healthy(client, peer_url)
         assert added.member.is_learner is True
         initial = etcd_cluster[0].initial_cluster + f",m3={peer_url}"

@@ -26,6 +26,8 @@ from tests.backends import Backend
 from tests.e2e.hold_proxy import HoldProxy
 from tests.unit.test_auth_args import AUTH_CALLS
 
+pytestmark = pytest.mark.both_faces
+
 WAIT = 10.0  # seconds a request may take to leave the client (never reached when all is well)
 
 Call = Callable[[Client, str, Context | None], object]
@@ -74,9 +76,11 @@ def _ids(calls: list[tuple[str, Call]]) -> list[str]:
 
 
 @pytest.fixture
-def held(backend: Backend, prefix: str) -> Iterator[tuple[Client, HoldProxy]]:
+def held(
+    backend: Backend, prefix: str, new_client: Callable[..., Client]
+) -> Iterator[tuple[Client, HoldProxy]]:
     """A client whose connection goes through a hold proxy, connected (one get done)."""
-    with HoldProxy(backend.endpoints[0]) as proxy, Client([proxy.endpoint]) as client:
+    with HoldProxy(backend.endpoints[0]) as proxy, new_client([proxy.endpoint]) as client:
         client.get(prefix + "warm-up")
         yield client, proxy
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -50,6 +50,9 @@ from tests.backends import (
 )
 from testserver.snapshot import read_snapshot
 
+pytestmark = pytest.mark.both_faces
+
+NewClient = Callable[..., Client]
 TIMEOUT = 10.0
 #: bbolt's magic number, little-endian, at offset 16 of the first page (its meta page).
 BOLT_MAGIC = (0xED0CDAED).to_bytes(4, "little")
@@ -130,9 +133,11 @@ def small_quota_etcd(backend: Backend) -> Iterator[Backend]:
 
 
 @pytest.mark.real_etcd_only
-def test_quota_exceeded_raises_nospace_and_disarm_recovers(small_quota_etcd: Backend) -> None:
+def test_quota_exceeded_raises_nospace_and_disarm_recovers(
+    small_quota_etcd: Backend, new_client: NewClient
+) -> None:
     endpoint = small_quota_etcd.endpoints[0]
-    with Client(endpoints=[endpoint]) as client:
+    with new_client(endpoints=[endpoint]) as client:
         with pytest.raises(NoSpaceError):
             for n in range(200):  # 64 KiB of quota: refused well before 200 x 16 KiB
                 client.put(f"/quota/{n}", b"x" * 16384, timeout=TIMEOUT)
@@ -341,12 +346,14 @@ def test_downgrade_enable_then_cancel_reference_server(client: Client) -> None:
 
 
 @pytest.mark.real_etcd_only
-def test_downgrade_enable_then_cancel_private_etcd35(backend: Backend) -> None:
+def test_downgrade_enable_then_cancel_private_etcd35(
+    backend: Backend, new_client: NewClient
+) -> None:
     if backend.name != "etcd35":
         pytest.skip("enables a downgrade on a private etcd 3.5")
     with (
         running_etcd(_etcd35_binary()[0], "etcd35") as member,
-        Client(endpoints=member.endpoints) as client,
+        new_client(endpoints=member.endpoints) as client,
     ):
         # etcd 3.5.1 applies ENABLE and CANCEL on a one-member cluster but never answers
         # them (it reports "request timed out" after 7 s): bound the wait
@@ -406,8 +413,10 @@ def test_reference_server_move_leader_unimplemented(client: Client) -> None:
 
 
 @pytest.mark.cluster
-def test_move_leader_to_another_member(etcd_cluster: list[EtcdProcess]) -> None:
-    with Client(endpoints=[m.endpoint for m in etcd_cluster]) as client:
+def test_move_leader_to_another_member(
+    etcd_cluster: list[EtcdProcess], new_client: NewClient
+) -> None:
+    with new_client(endpoints=[m.endpoint for m in etcd_cluster]) as client:
         statuses = {m.endpoint: client.status(m.endpoint, timeout=TIMEOUT) for m in etcd_cluster}
         leader = next(s.leader for s in statuses.values())
         assert all(s.leader == leader for s in statuses.values())

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,10 @@ import trustme
 from etcd3py import Client, TLSConfig
 from etcd3py.errors import EtcdError, UnavailableError
 from tests.backends import BackendUnavailable, EtcdProcess, distro_binary, free_ports
+
+pytestmark = pytest.mark.both_faces
+
+NewClient = Callable[..., Client]
 
 DIAL_TIMEOUT = 2.0
 # the dial must fail within dial_timeout plus scheduling slack on a loaded 2-core machine
@@ -124,10 +128,10 @@ def _roundtrip(client: Client) -> None:
     assert [(kv.key, kv.value) for kv in kvs] == [(key.encode(), b"secret")]
 
 
-def _expect_dial_failure(endpoint: str, tls: TLSConfig) -> EtcdError:
+def _expect_dial_failure(endpoint: str, tls: TLSConfig, new_client: NewClient) -> EtcdError:
     start = time.monotonic()
     with pytest.raises(UnavailableError) as info:
-        client = Client(endpoint, tls=tls, dial_timeout=DIAL_TIMEOUT)
+        client = new_client(endpoint, tls=tls, dial_timeout=DIAL_TIMEOUT)
         client.close()
     assert time.monotonic() - start < FAIL_BUDGET
     assert "dial_timeout" in str(info.value)
@@ -135,38 +139,44 @@ def _expect_dial_failure(endpoint: str, tls: TLSConfig) -> EtcdError:
 
 
 @pytest.mark.parametrize("scheme", ["https://", ""])
-def test_server_tls_with_ca_bytes(server_tls: TLSEtcd, ca: trustme.CA, scheme: str) -> None:
+def test_server_tls_with_ca_bytes(
+    server_tls: TLSEtcd, ca: trustme.CA, scheme: str, new_client: NewClient
+) -> None:
     tls = TLSConfig(ca=ca.cert_pem.bytes())
-    with Client(scheme + server_tls.https_endpoint, tls=tls, dial_timeout=10) as client:
+    with new_client(scheme + server_tls.https_endpoint, tls=tls, dial_timeout=10) as client:
         _roundtrip(client)
 
 
-def test_server_tls_with_ca_path(server_tls: TLSEtcd, ca: trustme.CA, tmp_path: Path) -> None:
+def test_server_tls_with_ca_path(
+    server_tls: TLSEtcd, ca: trustme.CA, tmp_path: Path, new_client: NewClient
+) -> None:
     ca_path = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_path))
     for ca_arg in (str(ca_path), ca_path):
         tls = TLSConfig(ca=ca_arg)
-        with Client(f"https://{server_tls.https_endpoint}", tls=tls, dial_timeout=10) as client:
+        with new_client(f"https://{server_tls.https_endpoint}", tls=tls, dial_timeout=10) as client:
             _roundtrip(client)
 
 
-def test_plain_text_client_on_tls_port_fails(server_tls: TLSEtcd) -> None:
+def test_plain_text_client_on_tls_port_fails(server_tls: TLSEtcd, new_client: NewClient) -> None:
     start = time.monotonic()
     with pytest.raises(UnavailableError):
-        Client(server_tls.https_endpoint, dial_timeout=DIAL_TIMEOUT).close()
+        new_client(server_tls.https_endpoint, dial_timeout=DIAL_TIMEOUT).close()
     assert time.monotonic() - start < FAIL_BUDGET
 
 
-def test_wrong_ca_fails_typed(server_tls: TLSEtcd) -> None:
+def test_wrong_ca_fails_typed(server_tls: TLSEtcd, new_client: NewClient) -> None:
     other = trustme.CA()
     error = _expect_dial_failure(
-        f"https://{server_tls.https_endpoint}", TLSConfig(ca=other.cert_pem.bytes())
+        f"https://{server_tls.https_endpoint}", TLSConfig(ca=other.cert_pem.bytes()), new_client
     )
     # gRPC's reason is kept: the handshake failed on the certificate
     assert any(w in str(error).lower() for w in ("ssl", "handshake", "certificate")), error
 
 
-def test_mutual_tls_with_client_cert(mutual_tls: TLSEtcd, ca: trustme.CA, tmp_path: Path) -> None:
+def test_mutual_tls_with_client_cert(
+    mutual_tls: TLSEtcd, ca: trustme.CA, tmp_path: Path, new_client: NewClient
+) -> None:
     leaf = ca.issue_cert("etcd3py-client")
     cert_path, key_path = tmp_path / "client.pem", tmp_path / "client-key.pem"
     leaf.cert_chain_pems[0].write_to_path(str(cert_path))
@@ -178,16 +188,20 @@ def test_mutual_tls_with_client_cert(mutual_tls: TLSEtcd, ca: trustme.CA, tmp_pa
     )
     by_path = TLSConfig(ca=ca.cert_pem.bytes(), cert=cert_path, key=str(key_path))
     for tls in (by_bytes, by_path):
-        with Client(f"https://{mutual_tls.https_endpoint}", tls=tls, dial_timeout=10) as client:
+        with new_client(f"https://{mutual_tls.https_endpoint}", tls=tls, dial_timeout=10) as client:
             _roundtrip(client)
 
 
-def test_mutual_tls_without_client_cert_fails_typed(mutual_tls: TLSEtcd, ca: trustme.CA) -> None:
-    _expect_dial_failure(f"https://{mutual_tls.https_endpoint}", TLSConfig(ca=ca.cert_pem.bytes()))
+def test_mutual_tls_without_client_cert_fails_typed(
+    mutual_tls: TLSEtcd, ca: trustme.CA, new_client: NewClient
+) -> None:
+    _expect_dial_failure(
+        f"https://{mutual_tls.https_endpoint}", TLSConfig(ca=ca.cert_pem.bytes()), new_client
+    )
 
 
 def test_mutual_tls_with_untrusted_client_cert_fails_typed(
-    mutual_tls: TLSEtcd, ca: trustme.CA
+    mutual_tls: TLSEtcd, ca: trustme.CA, new_client: NewClient
 ) -> None:
     stranger = trustme.CA().issue_cert("etcd3py-client")
     tls = TLSConfig(
@@ -195,10 +209,10 @@ def test_mutual_tls_with_untrusted_client_cert_fails_typed(
         cert=stranger.cert_chain_pems[0].bytes(),
         key=stranger.private_key_pem.bytes(),
     )
-    _expect_dial_failure(f"https://{mutual_tls.https_endpoint}", tls)
+    _expect_dial_failure(f"https://{mutual_tls.https_endpoint}", tls, new_client)
 
 
-def test_expired_server_cert_fails_typed(ca: trustme.CA) -> None:
+def test_expired_server_cert_fails_typed(ca: trustme.CA, new_client: NewClient) -> None:
     now = datetime.datetime.now(datetime.timezone.utc)
     expired = ca.issue_cert(
         "127.0.0.1",
@@ -208,19 +222,21 @@ def test_expired_server_cert_fails_typed(ca: trustme.CA) -> None:
     )
     member = _start(expired)
     try:
-        _expect_dial_failure(f"https://{member.https_endpoint}", TLSConfig(ca=ca.cert_pem.bytes()))
+        _expect_dial_failure(
+            f"https://{member.https_endpoint}", TLSConfig(ca=ca.cert_pem.bytes()), new_client
+        )
     finally:
         member.remove()
 
 
-def test_server_name_override(ca: trustme.CA) -> None:
+def test_server_name_override(ca: trustme.CA, new_client: NewClient) -> None:
     member = _start(ca.issue_cert("etcd.test"))
     try:
         endpoint = f"https://{member.https_endpoint}"
         # the certificate does not name 127.0.0.1: refused without the override
-        _expect_dial_failure(endpoint, TLSConfig(ca=ca.cert_pem.bytes()))
+        _expect_dial_failure(endpoint, TLSConfig(ca=ca.cert_pem.bytes()), new_client)
         tls = TLSConfig(ca=ca.cert_pem.bytes(), server_name="etcd.test")
-        with Client(endpoint, tls=tls, dial_timeout=10) as client:
+        with new_client(endpoint, tls=tls, dial_timeout=10) as client:
             _roundtrip(client)
     finally:
         member.remove()

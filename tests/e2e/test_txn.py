@@ -13,6 +13,8 @@ from etcd3py.errors import DuplicateKeyError, TooManyOpsError
 from etcd3py.kv import DeleteResponse, GetResponse, PutResponse
 from etcd3py.txn import TxnResponse
 
+pytestmark = pytest.mark.both_faces
+
 OPERATORS: dict[str, Callable[[CompareOperand, Any], Cmp]] = {
     "==": lambda t, v: t == v,
     "!=": lambda t, v: t != v,

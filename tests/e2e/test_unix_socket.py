@@ -8,7 +8,7 @@ reaches it from anywhere. The reference server takes ``Server(unix_socket=PATH)`
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,10 @@ from tests.backends import (
     _etcd35_binary,
     free_ports,
 )
+
+pytestmark = pytest.mark.both_faces
+
+NewClient = Callable[..., Client]
 
 
 @contextlib.contextmanager
@@ -54,8 +58,10 @@ def _socket_member(name: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("name", ["testserver", "etcd35", "etcd34"])
-def test_a_unix_socket_endpoint_serves_kv_and_watch(name: str, tmp_path: Path) -> None:
-    with _socket_member(name, tmp_path) as endpoint, Client(endpoint) as client:
+def test_a_unix_socket_endpoint_serves_kv_and_watch(
+    name: str, tmp_path: Path, new_client: NewClient
+) -> None:
+    with _socket_member(name, tmp_path) as endpoint, new_client(endpoint) as client:
         assert client.endpoints == [endpoint]
         put = client.put("/unix/k", "v")
         assert client.get("/unix/k").kvs[0].value == b"v"

@@ -12,7 +12,12 @@ import pytest
 
 from etcd3py import Client, _pb, _stubs
 from etcd3py._channel import SwitchableChannel
-from etcd3py._endpoint_sync import AutoSync, endpoints_from_members
+from etcd3py._endpoint_sync import (
+    AutoSync,
+    endpoints_changed,
+    endpoints_from_members,
+    usable_endpoints,
+)
 from etcd3py.config import Endpoint, check_interval
 from etcd3py.errors import ArgumentTypeError, InvalidArgumentError, UnavailableError
 
@@ -166,6 +171,20 @@ def test_members_give_their_started_voting_client_urls() -> None:
     )
     assert endpoints_from_members(members, secure=True) == (Endpoint("127.0.0.1", 4, True),)
     assert endpoints_from_members([], secure=False) == ()
+
+
+def test_an_empty_endpoint_list_is_refused_and_a_sync_needs_one_usable_url() -> None:
+    one = (Endpoint("127.0.0.1", 1),)
+    assert endpoints_changed(one, (Endpoint("127.0.0.1", 1),)) is False
+    assert endpoints_changed(one, (Endpoint("127.0.0.1", 2),)) is True
+    with pytest.raises(InvalidArgumentError, match="at least one endpoint is required"):
+        endpoints_changed(one, ())
+    with Client(["127.0.0.1:1"], dial_timeout=None) as client:  # no dial: nothing listens
+        with pytest.raises(InvalidArgumentError, match="at least one endpoint is required"):
+            client._transport.set_endpoints([])
+        assert client.endpoints == ["127.0.0.1:1"]
+    with pytest.raises(UnavailableError, match="names no usable client URL"):
+        usable_endpoints([M("learner", ["http://127.0.0.1:2"], is_learner=True)], secure=False)
 
 
 def wait_for(predicate: Callable[[], bool]) -> None:
