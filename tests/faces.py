@@ -28,7 +28,7 @@ FACES = ("sync", "aio")
 
 
 def _is_aio_object(value: object) -> bool:
-    return type(value).__module__.startswith("etcd3py.aio")
+    return type(value).__module__.startswith(("etcd3py.aio", "etcd3py._aio"))
 
 
 def view(value: Any, portal: BlockingPortal) -> Any:
