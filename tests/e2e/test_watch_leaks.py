@@ -97,6 +97,10 @@ def test_cycles_on_a_shared_stream_leave_nothing(
     got: list[object] = []
     client.add_watch_callback(key, got.append).close()  # the dispatcher thread exists now
     threads = threading.active_count()
+    eventually(  # the first callback watch's cancel answered: the tables at rest
+        lambda: internal_sizes(client, face, request)["mux_cancelled"] == 0,
+        lambda: f"a cancel still in flight: {internal_sizes(client, face, request)}",
+    )
     settled = internal_sizes(client, face, request)
     for i in range(2000):
         if i % 2:

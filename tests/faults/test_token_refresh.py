@@ -32,7 +32,8 @@ def test_one_refresh_per_expiry_and_no_call_without_a_token(
     auth_endpoint: str, new_client: Callable[..., Any]
 ) -> None:
     with new_client(auth_endpoint, username=USER[0], password=USER[1]) as client:
-        transport = client._transport  # the sync Transport, or the AioTransport itself
+        transport = client._transport  # the sync Transport, or a view of the AioTransport
+        transport = getattr(transport, "aio_target", transport)  # the AioTransport itself
         fetches: list[float] = []
         authenticate = transport._authenticate
         counting_authenticate: Callable[[], Any]
