@@ -1,6 +1,6 @@
 """Fixtures of the asyncio face's own tests (pytest-asyncio, auto mode, asyncio debug on).
 
-Each test runs in its own event loop; ``aio_transport`` is an
+Each test runs in its own event loop, in asyncio's debug mode; ``aio_transport`` is an
 :class:`~etcd3py._aio_transport.AioTransport` started on the test's backend in that loop,
 closed after the test. A test also fails when it leaves a task of its own running.
 """
@@ -30,7 +30,10 @@ async def aio_transport(backend: Backend) -> AsyncIterator[AioTransport]:
 
 @pytest.fixture(autouse=True)
 async def no_task_left() -> AsyncIterator[None]:
-    """Fail a test that leaves a task of its own running on its loop."""
+    """Run the test's loop in asyncio's debug mode, and fail a test that leaves a task of
+    its own running on it. (Debug mode is set here, not by pytest-asyncio's ``asyncio_debug``
+    option: the lowest versions the tests install do not have it.)"""
+    asyncio.get_running_loop().set_debug(True)
     before = asyncio.all_tasks()
     yield
     await asyncio.sleep(0)
