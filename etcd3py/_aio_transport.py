@@ -616,3 +616,13 @@ async def _wait_ctx(ctx: Context | None, seconds: float) -> None:
 
 def _nothing() -> None:
     pass
+
+
+def task_cancelling() -> bool:
+    """Whether the current task was asked to cancel (Python 3.11+ can tell; 3.10 cannot).
+
+    The stream drivers use it to tell their own task's cancel from a call they cancelled.
+    """
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return bool(cancelling()) if cancelling is not None else False

@@ -45,6 +45,7 @@ import grpc
 import grpc.aio
 
 from etcd3py import _pb, _stubs
+from etcd3py._aio_transport import task_cancelling
 from etcd3py._keepalive_renewals import Renewals, ctx_error, follow, run_callbacks
 from etcd3py._keepalive_state import (
     KeepAliveStreams,
@@ -261,7 +262,7 @@ class AioKeepAliveDriver:
                     self._table.deliver(stream, response)
                 error: EtcdError = stream_ended_error()
             except asyncio.CancelledError:
-                if not call.done() or _task_cancelling():
+                if not call.done() or task_cancelling():
                     raise  # this task itself was cancelled
                 # the call was: by this driver (stopped, or hung), or by the channel closing
                 error = UnavailableError("etcd3py: the keep-alive call was cancelled")
@@ -272,13 +273,6 @@ class AioKeepAliveDriver:
                 requests.end()
                 call.cancel()
             return (None if stream.stopped else error), healthy
-
-
-def _task_cancelling() -> bool:
-    """Whether the current task was asked to cancel (Python 3.11+ can tell; 3.10 cannot)."""
-    task = asyncio.current_task()
-    cancelling = getattr(task, "cancelling", None)
-    return bool(cancelling()) if cancelling is not None else False
 
 
 class Sink:

@@ -40,7 +40,7 @@ import grpc
 import grpc.aio
 
 from etcd3py import _pb, _stubs
-from etcd3py._aio_transport import _on_ctx_done
+from etcd3py._aio_transport import _on_ctx_done, task_cancelling
 from etcd3py._reconnect import watch_policy
 from etcd3py._watch_core import RegistryCore, StreamCore, StreamState, WatchBuffer
 from etcd3py._watch_views import WatchResponse
@@ -298,7 +298,7 @@ class AioWatchStream(StreamCore):
                         return reauth, healthy
                 error: EtcdError = UnavailableError("etcd3py: the server ended the watch stream")
             except asyncio.CancelledError:
-                if not self._stopping or _cancelling():
+                if not self._stopping or task_cancelling():
                     raise  # the task itself was cancelled: asyncio's own rule
                 return None, healthy  # our _stop_call cancelled the call: the stream is over
             except grpc.aio.AioRpcError as exc:
@@ -415,13 +415,6 @@ def _resolve(future: asyncio.Future[None] | None) -> None:
 async def _wait(future: asyncio.Future[None], timeout: float | None) -> None:
     """Wait for ``future`` (at most ``timeout`` s), never cancelling it (others may wait)."""
     await asyncio.wait([future], timeout=timeout)
-
-
-def _cancelling() -> bool:
-    """Whether the current task was asked to cancel (3.11+; False where unknown)."""
-    task = asyncio.current_task()
-    cancelling = getattr(task, "cancelling", None)
-    return bool(cancelling()) if cancelling is not None else False
 
 
 def _nothing() -> None:
