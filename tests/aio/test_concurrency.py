@@ -222,7 +222,9 @@ async def test_aio_and_sync_mutexes_exclude_each_other(
                 await ours.try_lock()
             rev = await _rev(aclient, name)
             waiter = asyncio.create_task(ours.lock(timeout=WAIT))
-            assert await _puts(aclient, name + "/", rev, 1) == [ours.key]  # behind theirs
+            # The key is the session's: the event may come before the waiter records its key.
+            ours_key = f"{name}/{session.lease:x}".encode()
+            assert await _puts(aclient, name + "/", rev, 1) == [ours_key]  # behind theirs
             assert not waiter.done()
             await asyncio.to_thread(theirs.unlock)
             await waiter
@@ -230,11 +232,12 @@ async def test_aio_and_sync_mutexes_exclude_each_other(
             # and the other way round: the sync mutex waits behind ours
             rev = await _rev(aclient, name)
             sync_waiter = asyncio.ensure_future(asyncio.to_thread(theirs.lock, timeout=WAIT))
-            assert await _puts(aclient, name + "/", rev, 1) == [theirs.key]
+            theirs_key = f"{name}/{sync_session.lease:x}".encode()
+            assert await _puts(aclient, name + "/", rev, 1) == [theirs_key]
             assert not sync_waiter.done() and not theirs.locked()
             await ours.unlock()
             await sync_waiter
-            assert theirs.locked()
+            assert theirs.locked() and theirs.key == theirs_key
             theirs.unlock()
 
 
@@ -366,7 +369,9 @@ async def test_aio_and_sync_candidates_share_an_election(
                 assert (await anext(leaders)).value == b"sync"
                 rev = await _rev(aclient, name)
                 campaign = asyncio.create_task(ours.campaign("aio", timeout=WAIT))
-                assert await _puts(aclient, name + "/", rev, 1) == [ours.key]
+                # The session's key: its event may come before the campaign records it.
+                ours_key = f"{name}/{session.lease:x}".encode()
+                assert await _puts(aclient, name + "/", rev, 1) == [ours_key]
                 await asyncio.to_thread(theirs.proclaim, "sync, again")
                 assert (await anext(leaders)).value == b"sync, again"
                 assert not campaign.done()
