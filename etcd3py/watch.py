@@ -32,7 +32,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from typing_extensions import Self, TypedDict
 
@@ -273,7 +273,6 @@ class WatchHandle:
 class Watcher(abc.ABC):
     """Watches of keys and ranges, as clientv3's ``Watcher`` interface."""
 
-    @abc.abstractmethod
     def watch(
         self,
         key: KeyLike,
@@ -327,8 +326,8 @@ class Watcher(abc.ABC):
             InvalidArgumentError: conflicting range options or a negative revision.
             ClientClosedError: the watcher (its client) is closed.
         """
+        return self.open_watch(key, _options(locals()), timeout=timeout, ctx=ctx)
 
-    @abc.abstractmethod
     def add_watch_callback(
         self,
         key: KeyLike,
@@ -386,6 +385,61 @@ class Watcher(abc.ABC):
         Raises:
             ArgumentTypeError: an argument of the wrong type (``wait`` too), or an unknown
                 option.
+            EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
+            InvalidArgumentError: conflicting range options or a negative revision.
+            ClientClosedError: the watcher (its client) is closed.
+        """
+        _check_callback(callback, wait)
+        return self.open_watch_callback(
+            key, callback, _options(locals()), timeout=timeout, ctx=ctx, wait=wait
+        )
+
+    @abc.abstractmethod
+    def open_watch(
+        self, key: KeyLike, options: WatchOptions, *, timeout: float | None, ctx: Context | None
+    ) -> WatchChan:
+        """What :meth:`watch` does, its options gathered in one :class:`WatchOptions`.
+
+        The hook a watcher implements (a wrapper, e.g. a namespace, calls the wrapped
+        watcher's): :meth:`watch` declares the options once for every watcher and calls it.
+
+        Args:
+            key: the key, or the start of the range.
+            options: the watch's options (those not given are absent).
+            timeout: seconds after which the watch ends (see :meth:`watch`).
+            ctx: the context (see :meth:`watch`).
+
+        Returns:
+            The watch, as :meth:`watch` returns it.
+
+        Raises:
+            ArgumentTypeError: an argument of the wrong type, or an unknown option.
+            EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
+            InvalidArgumentError: conflicting range options or a negative revision.
+            ClientClosedError: the watcher (its client) is closed.
+        """
+
+    @abc.abstractmethod
+    def open_watch_callback(
+        self,
+        key: KeyLike,
+        callback: WatchCallback,
+        options: WatchOptions,
+        *,
+        timeout: float | None,
+        ctx: Context | None,
+        wait: bool,
+    ) -> WatchHandle:
+        """What :meth:`add_watch_callback` does, its options in one :class:`WatchOptions`.
+
+        The hook a watcher implements, as :meth:`open_watch`; ``callback`` is callable and
+        ``wait`` a bool (:meth:`add_watch_callback` checked them).
+
+        Returns:
+            The handle, as :meth:`add_watch_callback` returns it.
+
+        Raises:
+            ArgumentTypeError: an argument of the wrong type, or an unknown option.
             EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
             InvalidArgumentError: conflicting range options or a negative revision.
             ClientClosedError: the watcher (its client) is closed.
@@ -455,51 +509,28 @@ class GrpcWatcher(Watcher):
                 )
             return self._registry
 
-    def watch(
-        self,
-        key: KeyLike,
-        *,
-        prefix: bool = False,
-        range_end: KeyLike | None = None,
-        from_key: bool = False,
-        rev: int = 0,
-        prev_kv: bool = False,
-        filter_put: bool = False,
-        filter_delete: bool = False,
-        progress_notify: bool = False,
-        created_notify: bool = False,
-        fragment: bool = False,
-        timeout: float | None = None,
-        ctx: Context | None = None,
+    def open_watch(
+        self, key: KeyLike, options: WatchOptions, *, timeout: float | None, ctx: Context | None
     ) -> WatchChan:
-        """See :meth:`Watcher.watch`."""
-        spec, ctx, owned = _watch_args(locals())
+        """See :meth:`Watcher.open_watch`."""
+        spec, ctx, owned = _watch_args(key, options, timeout, ctx)
         sub = self._streams.subscribe(spec, ctx, None, True, owned=owned)
         chan = WatchChan(sub)
         _wait_registered(sub, chan.close)
         return chan
 
-    def add_watch_callback(
+    def open_watch_callback(
         self,
         key: KeyLike,
         callback: WatchCallback,
+        options: WatchOptions,
         *,
-        prefix: bool = False,
-        range_end: KeyLike | None = None,
-        from_key: bool = False,
-        rev: int = 0,
-        prev_kv: bool = False,
-        filter_put: bool = False,
-        filter_delete: bool = False,
-        progress_notify: bool = False,
-        created_notify: bool = False,
-        fragment: bool = False,
-        timeout: float | None = None,
-        ctx: Context | None = None,
-        wait: bool = True,
+        timeout: float | None,
+        ctx: Context | None,
+        wait: bool,
     ) -> WatchHandle:
-        """See :meth:`Watcher.add_watch_callback`."""
-        spec, ctx, owned = _watch_args(locals())
+        """See :meth:`Watcher.open_watch_callback`."""
+        spec, ctx, owned = _watch_args(key, options, timeout, ctx)
         sub = self._streams.subscribe(spec, ctx, callback, wait, owned=owned)
         handle = WatchHandle(sub)
         _wait_registered(sub, handle.close)
@@ -531,25 +562,38 @@ class GrpcWatcher(Watcher):
         return 0 if registry is None else registry.watch_count
 
 
-def _watch_args(args: dict[str, Any]) -> tuple[WatchSpec, Context, bool]:
-    """Check the arguments of one ``watch()`` or ``add_watch_callback()`` call (of either
-    face), given as its ``locals()``; return the spec, the context and whether that context
-    is the watch's own (``timeout=``).
+def _options(args: dict[str, Any]) -> WatchOptions:
+    """Gather the watch options of a ``watch()``/``add_watch_callback()`` call (of either
+    face), given its ``locals()``, into one :class:`WatchOptions`."""
+    return cast(WatchOptions, {name: args[name] for name in _OPTIONS})
+
+
+def _check_callback(callback: object, wait: object) -> None:
+    """Check ``add_watch_callback``'s own arguments (either face), before any watcher's hook.
 
     Raises:
-        ArgumentTypeError: an argument of the wrong type (``callback`` not callable, ``wait``
-            not a bool), or an unknown option.
+        ArgumentTypeError: ``callback`` is not callable, or ``wait`` not a bool.
+    """
+    if not callable(callback):
+        raise ArgumentTypeError(f"callback must be callable, not {type(callback).__name__}")
+    if not isinstance(wait, bool):
+        raise ArgumentTypeError(f"wait must be a bool, not {type(wait).__name__}")
+
+
+def _watch_args(
+    key: KeyLike, options: WatchOptions, timeout: float | None, ctx: Context | None
+) -> tuple[WatchSpec, Context, bool]:
+    """Check one watch's arguments (of either face's gRPC watcher); return the spec, the
+    context and whether that context is the watch's own (``timeout=``).
+
+    Raises:
+        ArgumentTypeError: an argument of the wrong type, or an unknown option.
         EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
         InvalidArgumentError: conflicting range options or a negative revision.
     """
-    if "callback" in args and not callable(args["callback"]):
-        raise ArgumentTypeError(f"callback must be callable, not {type(args['callback']).__name__}")
-    if "wait" in args and not isinstance(args["wait"], bool):
-        raise ArgumentTypeError(f"wait must be a bool, not {type(args['wait']).__name__}")
-    options = WatchOptions(**{name: args[name] for name in _OPTIONS})  # type: ignore[typeddict-item]
-    spec = _build_spec(args["key"], options)
-    ctx, owned = _timed_context(args["ctx"], args["timeout"])
-    return spec, ctx, owned
+    spec = _build_spec(key, options)
+    timed, owned = _timed_context(ctx, timeout)
+    return spec, timed, owned
 
 
 def _check_settings(buffer_limit: int, create_window: int) -> None:

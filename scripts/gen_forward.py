@@ -52,8 +52,9 @@ FACES = {
     "aio": ("etcd3py.aio", "etcd3py.aio._forward", "etcd3py.aio.Client"),
 }
 
-#: The concern's own lifecycle is the client's: ``client.close()`` closes them all.
-NOT_FORWARDED = {"close"}
+#: The concern's own lifecycle is the client's: ``client.close()`` closes them all; the
+#: watcher's hooks are what ``watch``/``add_watch_callback`` call, not the client's API.
+NOT_FORWARDED = {"close", "open_watch", "open_watch_callback"}
 
 
 def _concerns(face: str) -> list[Concern]:

@@ -44,7 +44,7 @@ PAIRS = {
 
 #: Methods whose sync form blocks but which do no I/O in the asyncio face (they return an
 #: object at once: a builder, a chan, a keep-alive, a namespaced client).
-NO_IO = {"txn", "watch", "keep_alive", "with_namespace", "observe", "follow"}
+NO_IO = {"txn", "watch", "open_watch", "keep_alive", "with_namespace", "observe", "follow"}
 
 #: Sync methods that have another form in the asyncio face (its protocol's own).
 FACE_PROTOCOL = {"__enter__", "__exit__", "__iter__", "__next__"}

@@ -24,8 +24,9 @@ from etcd3py.watch import Watcher
 
 CONCERNS = {"kv": KV, "watcher": Watcher, "lease": Lease, "cluster": Cluster}
 CONCERNS |= {"maintenance": Maintenance, "auth": Auth}
-# Each concern's lifecycle is the client's own: client.close() closes them all.
-NOT_FORWARDED = {"close"}
+# Each concern's lifecycle is the client's own: client.close() closes them all; the
+# watcher's open_watch hooks are what its watch methods call, not the client's API.
+NOT_FORWARDED = {"close", "open_watch", "open_watch_callback"}
 
 
 def _public_methods(cls: type) -> list[str]:

@@ -33,7 +33,14 @@ from etcd3py._keys import KeyLike
 from etcd3py._watch_views import Event, WatchResponse
 from etcd3py.context import Context
 from etcd3py.errors import ClientClosedError
-from etcd3py.watch import _check_settings, _context, _watch_args
+from etcd3py.watch import (
+    WatchOptions,
+    _check_callback,
+    _check_settings,
+    _context,
+    _options,
+    _watch_args,
+)
 
 if TYPE_CHECKING:
     from etcd3py._aio_transport import AioTransport
@@ -148,7 +155,6 @@ class WatchHandle:
 class Watcher(abc.ABC):
     """Watches of keys and ranges, awaited; see :class:`etcd3py.watch.Watcher`."""
 
-    @abc.abstractmethod
     def watch(
         self,
         key: KeyLike,
@@ -172,8 +178,8 @@ class Watcher(abc.ABC):
             The chan, at once: ``await`` it (or enter it) to wait until the server
             registered a "from now" watch.
         """
+        return self.open_watch(key, _options(locals()), timeout=timeout, ctx=ctx)
 
-    @abc.abstractmethod
     async def add_watch_callback(
         self,
         key: KeyLike,
@@ -199,6 +205,31 @@ class Watcher(abc.ABC):
             callback: a plain function (called) or a coroutine function (awaited); the
                 callbacks of one stream run in order on its dispatcher task.
         """
+        _check_callback(callback, wait)
+        return await self.open_watch_callback(
+            key, callback, _options(locals()), timeout=timeout, ctx=ctx, wait=wait
+        )
+
+    @abc.abstractmethod
+    def open_watch(
+        self, key: KeyLike, options: WatchOptions, *, timeout: float | None, ctx: Context | None
+    ) -> WatchChan:
+        """What :meth:`watch` does, its options in one :class:`~etcd3py.watch.WatchOptions`:
+        the hook a watcher implements; see :meth:`etcd3py.watch.Watcher.open_watch`."""
+
+    @abc.abstractmethod
+    async def open_watch_callback(
+        self,
+        key: KeyLike,
+        callback: WatchCallback,
+        options: WatchOptions,
+        *,
+        timeout: float | None,
+        ctx: Context | None,
+        wait: bool,
+    ) -> WatchHandle:
+        """What :meth:`add_watch_callback` does, its options in one ``WatchOptions``: the
+        hook a watcher implements; see :meth:`etcd3py.watch.Watcher.open_watch_callback`."""
 
     @abc.abstractmethod
     async def request_progress(self, ctx: Context | None = None) -> None:
@@ -249,48 +280,25 @@ class GrpcWatcher(Watcher):
             )
         return self._registry
 
-    def watch(
-        self,
-        key: KeyLike,
-        *,
-        prefix: bool = False,
-        range_end: KeyLike | None = None,
-        from_key: bool = False,
-        rev: int = 0,
-        prev_kv: bool = False,
-        filter_put: bool = False,
-        filter_delete: bool = False,
-        progress_notify: bool = False,
-        created_notify: bool = False,
-        fragment: bool = False,
-        timeout: float | None = None,
-        ctx: Context | None = None,
+    def open_watch(
+        self, key: KeyLike, options: WatchOptions, *, timeout: float | None, ctx: Context | None
     ) -> WatchChan:
-        """See :meth:`Watcher.watch`."""
-        spec, ctx, owned = _watch_args(locals())
+        """See :meth:`Watcher.open_watch`."""
+        spec, ctx, owned = _watch_args(key, options, timeout, ctx)
         return WatchChan(self._streams.subscribe(spec, ctx, None, True, owned=owned))
 
-    async def add_watch_callback(
+    async def open_watch_callback(
         self,
         key: KeyLike,
         callback: WatchCallback,
+        options: WatchOptions,
         *,
-        prefix: bool = False,
-        range_end: KeyLike | None = None,
-        from_key: bool = False,
-        rev: int = 0,
-        prev_kv: bool = False,
-        filter_put: bool = False,
-        filter_delete: bool = False,
-        progress_notify: bool = False,
-        created_notify: bool = False,
-        fragment: bool = False,
-        timeout: float | None = None,
-        ctx: Context | None = None,
-        wait: bool = True,
+        timeout: float | None,
+        ctx: Context | None,
+        wait: bool,
     ) -> WatchHandle:
-        """See :meth:`Watcher.add_watch_callback`."""
-        spec, ctx, owned = _watch_args(locals())
+        """See :meth:`Watcher.open_watch_callback`."""
+        spec, ctx, owned = _watch_args(key, options, timeout, ctx)
         sub = self._streams.subscribe(spec, ctx, callback, wait, owned=owned)
         await sub.wait_registered()
         return WatchHandle(sub)

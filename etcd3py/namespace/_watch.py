@@ -26,8 +26,6 @@ from etcd3py.watch import (
     WatchResponse,
 )
 
-_RANGE_OPTIONS = ("prefix", "from_key", "range_end")
-
 
 class _NamespaceWatchChan(WatchChan):
     """A :class:`WatchChan` over another chan whose responses lose the namespace prefix.
@@ -92,24 +90,10 @@ class NamespaceWatcher(Watcher):
         """The namespace prefix."""
         return self._prefix
 
-    def watch(
-        self,
-        key: KeyLike,
-        *,
-        prefix: bool = False,
-        range_end: KeyLike | None = None,
-        from_key: bool = False,
-        rev: int = 0,
-        prev_kv: bool = False,
-        filter_put: bool = False,
-        filter_delete: bool = False,
-        progress_notify: bool = False,
-        created_notify: bool = False,
-        fragment: bool = False,
-        timeout: float | None = None,
-        ctx: Context | None = None,
+    def open_watch(
+        self, key: KeyLike, options: WatchOptions, *, timeout: float | None, ctx: Context | None
     ) -> WatchChan:
-        """Watch a key or a range inside the namespace; see :meth:`Watcher.watch`.
+        """Watch a key or a range inside the namespace; see :meth:`Watcher.open_watch`.
 
         Returns:
             The watch; its events' keys are stripped of the namespace prefix.
@@ -118,48 +102,23 @@ class NamespaceWatcher(Watcher):
             ClientClosedError: this watcher (or the wrapped one) is closed.
         """
         self._owned.check_open()
-        begin, mapped = namespace_watch(
-            self._prefix,
-            key,
-            WatchOptions(
-                prefix=prefix,
-                range_end=range_end,
-                from_key=from_key,
-                rev=rev,
-                prev_kv=prev_kv,
-                filter_put=filter_put,
-                filter_delete=filter_delete,
-                progress_notify=progress_notify,
-                created_notify=created_notify,
-                fragment=fragment,
-            ),
-        )
-        chan = _NamespaceWatchChan(
-            self._watcher.watch(begin, timeout=timeout, ctx=ctx, **mapped), self._prefix
-        )
+        begin, mapped = namespace_watch(self._prefix, key, options)
+        inner = self._watcher.open_watch(begin, mapped, timeout=timeout, ctx=ctx)
+        chan = _NamespaceWatchChan(inner, self._prefix)
         self._track(chan)
         return chan
 
-    def add_watch_callback(
+    def open_watch_callback(
         self,
         key: KeyLike,
         callback: WatchCallback,
+        options: WatchOptions,
         *,
-        prefix: bool = False,
-        range_end: KeyLike | None = None,
-        from_key: bool = False,
-        rev: int = 0,
-        prev_kv: bool = False,
-        filter_put: bool = False,
-        filter_delete: bool = False,
-        progress_notify: bool = False,
-        created_notify: bool = False,
-        fragment: bool = False,
-        timeout: float | None = None,
-        ctx: Context | None = None,
-        wait: bool = True,
+        timeout: float | None,
+        ctx: Context | None,
+        wait: bool,
     ) -> WatchHandle:
-        """Watch inside the namespace with a callback; see :meth:`Watcher.add_watch_callback`.
+        """Watch inside the namespace with a callback; see :meth:`Watcher.open_watch_callback`.
 
         Returns:
             A handle whose ``close()`` cancels the watch; the callback receives responses
@@ -168,32 +127,15 @@ class NamespaceWatcher(Watcher):
         Raises:
             ClientClosedError: this watcher (or the wrapped one) is closed.
         """
-        if not callable(callback):
-            raise ArgumentTypeError(f"callback must be callable, not {type(callback).__name__}")
         self._owned.check_open()
-        begin, mapped = namespace_watch(
-            self._prefix,
-            key,
-            WatchOptions(
-                prefix=prefix,
-                range_end=range_end,
-                from_key=from_key,
-                rev=rev,
-                prev_kv=prev_kv,
-                filter_put=filter_put,
-                filter_delete=filter_delete,
-                progress_notify=progress_notify,
-                created_notify=created_notify,
-                fragment=fragment,
-            ),
-        )
+        begin, mapped = namespace_watch(self._prefix, key, options)
         namespace = self._prefix
 
         def on_response(response: WatchResponse) -> None:
             callback(unprefix_watch_response(namespace, response))
 
-        handle = self._watcher.add_watch_callback(
-            begin, on_response, timeout=timeout, ctx=ctx, wait=wait, **mapped
+        handle = self._watcher.open_watch_callback(
+            begin, on_response, mapped, timeout=timeout, ctx=ctx, wait=wait
         )
         self._track(handle)
         return handle

@@ -106,86 +106,31 @@ class NamespaceWatcher(Watcher):
         """The namespace prefix."""
         return self._prefix
 
-    def watch(
-        self,
-        key: KeyLike,
-        *,
-        prefix: bool = False,
-        range_end: KeyLike | None = None,
-        from_key: bool = False,
-        rev: int = 0,
-        prev_kv: bool = False,
-        filter_put: bool = False,
-        filter_delete: bool = False,
-        progress_notify: bool = False,
-        created_notify: bool = False,
-        fragment: bool = False,
-        timeout: float | None = None,
-        ctx: Context | None = None,
+    def open_watch(
+        self, key: KeyLike, options: WatchOptions, *, timeout: float | None, ctx: Context | None
     ) -> WatchChan:
-        """Watch inside the namespace; see :meth:`etcd3py.namespace.NamespaceWatcher.watch`."""
+        """Watch inside the namespace; see :meth:`etcd3py.namespace.NamespaceWatcher.open_watch`."""
         self._owned.check_open()
-        begin, mapped = namespace_watch(
-            self._prefix,
-            key,
-            WatchOptions(
-                prefix=prefix,
-                range_end=range_end,
-                from_key=from_key,
-                rev=rev,
-                prev_kv=prev_kv,
-                filter_put=filter_put,
-                filter_delete=filter_delete,
-                progress_notify=progress_notify,
-                created_notify=created_notify,
-                fragment=fragment,
-            ),
-        )
-        inner = self._watcher.watch(begin, timeout=timeout, ctx=ctx, **mapped)
+        begin, mapped = namespace_watch(self._prefix, key, options)
+        inner = self._watcher.open_watch(begin, mapped, timeout=timeout, ctx=ctx)
         chan = _NamespaceWatchChan(inner, self._prefix)
         if not self._owned.add(chan):  # pragma: no cover - closed between check and add
             raise self._owned.refused()
         return chan
 
-    async def add_watch_callback(
+    async def open_watch_callback(
         self,
         key: KeyLike,
         callback: WatchCallback,
+        options: WatchOptions,
         *,
-        prefix: bool = False,
-        range_end: KeyLike | None = None,
-        from_key: bool = False,
-        rev: int = 0,
-        prev_kv: bool = False,
-        filter_put: bool = False,
-        filter_delete: bool = False,
-        progress_notify: bool = False,
-        created_notify: bool = False,
-        fragment: bool = False,
-        timeout: float | None = None,
-        ctx: Context | None = None,
-        wait: bool = True,
+        timeout: float | None,
+        ctx: Context | None,
+        wait: bool,
     ) -> WatchHandle:
         """Watch inside the namespace with a callback (plain or async); see the sync one."""
-        if not callable(callback):
-            raise ArgumentTypeError(f"callback must be callable, not {type(callback).__name__}")
         self._owned.check_open()
-        begin, mapped = namespace_watch(
-            self._prefix,
-            key,
-            WatchOptions(
-                prefix=prefix,
-                range_end=range_end,
-                from_key=from_key,
-                rev=rev,
-                prev_kv=prev_kv,
-                filter_put=filter_put,
-                filter_delete=filter_delete,
-                progress_notify=progress_notify,
-                created_notify=created_notify,
-                fragment=fragment,
-            ),
-        )
+        begin, mapped = namespace_watch(self._prefix, key, options)
         namespace = self._prefix
 
         async def on_response(response: WatchResponse) -> None:
@@ -193,8 +138,8 @@ class NamespaceWatcher(Watcher):
             if inspect.isawaitable(result):
                 await result
 
-        handle = await self._watcher.add_watch_callback(
-            begin, on_response, timeout=timeout, ctx=ctx, wait=wait, **mapped
+        handle = await self._watcher.open_watch_callback(
+            begin, on_response, mapped, timeout=timeout, ctx=ctx, wait=wait
         )
         if not self._owned.add(handle):  # closed while the watch was being made
             await handle.close()
