@@ -89,15 +89,15 @@ def test_watch_and_keep_alive_outlive_an_expired_token(
         lease = app.grant(TOKEN_TTL + 4)
         start = writer.put(PREFIX + "start", "x").header.revision + 1
         seen: list[tuple[bytes, int]] = []
-        done = threading.Event()
         written: list[tuple[bytes, int]] = []
+        end = (PREFIX + "end").encode()
 
         def consume() -> None:
             with app.watch(PREFIX, prefix=True, rev=start) as chan:
                 for resp in chan:
                     assert resp.err() is None, resp.err()
                     seen.extend((e.kv.key, e.kv.mod_revision) for e in resp.events)
-                    if done.is_set() and len(seen) >= len(written):
+                    if seen and seen[-1][0] == end:  # the last key written
                         return
 
         with app.keep_alive(lease.id) as ka:
@@ -112,13 +112,11 @@ def test_watch_and_keep_alive_outlive_an_expired_token(
                 for i in range(5, 10):
                     key = f"{PREFIX}r{round_}/k{i}"
                     written.append((key.encode(), writer.put(key, "v").header.revision))
-            done.set()
-            writer.put(PREFIX + "end", "x")  # wakes the consumer once all are in
-            written.append(((PREFIX + "end").encode(), 0))
+            written.append((end, writer.put(end, "x").header.revision))  # the consumer stops
             consumer.join(30)
             assert not consumer.is_alive(), f"{len(seen)} of {len(written)} events"
             assert [k for k, _ in seen] == [k for k, _ in written]
-            assert [r for _, r in seen[:-1]] == [r for _, r in written[:-1]]
+            assert [r for _, r in seen] == [r for _, r in written]
             assert not ka.done, ka.err()
             assert ka.get(10) is not None  # still renewing
         assert writer.time_to_live(lease.id).ttl > 0
