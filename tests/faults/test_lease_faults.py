@@ -198,6 +198,11 @@ def test_a_silent_stream_is_reopened_before_the_lease_is_lost(
         server.stop(0).wait(WAIT)
 
 
+# Far longer than the 0.3 s until the cancel, yet short enough that a cancel missed fails
+# the test with DeadlineExceededError (which says so) before pytest-timeout has to stop it.
+CALL_TIMEOUT = 20.0
+
+
 def cancel_soon(ctx: Context) -> threading.Timer:
     timer = threading.Timer(0.3, ctx.cancel)
     timer.start()
@@ -214,18 +219,18 @@ def test_ctx_cancel_aborts_retried_calls_held_up_by_an_outage(
         # removed" and is rightly not retried (it may have been sent); once the connection
         # is known down, none is sent, so the mutating calls are retried too.
         calls: list[Callable[[Context], object]] = [
-            lambda ctx: cut_off.time_to_live(lease, ctx=ctx, timeout=60),
-            lambda ctx: cut_off.revoke(lease, ctx=ctx, timeout=60),
-            lambda ctx: cut_off.grant(30, ctx=ctx, timeout=60),
-            lambda ctx: cut_off.leases(ctx=ctx, timeout=60),
-            lambda ctx: cut_off.keep_alive_once(lease, ctx=ctx, timeout=60),
+            lambda ctx: cut_off.time_to_live(lease, ctx=ctx, timeout=CALL_TIMEOUT),
+            lambda ctx: cut_off.revoke(lease, ctx=ctx, timeout=CALL_TIMEOUT),
+            lambda ctx: cut_off.grant(30, ctx=ctx, timeout=CALL_TIMEOUT),
+            lambda ctx: cut_off.leases(ctx=ctx, timeout=CALL_TIMEOUT),
+            lambda ctx: cut_off.keep_alive_once(lease, ctx=ctx, timeout=CALL_TIMEOUT),
         ]
         with bridge.outage():
             for call in calls:
                 ctx = Context.background().with_cancel()
                 timer = cancel_soon(ctx)
                 with pytest.raises(CanceledError):
-                    call(ctx)  # retried until the 60 s timeout, but for the cancel
+                    call(ctx)  # retried until CALL_TIMEOUT, but for the cancel
                 timer.join()
     assert client.time_to_live(lease).ttl > 0  # the revoke never got through
     client.revoke(lease)
@@ -282,11 +287,11 @@ def test_ctx_cancel_aborts_every_lease_call_in_flight(new_client: Callable[..., 
     try:
         with new_client(endpoints=[f"127.0.0.1:{port}"]) as client:
             calls: list[Callable[[Context], object]] = [
-                lambda ctx: client.grant(30, ctx=ctx, timeout=60),
-                lambda ctx: client.revoke(7, ctx=ctx, timeout=60),
-                lambda ctx: client.time_to_live(7, ctx=ctx, timeout=60),
-                lambda ctx: client.leases(ctx=ctx, timeout=60),
-                lambda ctx: client.keep_alive_once(7, ctx=ctx, timeout=60),
+                lambda ctx: client.grant(30, ctx=ctx, timeout=CALL_TIMEOUT),
+                lambda ctx: client.revoke(7, ctx=ctx, timeout=CALL_TIMEOUT),
+                lambda ctx: client.time_to_live(7, ctx=ctx, timeout=CALL_TIMEOUT),
+                lambda ctx: client.leases(ctx=ctx, timeout=CALL_TIMEOUT),
+                lambda ctx: client.keep_alive_once(7, ctx=ctx, timeout=CALL_TIMEOUT),
                 lambda ctx: next(client.keep_alive(7, ctx=ctx)),
             ]
             for n, call in enumerate(calls, 1):
