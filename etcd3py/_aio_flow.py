@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import grpc
 
-from etcd3py._flow import FlowRun, Plan, Refresh, Step, Unary
+from etcd3py._flow import Plan, Refresh, Step, Unary
+from etcd3py._flow_run import FlowRun
 from etcd3py._retry import remaining
 from etcd3py._transport import _STUBS
 from etcd3py.errors import EtcdError
@@ -44,7 +45,7 @@ async def drive(
         The flow's result.
     """
     deadline = plan.deadline(transport.config.default_timeout, timeout, ctx)
-    run = FlowRun(plan.flow)
+    run: FlowRun[Step, _T] = FlowRun(plan.flow)
     try:
         step = run.start()
         while step is not None:

@@ -7,8 +7,8 @@ and receives its answer, or has the step's :class:`~etcd3py.errors.EtcdError` th
 it (so it may handle it); its return value is the call's result. It does no I/O. Each face
 drives it: :func:`drive` here with the blocking :class:`~etcd3py._transport.Transport`,
 :func:`etcd3py._aio_flow.drive` awaited with the
-:class:`~etcd3py._aio_transport.AioTransport`. Both share :class:`FlowRun` (the stepping)
-and one deadline for every step (:class:`Plan`).
+:class:`~etcd3py._aio_transport.AioTransport`. Both step it with
+:class:`~etcd3py._flow_run.FlowRun` and give every step one deadline (:class:`Plan`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 import grpc
 
 from etcd3py._calls import Call, Service
+from etcd3py._flow_run import FlowRun
 from etcd3py._retry import remaining
 from etcd3py._streams import cancel_call
 from etcd3py._transport import _STUBS, call_deadline
@@ -111,62 +112,6 @@ class Plan(Generic[_T]):
         return call_deadline(default if self.bounded else None, timeout, ctx)
 
 
-class FlowRun(Generic[_T]):
-    """Steps a flow: the part of a driver that does not wait.
-
-    ``step = run.start()``, then, while ``step`` is not ``None``, ``run.answer(x)`` or
-    ``run.fail(err)`` with the outcome of ``step``; then :attr:`result` holds the result.
-    The flow's own error goes out of these calls.
-    """
-
-    def __init__(self, flow: Flow[_T]) -> None:
-        """Drive ``flow``.
-
-        Args:
-            flow: the flow, not started.
-        """
-        self._flow = flow
-        self.result: _T | None = None
-
-    def start(self) -> Step | None:
-        """Start the flow.
-
-        Returns:
-            Its first step, or ``None`` when it ended at once.
-        """
-        return self.answer(None)
-
-    def answer(self, value: Any) -> Step | None:
-        """Give the last step's answer.
-
-        Args:
-            value: the answer.
-
-        Returns:
-            The next step, or ``None`` when the flow returned (see :attr:`result`).
-        """
-        try:
-            return self._flow.send(value)
-        except StopIteration as stop:
-            self.result = cast(_T, stop.value)
-            return None
-
-    def fail(self, err: EtcdError) -> Step | None:
-        """Throw the last step's failure into the flow (it may handle it).
-
-        Args:
-            err: the failure.
-
-        Returns:
-            The next step, or ``None`` when the flow returned.
-        """
-        try:
-            return self._flow.throw(err)
-        except StopIteration as stop:
-            self.result = cast(_T, stop.value)
-            return None
-
-
 def drive(
     plan: Plan[_T], transport: Transport, *, timeout: float | None, ctx: Context | None
 ) -> _T:
@@ -182,7 +127,7 @@ def drive(
         The flow's result.
     """
     deadline = plan.deadline(transport.config.default_timeout, timeout, ctx)
-    run = FlowRun(plan.flow)
+    run: FlowRun[Step, _T] = FlowRun(plan.flow)
     try:
         step = run.start()
         while step is not None:

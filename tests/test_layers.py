@@ -50,6 +50,7 @@ SANS_IO = (
     "etcd3py._watch_mux",
     "etcd3py._reconnect",
     "etcd3py._retry",
+    "etcd3py._flow_run",
     "etcd3py._calls",
     "etcd3py._keys",
     "etcd3py._ints",

@@ -20,8 +20,9 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
+from etcd3py._flow_run import FlowRun
 from etcd3py.context import Context
 from etcd3py.op import Op
 
@@ -166,12 +167,11 @@ class Pump(Generic[_R]):
             flow: the flow.
         """
         self.client = client
-        self._flow = flow
+        self._run: FlowRun[Step | Emit, _R] = FlowRun(flow)
         self._step: Step | None = None
         self._answer: Any = None
         self._error: BaseException | None = None
         self._watches: list[Any] = []
-        self._ended = False
 
     def next_step(self) -> Step | Emit | Done[_R]:
         """Resume the flow with the last answer (or error) and return what it yields next.
@@ -184,14 +184,9 @@ class Pump(Generic[_R]):
         """
         answer, error = self._answer, self._error
         self._answer = self._error = self._step = None
-        try:
-            out = self._flow.send(answer) if error is None else self._flow.throw(error)
-        except StopIteration as stop:
-            self._ended = True
-            return Done(stop.value)
-        except BaseException:
-            self._ended = True
-            raise
+        out = self._run.answer(answer) if error is None else self._run.fail(error)
+        if out is None:
+            return Done(cast(_R, self._run.result))
         if isinstance(out, Unwatch) and out.chan in self._watches:
             self._watches.remove(out.chan)
         if isinstance(out, Step):
@@ -217,7 +212,7 @@ class Pump(Generic[_R]):
         Returns:
             The steps; none while the flow runs, unless forced.
         """
-        if not (self._ended or force):
+        if not (self._run.ended or force):
             return []
         chans, self._watches = self._watches, []
         return [Unwatch(chan) for chan in chans]

@@ -1,7 +1,7 @@
 """The Maintenance flows without a server: the steps they yield and what they make of answers.
 
 Each flow of :mod:`etcd3py._maintenance_flows` is stepped here by hand with
-:class:`etcd3py._flow.FlowRun`, as both faces' drivers step it: the steps asked, in order,
+:class:`etcd3py._flow_run.FlowRun`, as both faces' drivers step it: the steps asked, in order,
 the result, and the errors thrown into it (a token refused once before any data is
 refreshed; after data, or a second time, it is not).
 """
@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from etcd3py import _pb
-from etcd3py._flow import FlowRun, Refresh, Stream, Unary
+from etcd3py._flow import Refresh, Stream, Unary
+from etcd3py._flow_run import FlowRun
 from etcd3py._maintenance_flows import alarm_disarm, move_leader, snapshot
 from etcd3py._maintenance_views import AlarmResponse, AlarmType, StatusResponse
 from etcd3py._snapshot import CHECKSUM_SIZE
