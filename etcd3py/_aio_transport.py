@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar, cast
 
@@ -32,6 +32,7 @@ import tenacity
 
 from etcd3py import _pb
 from etcd3py._aio_channels import AioChannels, Generation
+from etcd3py._aio_ctx import mapped_errors, on_ctx_done, wait_ctx
 from etcd3py._calls import Call
 from etcd3py._calls import auth as auth_calls
 from etcd3py._calls import cluster as cluster_calls
@@ -55,7 +56,6 @@ from etcd3py.errors import (
     AuthNotEnabledError,
     EtcdError,
     InvalidAuthTokenError,
-    from_rpc_error,
 )
 
 __all__ = ["AioTransport"]
@@ -381,7 +381,7 @@ class AioTransport:
                 raise
 
         async def sleep(seconds: float) -> None:
-            await _wait_ctx(ctx, seconds)
+            await wait_ctx(ctx, seconds)
 
         with run.giving_up():
             async for try_ in tenacity.AsyncRetrying(**run.tenacity_args(sleep)):
@@ -408,9 +408,9 @@ class AioTransport:
             if err is not None:
                 raise err
         rpc = method(request, timeout=timeout, metadata=metadata)
-        unregister = _on_ctx_done(ctx, rpc.cancel)
+        unregister = on_ctx_done(ctx, rpc.cancel)
         try:
-            with _mapped_errors(ctx):
+            with mapped_errors(ctx):
                 return await rpc
         finally:
             unregister()
@@ -442,9 +442,9 @@ class AioTransport:
         if ctx is not None and (err := ctx.err()) is not None:
             raise err
         rpc = method(request, timeout=timeout, metadata=self.metadata(ctx))
-        unregister = _on_ctx_done(ctx, rpc.cancel)
+        unregister = on_ctx_done(ctx, rpc.cancel)
         try:
-            with _mapped_errors(ctx):
+            with mapped_errors(ctx):
                 async for response in rpc:
                     yield response
         finally:
@@ -556,73 +556,3 @@ class AioTransport:
         self._closed = True
         if os.getpid() == self._pid:
             await self._channels.close()
-
-
-@contextlib.contextmanager
-def _mapped_errors(ctx: Context | None) -> Iterator[None]:
-    """Map a call's failure to :mod:`etcd3py.errors`; the ctx's own cancel to its error.
-
-    A ``CancelledError`` that is not the ctx's (the awaiting task was cancelled) goes on.
-    """
-    try:
-        yield
-    except asyncio.CancelledError:
-        ended = ctx.err() if ctx is not None else None
-        if ended is None:
-            raise  # the awaiting task itself was cancelled: asyncio's own rule
-        raise ended from None
-    except grpc.aio.AioRpcError as exc:
-        ended = ctx.err() if ctx is not None else None
-        if ended is not None and exc.code() == grpc.StatusCode.CANCELLED:
-            raise ended from exc
-        raise from_rpc_error(exc) from exc
-
-
-def _on_ctx_done(ctx: Context | None, action: Callable[[], object]) -> Callable[[], None]:
-    """Run ``action`` on the running loop when ``ctx`` ends (from whichever thread ends it).
-
-    Returns:
-        A function that unregisters it.
-    """
-    if ctx is None or ctx is Context._background:
-        return _nothing
-    loop = asyncio.get_running_loop()
-
-    def fire() -> None:
-        if not loop.is_closed():
-            loop.call_soon_threadsafe(action)
-
-    return ctx.add_done_callback(fire)
-
-
-async def _wait_ctx(ctx: Context | None, seconds: float) -> None:
-    """Sleep ``seconds``, or less when ``ctx`` ends first."""
-    if ctx is None or ctx is Context._background:
-        await asyncio.sleep(seconds)
-        return
-    ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def resolve() -> None:
-        if not ended.done():
-            ended.set_result(None)
-
-    unregister = _on_ctx_done(ctx, resolve)
-    try:
-        await asyncio.wait([ended], timeout=seconds)
-    finally:
-        unregister()
-        ended.cancel()
-
-
-def _nothing() -> None:
-    pass
-
-
-def task_cancelling() -> bool:
-    """Whether the current task was asked to cancel (Python 3.11+ can tell; 3.10 cannot).
-
-    The stream drivers use it to tell their own task's cancel from a call they cancelled.
-    """
-    task = asyncio.current_task()
-    cancelling = getattr(task, "cancelling", None)
-    return bool(cancelling()) if cancelling is not None else False

@@ -72,6 +72,7 @@ WIRE = (
     "etcd3py._stubs",
     "etcd3py._transport",
     "etcd3py._aio_transport",
+    "etcd3py._aio_ctx",
     "etcd3py._channel",
     "etcd3py._streams",
     "etcd3py._watch_stream",

@@ -45,7 +45,7 @@ import grpc
 import grpc.aio
 
 from etcd3py import _pb, _stubs
-from etcd3py._aio_transport import task_cancelling
+from etcd3py._aio_ctx import task_cancelling
 from etcd3py._keepalive_renewals import Renewals, ctx_error, follow, run_callbacks
 from etcd3py._keepalive_state import (
     KeepAliveStreams,

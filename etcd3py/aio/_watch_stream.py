@@ -40,7 +40,7 @@ import grpc
 import grpc.aio
 
 from etcd3py import _pb, _stubs
-from etcd3py._aio_transport import _on_ctx_done, task_cancelling
+from etcd3py._aio_ctx import on_ctx_done, task_cancelling
 from etcd3py._reconnect import watch_policy
 from etcd3py._watch_core import RegistryCore, StreamCore, StreamState, WatchBuffer
 from etcd3py._watch_views import WatchResponse
@@ -185,7 +185,7 @@ class AioWatchStream(StreamCore):
         """Start the stream's task and follow the context (which may have ended already)."""
         self._registry.track(self.loop.create_task(self._run(), name=self.name))
         ctx = self.ctx
-        self._unregister_ctx = _on_ctx_done(ctx, lambda: self.shutdown(ctx.err()))
+        self._unregister_ctx = on_ctx_done(ctx, lambda: self.shutdown(ctx.err()))
 
     def add(
         self, spec: WatchSpec, callback: WatchCallback | None, wait: bool

@@ -1,0 +1,92 @@
+"""A :class:`~etcd3py.Context` on the event loop: its end (from any thread) reaches the loop.
+
+What the asyncio face's transport and stream drivers share: :func:`on_ctx_done` runs an
+action on the loop when a context ends, :func:`wait_ctx` sleeps until a context ends,
+:func:`mapped_errors` maps a ``grpc.aio`` call's failure (the context's own cancel to its
+error), and :func:`task_cancelling` tells a task's own cancel from a call it cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterator
+
+import grpc
+import grpc.aio
+
+from etcd3py.context import Context
+from etcd3py.errors import from_rpc_error
+
+__all__ = ["mapped_errors", "on_ctx_done", "task_cancelling", "wait_ctx"]
+
+
+@contextlib.contextmanager
+def mapped_errors(ctx: Context | None) -> Iterator[None]:
+    """Map a call's failure to :mod:`etcd3py.errors`; the ctx's own cancel to its error.
+
+    A ``CancelledError`` that is not the ctx's (the awaiting task was cancelled) goes on.
+    """
+    try:
+        yield
+    except asyncio.CancelledError:
+        ended = ctx.err() if ctx is not None else None
+        if ended is None:
+            raise  # the awaiting task itself was cancelled: asyncio's own rule
+        raise ended from None
+    except grpc.aio.AioRpcError as exc:
+        ended = ctx.err() if ctx is not None else None
+        if ended is not None and exc.code() == grpc.StatusCode.CANCELLED:
+            raise ended from exc
+        raise from_rpc_error(exc) from exc
+
+
+def on_ctx_done(ctx: Context | None, action: Callable[[], object]) -> Callable[[], None]:
+    """Run ``action`` on the running loop when ``ctx`` ends (from whichever thread ends it).
+
+    Returns:
+        A function that unregisters it.
+    """
+    if ctx is None or ctx is Context._background:
+        return _nothing
+    loop = asyncio.get_running_loop()
+
+    def fire() -> None:
+        # the loop may close meanwhile (a context outliving its client): nothing to run then
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(action)
+
+    return ctx.add_done_callback(fire)
+
+
+async def wait_ctx(ctx: Context | None, seconds: float) -> None:
+    """Sleep ``seconds``, or less when ``ctx`` ends first."""
+    if ctx is None or ctx is Context._background:
+        await asyncio.sleep(seconds)
+        return
+    ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def resolve() -> None:
+        if not ended.done():
+            ended.set_result(None)
+
+    unregister = on_ctx_done(ctx, resolve)
+    try:
+        await asyncio.wait([ended], timeout=seconds)
+    finally:
+        unregister()
+        ended.cancel()
+
+
+def _nothing() -> None:
+    pass
+
+
+def task_cancelling() -> bool:
+    """Whether the current task was asked to cancel (Python 3.11+ can tell; 3.10 cannot).
+
+    The stream drivers use it to tell their own task's cancel from a call they cancelled.
+    """
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return bool(cancelling()) if cancelling is not None else False
