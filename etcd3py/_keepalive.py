@@ -218,7 +218,8 @@ class KeepAliveDriver:
                     return
                 step = policy.failed(error, healthy)
                 if step.refresh:
-                    step = policy.refreshed(self._transport.refresh_token("the keep-alive stream"))
+                    ok = self._transport.refresh_token("the keep-alive stream", policy.token)
+                    step = policy.refreshed(ok)
                 if step.end:
                     # etcd refused the stream, or ended it on losing its leader: as
                     # clientv3, the keep-alives that require a leader end with the error
@@ -251,6 +252,7 @@ class KeepAliveDriver:
         try:
             self._transport.check_usable()
             metadata = (*stream.key, *self._transport.metadata())
+            stream.policy.opened(metadata)
             call = self._stub.LeaseKeepAlive(iter(requests), metadata=metadata)
         except EtcdError as exc:
             return (None if isinstance(exc, ClientClosedError) else exc), False

@@ -6,7 +6,7 @@ driver only waits (blocking or awaited) and refreshes the token through its tran
 
     step = policy.failed(error, healthy)
     if step.refresh:
-        step = policy.refreshed(transport.refresh_token(...))
+        step = policy.refreshed(transport.refresh_token(who, policy.token))
     if step.end:
         ...  # end the stream's watches or keep-alives with ``error``
     else:
@@ -18,7 +18,7 @@ jitter, capped at 1 s), counted from the last call that answered at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import tenacity
@@ -81,6 +81,18 @@ class Reconnect:
         self._ends = ends
         self._end_without_token = end_without_token
         self._attempt = 0
+        self.token: str | None = None  # the token the current call was opened with
+
+    def opened(self, metadata: Iterable[tuple[str, str]]) -> None:
+        """A call opened with ``metadata``: its token is the one a refresh replaces.
+
+        So a stream that meets an invalid token asks for a new one only if no other
+        stream (or call) replaced that token meanwhile (``refresh_token(who, policy.token)``).
+
+        Args:
+            metadata: the call's metadata.
+        """
+        self.token = next((value for key, value in metadata if key == "token"), None)
 
     @property
     def attempt(self) -> int:

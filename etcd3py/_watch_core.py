@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from etcd3py import _pb
+from etcd3py._reconnect import Reconnect, watch_policy
 from etcd3py._watch_mux import Deliver, End, Phase, Reauth, Send, WatchMux, WatchSpec
 from etcd3py._watch_views import WatchResponse
 from etcd3py.config import Config
@@ -234,6 +235,7 @@ class StreamCore:
         reauth = config.username is not None
         self._mux = WatchMux(buffer_limit=buffer_limit, create_window=create_window, reauth=reauth)
         self._reauth: EtcdError | None = None  # a Reauth action asked for a new token
+        self._policy: Reconnect = watch_policy()  # reconnects, and the call's token
         self._state = StreamState.RUNNING
         self._subs: dict[int, WatchBuffer] = {}  # live watches by wid
         # "from now" watches whose caller waits for the server's `created`

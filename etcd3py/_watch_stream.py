@@ -51,7 +51,6 @@ from typing import TYPE_CHECKING
 import grpc
 
 from etcd3py import _pb, _stubs
-from etcd3py._reconnect import watch_policy
 from etcd3py._streams import RequestQueue
 from etcd3py._watch_core import RegistryCore, StreamCore, StreamState, WatchBuffer
 from etcd3py._watch_mux import WatchSpec
@@ -305,14 +304,15 @@ class WatchStream(StreamCore):
 
     def _run(self) -> None:
         try:
-            policy = watch_policy()
+            policy = self._policy
             while True:
                 error, healthy = self._serve_one_call()
                 if error is None:
                     return
                 step = policy.failed(error, healthy)
                 if step.refresh:
-                    step = policy.refreshed(self._transport.refresh_token(self.name))
+                    ok = self._transport.refresh_token(self.name, policy.token)
+                    step = policy.refreshed(ok)
                 with self._lock:
                     if not self._failed(error, step):
                         return
@@ -330,6 +330,7 @@ class WatchStream(StreamCore):
         try:
             self._transport.check_usable()
             metadata = self._transport.metadata(self.ctx)
+            self._policy.opened(metadata)
             # The stub is made on each (re)connect: the transport's channel may have changed.
             stub = _stubs.rpc_grpc.WatchStub(self._transport.channel)
             call = stub.Watch(iter(requests), metadata=metadata)

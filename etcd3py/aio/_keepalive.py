@@ -211,7 +211,8 @@ class AioKeepAliveDriver:
                     return
                 step = stream.policy.failed(error, healthy)
                 if step.refresh:
-                    ok = await self._transport.refresh_token("the keep-alive stream")
+                    stale = stream.policy.token
+                    ok = await self._transport.refresh_token("the keep-alive stream", stale)
                     step = stream.policy.refreshed(ok)
                 if step.end:
                     # etcd refused the stream, or ended it on losing its leader: as
@@ -246,6 +247,7 @@ class AioKeepAliveDriver:
                 channel = (await hold.enter_async_context(self._transport.held_channel())).channel
                 stub = cast("_stubs.rpc_grpc.LeaseAsyncStub", _stubs.rpc_grpc.LeaseStub(channel))
                 metadata = (*stream.key, *self._transport.metadata())
+                stream.policy.opened(metadata)
                 call = stub.LeaseKeepAlive(requests, metadata=metadata)
             except ClientClosedError as exc:
                 self._table.fail(stream, exc)

@@ -41,7 +41,6 @@ import grpc.aio
 
 from etcd3py import _pb, _stubs
 from etcd3py._aio_ctx import on_ctx_done, task_cancelling
-from etcd3py._reconnect import watch_policy
 from etcd3py._watch_core import RegistryCore, StreamCore, StreamState, WatchBuffer
 from etcd3py._watch_views import WatchResponse
 from etcd3py.context import Context
@@ -237,14 +236,15 @@ class AioWatchStream(StreamCore):
     # ---- the task ------------------------------------------------------------------------
     async def _run(self) -> None:
         try:
-            policy = watch_policy()
+            policy = self._policy
             while True:
                 error, healthy = await self._serve_one_call()
                 if error is None:
                     return
                 step = policy.failed(error, healthy)
                 if step.refresh:
-                    step = policy.refreshed(await self._transport.refresh_token(self.name))
+                    ok = await self._transport.refresh_token(self.name, policy.token)
+                    step = policy.refreshed(ok)
                 if not self._failed(error, step):
                     return
                 self._wake = self.loop.create_future()
@@ -279,6 +279,7 @@ class AioWatchStream(StreamCore):
                 if self._state is not StreamState.RUNNING:
                     return None, False
                 metadata = self._transport.metadata(self.ctx)
+                self._policy.opened(metadata)
                 # The stub is made on each (re)connect: the transport's channel may have changed.
                 gen = await hold.enter_async_context(self._transport.held_channel())
                 stub = _stubs.rpc_grpc.WatchStub(gen.channel)

@@ -45,3 +45,12 @@ def test_failures_in_a_row_grow_the_wait_and_an_answer_resets_it() -> None:
     assert 0.5 <= long_wait <= 1.0
     policy.failed(UnavailableError("x"), healthy=True)
     assert policy.attempt == 1
+
+
+def test_the_token_a_call_opened_with_is_the_one_a_refresh_replaces() -> None:
+    policy = keep_alive_policy(require_leader=False)
+    assert policy.token is None
+    policy.opened((("hasleader", "true"), ("token", "t.1")))
+    assert policy.token == "t.1"  # passed as refresh_token's stale: a newer one is kept
+    policy.opened(())
+    assert policy.token is None  # opened without one: the refresh replaces the current
