@@ -436,13 +436,7 @@ class Watcher(abc.ABC):
         ``wait`` a bool (:meth:`add_watch_callback` checked them).
 
         Returns:
-            The handle, as :meth:`add_watch_callback` returns it.
-
-        Raises:
-            ArgumentTypeError: an argument of the wrong type, or an unknown option.
-            EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
-            InvalidArgumentError: conflicting range options or a negative revision.
-            ClientClosedError: the watcher (its client) is closed.
+            The handle, as :meth:`add_watch_callback` returns it; errors as :meth:`open_watch`.
         """
 
     @abc.abstractmethod
