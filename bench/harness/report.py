@@ -62,11 +62,13 @@ COLUMNS: dict[str, list[Column]] = {
         Column("ops_per_s", "ops/s", "higher"),
         Column("p50_ms", "p50 ms", "lower"),
         Column("p99_ms", "p99 ms", "lower"),
+        Column("cpu_us", "CPU µs/call", "lower"),
     ],
     "get_seq": [
         Column("ops_per_s", "ops/s", "higher"),
         Column("p50_ms", "p50 ms", "lower"),
         Column("p99_ms", "p99 ms", "lower"),
+        Column("cpu_us", "CPU µs/call", "lower"),
     ],
     "put_concurrent": [Column("ops_per_s", "ops/s", "higher")],
     "range_decode": [

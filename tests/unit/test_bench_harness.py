@@ -121,21 +121,25 @@ def test_asyncio_clients_are_compared_to_raw_aio() -> None:
     assert set(venvs.CLIENTS) >= report.AIO_CLIENTS
     cols = report.COLUMNS["put_seq"]
     medians = {
-        "raw_sync": {"ops_per_s": 1000.0, "p50_ms": 1.0, "p99_ms": 2.0},
-        "raw_aio": {"ops_per_s": 800.0, "p50_ms": 1.25, "p99_ms": 2.0},
-        "etcd3py": {"ops_per_s": 900.0, "p50_ms": 1.0, "p99_ms": 2.0},
-        "etcd3py_aio": {"ops_per_s": 400.0, "p50_ms": 2.5, "p99_ms": 1.0},
+        "raw_sync": {"ops_per_s": 1000.0, "p50_ms": 1.0, "p99_ms": 2.0, "cpu_us": 100.0},
+        "raw_aio": {"ops_per_s": 800.0, "p50_ms": 1.25, "p99_ms": 2.0, "cpu_us": 125.0},
+        "etcd3py": {"ops_per_s": 900.0, "p50_ms": 1.0, "p99_ms": 2.0, "cpu_us": 110.0},
+        "etcd3py_aio": {"ops_per_s": 400.0, "p50_ms": 2.5, "p99_ms": 1.0, "cpu_us": 250.0},
     }
     got = report.ratios(medians, cols)
-    assert got["raw_aio"] == pytest.approx({"ops_per_s": 0.8, "p50_ms": 0.8, "p99_ms": 1.0})
+    assert got["raw_aio"] == pytest.approx(
+        {"ops_per_s": 0.8, "p50_ms": 0.8, "p99_ms": 1.0, "cpu_us": 0.8}
+    )
     assert got["etcd3py"]["ops_per_s"] == pytest.approx(0.9)
-    assert got["etcd3py_aio"] == pytest.approx({"ops_per_s": 0.5, "p50_ms": 0.5, "p99_ms": 2.0})
+    assert got["etcd3py_aio"] == pytest.approx(
+        {"ops_per_s": 0.5, "p50_ms": 0.5, "p99_ms": 2.0, "cpu_us": 0.5}  # CPU: lower is better
+    )
     del medians["raw_aio"]  # raw_aio not run: no ratio for the asyncio rows
     assert report.ratios(medians, cols)["etcd3py_aio"] == {}
     samples = {c: [ok(**m)] for c, m in medians.items()}
     row = report.markdown_table(cols, ["raw_aio", "etcd3py_aio"], samples).splitlines()
-    assert row[2] == "| raw_aio | raw_sync | not run |  |  | 0/0 |"
-    assert row[3] == "| etcd3py_aio | raw_aio | 400 | 2.50 | 1 | 1/1 |"
+    assert row[2] == "| raw_aio | raw_sync | not run |  |  |  | 0/0 |"
+    assert row[3] == "| etcd3py_aio | raw_aio | 400 | 2.50 | 1 | 250 | 1/1 |"
 
 
 def test_every_client_has_a_worker_and_a_requirements_file() -> None:
