@@ -73,14 +73,37 @@ class AioChannels:
         Yields:
             The generation; if it was replaced meanwhile, the last holder closes it.
         """
-        gen = self.current
-        gen.running += 1
+        gen = self.acquire()
         try:
             yield gen
         finally:
-            gen.running -= 1
-            if gen.retired and gen.running == 0:
-                await self._close(gen)
+            if self.release(gen):
+                await self.close_released(gen)
+
+    def acquire(self) -> Generation:
+        """Hold the current generation (what :meth:`held` does, without a context manager,
+        for the unary path); give it back with :meth:`release`.
+
+        Returns:
+            The generation.
+        """
+        gen = self.current
+        gen.running += 1
+        return gen
+
+    def release(self, gen: Generation) -> bool:
+        """Give back a generation :meth:`acquire` held.
+
+        Returns:
+            Whether it was replaced and nothing holds it any more: then await
+            :meth:`close_released`.
+        """
+        gen.running -= 1
+        return gen.retired and gen.running == 0
+
+    async def close_released(self, gen: Generation) -> None:
+        """Close a replaced generation its last holder released."""
+        await self._close(gen)
 
     def switch(self, channel: grpc.aio.Channel) -> Generation:
         """Make ``channel`` current at once; then await :meth:`close_idle`.

@@ -2,7 +2,7 @@
 
 What the asyncio face's transport and stream drivers share: :func:`on_ctx_done` runs an
 action on the loop when a context ends, :func:`wait_ctx` sleeps until a context ends,
-:func:`mapped_errors` maps a ``grpc.aio`` call's failure (the context's own cancel to its
+:class:`MappedErrors` maps a ``grpc.aio`` call's failure (the context's own cancel to its
 error), and :func:`task_cancelling` tells a task's own cancel from a call it cancelled.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import grpc
 import grpc.aio
@@ -18,27 +18,39 @@ import grpc.aio
 from etcd3py.context import Context
 from etcd3py.errors import from_rpc_error
 
-__all__ = ["mapped_errors", "on_ctx_done", "task_cancelling", "wait_ctx"]
+__all__ = ["MappedErrors", "on_ctx_done", "task_cancelling", "wait_ctx"]
 
 
-@contextlib.contextmanager
-def mapped_errors(ctx: Context | None) -> Iterator[None]:
-    """Map a call's failure to :mod:`etcd3py.errors`; the ctx's own cancel to its error.
-
-    A ``CancelledError`` that is not the ctx's (the awaiting task was cancelled) goes on.
+class MappedErrors:
+    """``with MappedErrors(ctx):`` maps a call's failure to :mod:`etcd3py.errors`, and the
+    ctx's own cancel to its error; a ``CancelledError`` that is not the ctx's (the awaiting
+    task was cancelled) goes on. A class, not a generator: it is on every call's path.
     """
-    try:
-        yield
-    except asyncio.CancelledError:
-        ended = ctx.err() if ctx is not None else None
-        if ended is None:
-            raise  # the awaiting task itself was cancelled: asyncio's own rule
-        raise ended from None
-    except grpc.aio.AioRpcError as exc:
-        ended = ctx.err() if ctx is not None else None
-        if ended is not None and exc.code() == grpc.StatusCode.CANCELLED:
-            raise ended from exc
-        raise from_rpc_error(exc) from exc
+
+    __slots__ = ("_ctx",)
+
+    def __init__(self, ctx: Context | None) -> None:
+        self._ctx = ctx
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if exc is None:
+            return
+        ctx = self._ctx
+        if isinstance(exc, asyncio.CancelledError):
+            ended = ctx.err() if ctx is not None else None
+            if ended is None:
+                return  # the awaiting task itself was cancelled: asyncio's own rule
+            raise ended from None
+        if isinstance(exc, grpc.aio.AioRpcError):
+            ended = ctx.err() if ctx is not None else None
+            if ended is not None and exc.code() == grpc.StatusCode.CANCELLED:
+                raise ended from exc
+            raise from_rpc_error(exc) from exc
 
 
 def on_ctx_done(ctx: Context | None, action: Callable[[], object]) -> Callable[[], None]:

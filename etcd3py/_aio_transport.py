@@ -32,7 +32,7 @@ import tenacity
 
 from etcd3py import _pb
 from etcd3py._aio_channels import AioChannels, Generation
-from etcd3py._aio_ctx import mapped_errors, on_ctx_done, wait_ctx
+from etcd3py._aio_ctx import MappedErrors, on_ctx_done, wait_ctx
 from etcd3py._calls import Call
 from etcd3py._calls import auth as auth_calls
 from etcd3py._calls import cluster as cluster_calls
@@ -264,12 +264,19 @@ class AioTransport:
                 ``CanceledError`` when ``ctx`` is cancelled).
         """
 
+        channels = self._channels
+
         async def attempt(remaining: float | None, with_token: bool) -> Any:
-            async with self.held_channel() as gen:
+            # held_channel()'s hold, inlined: this is every unary call's path
+            gen = channels.acquire()
+            try:
                 method = getattr(gen.stubs[call.service], call.method)
                 return await self._invoke(
                     method, call.request, remaining, ctx, with_token=with_token
                 )
+            finally:
+                if channels.release(gen):
+                    await channels.close_released(gen)
 
         return await self._run(call, attempt, timeout, ctx)
 
@@ -410,7 +417,7 @@ class AioTransport:
         rpc = method(request, timeout=timeout, metadata=metadata)
         unregister = on_ctx_done(ctx, rpc.cancel)
         try:
-            with mapped_errors(ctx):
+            with MappedErrors(ctx):
                 return await rpc
         finally:
             unregister()
@@ -444,7 +451,7 @@ class AioTransport:
         rpc = method(request, timeout=timeout, metadata=self.metadata(ctx))
         unregister = on_ctx_done(ctx, rpc.cancel)
         try:
-            with mapped_errors(ctx):
+            with MappedErrors(ctx):
                 async for response in rpc:
                     yield response
         finally:

@@ -126,3 +126,11 @@ async def test_aio_worker_runs_the_workload(
         _check(workload, params, await worker.WORKLOADS[workload](params))
     finally:
         srv.close()
+
+
+@pytest.mark.testserver_only
+def test_the_overhead_bench_measures_every_case_in_both_faces() -> None:
+    overhead = importlib.import_module("bench.overhead")
+    figures = overhead.measure(calls=200, rounds=1)
+    assert set(figures) == {"raw get", "sync get", "sync put", "raw aio get", "aio get", "aio put"}
+    assert all(us > 0 for us in figures.values())
