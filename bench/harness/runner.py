@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bench.harness.servers import BenchServer
+from bench.workers._common import workload_key
 
 __all__ = ["last_json", "run_resume", "run_worker"]
 
@@ -141,7 +142,7 @@ def run_resume(
         if _wait_ready(lines, out, timeout_s / 2):
             t0 = server.break_connections()
             n = params["watches"]
-            server.put_many([(f"{params['prefix']}{i:06d}".encode(), b"x") for i in range(n)])
+            server.put_many([(workload_key(params["prefix"], i), b"x") for i in range(n)])
             proc.stdin.write(json.dumps({"written": n, "t0": t0}) + "\n")
             proc.stdin.flush()
         code = proc.wait(timeout=timeout_s)

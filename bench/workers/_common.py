@@ -262,6 +262,13 @@ def latency_metrics(
     return metrics
 
 
+def workload_key(prefix: str, i: int) -> bytes:
+    """The ``i``-th key of a workload: ``prefix`` and six digits, as the harness writes the
+    data a worker reads (``get_seq``, ``many_watches``, ``resume``) and as every worker names
+    the keys it writes."""
+    return f"{prefix}{i:06d}".encode()
+
+
 def rss_kb() -> int:
     """Return the resident set size of this process in KiB (from /proc/self/statm)."""
     fields = Path("/proc/self/statm").read_text().split()

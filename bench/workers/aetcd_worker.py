@@ -45,16 +45,13 @@ from _common import (
     run_worker,
     start_writer,
     workload_functions,
+    workload_key,
     writer_result,
 )
 
 __all__: list[str] = []
 
 Params = dict[str, Any]
-
-
-def _key(p: Params, i: int) -> bytes:
-    return f"{p['prefix']}{i:06d}".encode()
 
 
 def _client(p: Params) -> aetcd.Client:
@@ -68,7 +65,7 @@ async def put_seq(p: Params) -> dict[str, Any]:
     async with _client(p) as etcd:
         await etcd.put((p["prefix"] + "warm").encode(), value)
         return await atimed_calls(
-            p["count"], p["deadline_s"], lambda i: etcd.put(_key(p, i), value)
+            p["count"], p["deadline_s"], lambda i: etcd.put(workload_key(p["prefix"], i), value)
         )
 
 
@@ -90,7 +87,10 @@ async def put_concurrent(p: Params) -> dict[str, Any]:
     async with _client(p) as etcd:
         await etcd.put((p["prefix"] + "warm").encode(), value)
         return await aconcurrent_calls(
-            p["count"], p["concurrency"], p["deadline_s"], lambda i: etcd.put(_key(p, i), value)
+            p["count"],
+            p["concurrency"],
+            p["deadline_s"],
+            lambda i: etcd.put(workload_key(p["prefix"], i), value),
         )
 
 
@@ -168,7 +168,7 @@ async def _watch_all(
     deadline = Deadline(p["deadline_s"])
     start = time.perf_counter()
     for i in range(p["watches"]):
-        watch = await etcd.watch(_key(p, i))
+        watch = await etcd.watch(workload_key(p["prefix"], i))
         tasks.append(asyncio.create_task(_consume(watch, tally)))
         if deadline.passed():
             raise TimeoutError(f"{i + 1}/{p['watches']} watches created in time")
@@ -187,7 +187,7 @@ async def many_watches(p: Params) -> dict[str, Any]:
             after = footprint()
             start = time.perf_counter()
             for i in range(n):
-                await etcd.put(_key(p, i), b"x")
+                await etcd.put(workload_key(p["prefix"], i), b"x")
             await tally.wait_events(p["deadline_s"])
             deliver_s = time.perf_counter() - start
         finally:

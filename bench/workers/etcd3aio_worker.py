@@ -43,6 +43,7 @@ from _common import (
     run_worker,
     start_writer,
     workload_functions,
+    workload_key,
     writer_result,
 )
 from etcd3aio import Etcd3Client, prefix_range_end
@@ -50,10 +51,6 @@ from etcd3aio import Etcd3Client, prefix_range_end
 __all__: list[str] = []
 
 Params = dict[str, Any]
-
-
-def _key(p: Params, i: int) -> bytes:
-    return f"{p['prefix']}{i:06d}".encode()
 
 
 def _client(p: Params) -> Etcd3Client:
@@ -66,7 +63,9 @@ async def put_seq(p: Params) -> dict[str, Any]:
     async with _client(p) as etcd:
         kv = etcd.kv
         await kv.put(p["prefix"] + "warm", value)
-        return await atimed_calls(p["count"], p["deadline_s"], lambda i: kv.put(_key(p, i), value))
+        return await atimed_calls(
+            p["count"], p["deadline_s"], lambda i: kv.put(workload_key(p["prefix"], i), value)
+        )
 
 
 async def get_seq(p: Params) -> dict[str, Any]:
@@ -88,7 +87,10 @@ async def put_concurrent(p: Params) -> dict[str, Any]:
     async with _client(p) as etcd:
         await etcd.kv.put(p["prefix"] + "warm", value)
         return await aconcurrent_calls(
-            p["count"], p["concurrency"], p["deadline_s"], lambda i: etcd.kv.put(_key(p, i), value)
+            p["count"],
+            p["concurrency"],
+            p["deadline_s"],
+            lambda i: etcd.kv.put(workload_key(p["prefix"], i), value),
         )
 
 
@@ -178,7 +180,9 @@ async def _watch_all(
     """One watch per key, each read by its own task; wait until every one is created."""
     start = time.perf_counter()
     for i in range(p["watches"]):
-        tasks.append(asyncio.create_task(_consume(etcd.watch.watch(_key(p, i)), tally)))
+        tasks.append(
+            asyncio.create_task(_consume(etcd.watch.watch(workload_key(p["prefix"], i)), tally))
+        )
     await tally.wait_created(p["deadline_s"])
     return time.perf_counter() - start
 
@@ -195,7 +199,7 @@ async def many_watches(p: Params) -> dict[str, Any]:
             after = footprint()
             start = time.perf_counter()
             for i in range(n):
-                await etcd.kv.put(_key(p, i), b"x")
+                await etcd.kv.put(workload_key(p["prefix"], i), b"x")
             await tally.wait_events(p["deadline_s"])
             deliver_s = time.perf_counter() - start
         finally:

@@ -36,6 +36,7 @@ from _common import (
     run_worker,
     start_writer,
     workload_functions,
+    workload_key,
     writer_result,
 )
 
@@ -52,14 +53,10 @@ def _client(p: Params, *, create_window: int = 1) -> Client:
     return Client(endpoints=[p["endpoint"]], watch_create_window=create_window)
 
 
-def _key(p: Params, i: int) -> str:
-    return f"{p['prefix']}{i:06d}"
-
-
 async def put_seq(p: Params) -> dict[str, Any]:
     """Workload 1: sequential ``await client.put``."""
     value = b"v" * p["value_size"]
-    keys = [_key(p, i).encode() for i in range(p["count"])]
+    keys = [workload_key(p["prefix"], i) for i in range(p["count"])]
     async with _client(p) as client:
         await client.put(p["prefix"] + "warm", value)
         return await atimed_calls(len(keys), p["deadline_s"], lambda i: client.put(keys[i], value))
@@ -83,7 +80,10 @@ async def put_concurrent(p: Params) -> dict[str, Any]:
     async with _client(p) as client:
         await client.put(p["prefix"] + "warm", value)
         return await aconcurrent_calls(
-            p["count"], p["concurrency"], p["deadline_s"], lambda i: client.put(_key(p, i), value)
+            p["count"],
+            p["concurrency"],
+            p["deadline_s"],
+            lambda i: client.put(workload_key(p["prefix"], i), value),
         )
 
 
@@ -165,7 +165,9 @@ async def _watch_all(client: Client, p: Params, tally: AioTally) -> tuple[list[W
     callback = _counter(tally)
     start = time.perf_counter()
     handles = [
-        await client.add_watch_callback(_key(p, i), callback, created_notify=True, wait=False)
+        await client.add_watch_callback(
+            workload_key(p["prefix"], i), callback, created_notify=True, wait=False
+        )
         for i in range(p["watches"])
     ]
     await tally.wait_created(p["deadline_s"])
@@ -183,7 +185,7 @@ async def many_watches(p: Params) -> dict[str, Any]:
         after = footprint()
         start = time.perf_counter()
         for i in range(n):
-            await client.put(_key(p, i), b"x")
+            await client.put(workload_key(p["prefix"], i), b"x")
         await tally.wait_events(p["deadline_s"])
         deliver_s = time.perf_counter() - start
         for h in handles:

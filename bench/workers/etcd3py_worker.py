@@ -30,6 +30,7 @@ from _common import (
     rss_kb,
     run_worker,
     timed_calls,
+    workload_key,
 )
 
 from etcd3py import Client, WatchResponse
@@ -49,7 +50,7 @@ def _client(p: Params, *, create_window: int = 1) -> Client:
 def put_seq(p: Params) -> dict[str, Any]:
     """Workload 1: sequential puts of ``count`` values."""
     value = b"v" * p["value_size"]
-    keys = [f"{p['prefix']}{i:06d}".encode() for i in range(p["count"])]
+    keys = [workload_key(p["prefix"], i) for i in range(p["count"])]
     with _client(p) as client:
         client.put(p["prefix"] + "warm", value)
         return timed_calls(len(keys), p["deadline_s"], lambda i: client.put(keys[i], value))
@@ -74,7 +75,7 @@ def put_concurrent(p: Params) -> dict[str, Any]:
     def run(t: int, client: Client) -> None:
         try:
             for i in range(t, count, threads):
-                client.put(f"{p['prefix']}{i:06d}", value)
+                client.put(workload_key(p["prefix"], i), value)
                 done[t] += 1
                 if deadline.passed():
                     return
@@ -200,7 +201,9 @@ class _Counter:
 def _watch_all(client: Client, p: Params, counter: _Counter) -> tuple[list[Any], float]:
     start = time.perf_counter()
     handles = [
-        client.add_watch_callback(f"{p['prefix']}{i:06d}", counter, created_notify=True, wait=False)
+        client.add_watch_callback(
+            workload_key(p["prefix"], i), counter, created_notify=True, wait=False
+        )
         for i in range(p["watches"])
     ]
     if not counter.all_created.wait(p["deadline_s"]):
@@ -219,7 +222,7 @@ def many_watches(p: Params) -> dict[str, Any]:
         rss1, threads1 = rss_kb(), os_threads()
         start = time.perf_counter()
         for i in range(n):
-            client.put(f"{p['prefix']}{i:06d}", b"x")
+            client.put(workload_key(p["prefix"], i), b"x")
         counter.all_events.wait(p["deadline_s"])
         deliver_s = time.perf_counter() - start
         for h in handles:

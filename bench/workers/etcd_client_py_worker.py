@@ -46,6 +46,7 @@ from _common import (
     run_worker,
     start_writer,
     workload_functions,
+    workload_key,
     writer_result,
 )
 
@@ -58,10 +59,6 @@ UNSUPPORTED = {
 }
 
 
-def _key(p: Params, i: int) -> bytes:
-    return f"{p['prefix']}{i:06d}".encode()
-
-
 def _client(p: Params) -> Any:
     return etcd_client.Client([f"http://{p['endpoint']}"]).connect()
 
@@ -72,7 +69,7 @@ async def put_seq(p: Params) -> dict[str, Any]:
     async with _client(p) as etcd:
         await etcd.put((p["prefix"] + "warm").encode(), value)
         return await atimed_calls(
-            p["count"], p["deadline_s"], lambda i: etcd.put(_key(p, i), value)
+            p["count"], p["deadline_s"], lambda i: etcd.put(workload_key(p["prefix"], i), value)
         )
 
 
@@ -97,7 +94,10 @@ async def put_concurrent(p: Params) -> dict[str, Any]:
     async with _client(p) as etcd:
         await etcd.put((p["prefix"] + "warm").encode(), value)
         return await aconcurrent_calls(
-            p["count"], p["concurrency"], p["deadline_s"], lambda i: etcd.put(_key(p, i), value)
+            p["count"],
+            p["concurrency"],
+            p["deadline_s"],
+            lambda i: etcd.put(workload_key(p["prefix"], i), value),
         )
 
 
@@ -155,7 +155,7 @@ async def _watch_all(
     readies = []
     for i in range(p["watches"]):
         ready = etcd_client.CondVar()
-        watch = etcd.watch(_key(p, i), ready_event=ready)
+        watch = etcd.watch(workload_key(p["prefix"], i), ready_event=ready)
         tasks.append(asyncio.create_task(_consume(watch, tally)))
         readies.append(ready.wait())
     await asyncio.wait_for(asyncio.gather(*readies), p["deadline_s"])
@@ -174,7 +174,7 @@ async def many_watches(p: Params) -> dict[str, Any]:
             after = footprint()
             start = time.perf_counter()
             for i in range(n):
-                await etcd.put(_key(p, i), b"x")
+                await etcd.put(workload_key(p["prefix"], i), b"x")
             await tally.wait_events(p["deadline_s"])
             deliver_s = time.perf_counter() - start
         finally:

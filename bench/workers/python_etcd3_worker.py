@@ -42,16 +42,13 @@ from _common import (
     rss_kb,
     run_worker,
     timed_calls,
+    workload_key,
 )
 
 __all__ = ["make_handlers"]
 
 Params = dict[str, Any]
 Handler = Callable[[Params], dict[str, Any]]
-
-
-def _key(p: Params, i: int) -> bytes:
-    return f"{p['prefix']}{i:06d}".encode()
 
 
 def _writer_rate(proc: subprocess.Popen[str], timeout: float) -> float:
@@ -111,7 +108,9 @@ class _Workloads:
         value = b"v" * p["value_size"]
         with self._client(p) as etcd:
             etcd.put(p["prefix"] + "warm", value)
-            return timed_calls(p["count"], p["deadline_s"], lambda i: etcd.put(_key(p, i), value))
+            return timed_calls(
+                p["count"], p["deadline_s"], lambda i: etcd.put(workload_key(p["prefix"], i), value)
+            )
 
     def get_seq(self, p: Params) -> dict[str, Any]:
         """Workload 2: sequential ``get`` of one key, reading its value."""
@@ -138,7 +137,7 @@ class _Workloads:
         def run(t: int, etcd: Any) -> None:
             try:
                 for i in range(t, count, threads):
-                    etcd.put(_key(p, i), value)
+                    etcd.put(workload_key(p["prefix"], i), value)
                     done[t] += 1
                     if deadline.passed():
                         return
@@ -248,7 +247,7 @@ class _Workloads:
         deadline = Deadline(p["deadline_s"])
         start = time.perf_counter()
         for i in range(p["watches"]):
-            etcd.add_watch_callback(_key(p, i), tally.callback)
+            etcd.add_watch_callback(workload_key(p["prefix"], i), tally.callback)
             if deadline.passed():
                 raise TimeoutError(f"{i + 1}/{p['watches']} watches created in time")
         return time.perf_counter() - start
@@ -264,7 +263,7 @@ class _Workloads:
             rss1, threads1 = rss_kb(), os_threads()
             start = time.perf_counter()
             for i in range(n):
-                etcd.put(_key(p, i), b"x")
+                etcd.put(workload_key(p["prefix"], i), b"x")
             tally.done.wait(p["deadline_s"])
             deliver_s = time.perf_counter() - start
         _join_watch_threads()

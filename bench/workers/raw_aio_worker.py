@@ -36,6 +36,7 @@ from _common import (
     run_worker,
     start_writer,
     workload_functions,
+    workload_key,
     writer_result,
 )
 
@@ -50,7 +51,7 @@ def _channel(p: Params) -> grpc.aio.Channel:
 
 async def put_seq(p: Params) -> dict[str, Any]:
     value = b"v" * p["value_size"]
-    keys = [f"{p['prefix']}{i:06d}".encode() for i in range(p["count"])]
+    keys = [workload_key(p["prefix"], i) for i in range(p["count"])]
     async with _channel(p) as ch:
         stub = rpc_grpc.KVStub(ch)
         await stub.Put(rpc.PutRequest(key=(p["prefix"] + "warm").encode(), value=value))
@@ -80,7 +81,7 @@ async def put_concurrent(p: Params) -> dict[str, Any]:
             p["count"],
             p["concurrency"],
             p["deadline_s"],
-            lambda i: stub.Put(rpc.PutRequest(key=f"{p['prefix']}{i:06d}".encode(), value=value)),
+            lambda i: stub.Put(rpc.PutRequest(key=workload_key(p["prefix"], i), value=value)),
         )
 
 
@@ -175,7 +176,7 @@ async def _watch_all(
     reader = asyncio.ensure_future(_read_all(call, tally))
     start = time.perf_counter()
     for i in range(p["watches"]):
-        await call.write(_create(f"{p['prefix']}{i:06d}".encode()))
+        await call.write(_create(workload_key(p["prefix"], i)))
     await tally.wait_created(p["deadline_s"])
     return call, reader, time.perf_counter() - start
 
@@ -191,7 +192,7 @@ async def many_watches(p: Params) -> dict[str, Any]:
         after = footprint()
         start = time.perf_counter()
         for i in range(n):
-            await kv.Put(rpc.PutRequest(key=f"{p['prefix']}{i:06d}".encode(), value=b"x"))
+            await kv.Put(rpc.PutRequest(key=workload_key(p["prefix"], i), value=b"x"))
         await tally.wait_events(p["deadline_s"])
         deliver_s = time.perf_counter() - start
         call.cancel()

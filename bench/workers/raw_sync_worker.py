@@ -37,6 +37,7 @@ from _common import (
     rss_kb,
     run_worker,
     timed_calls,
+    workload_key,
 )
 
 rpc, rpc_grpc = load_stubs()
@@ -51,7 +52,7 @@ def _channel(p: Params) -> grpc.Channel:
 def put_seq(p: Params) -> dict[str, Any]:
     """Workload 1: sequential Put calls."""
     value = b"v" * p["value_size"]
-    keys = [f"{p['prefix']}{i:06d}".encode() for i in range(p["count"])]
+    keys = [workload_key(p["prefix"], i) for i in range(p["count"])]
     with _channel(p) as ch:
         stub = rpc_grpc.KVStub(ch)
         stub.Put(rpc.PutRequest(key=(p["prefix"] + "warm").encode(), value=value))
@@ -81,7 +82,7 @@ def put_concurrent(p: Params) -> dict[str, Any]:
     def run(t: int, stub: Any) -> None:
         try:
             for i in range(t, count, threads):
-                stub.Put(rpc.PutRequest(key=f"{p['prefix']}{i:06d}".encode(), value=value))
+                stub.Put(rpc.PutRequest(key=workload_key(p["prefix"], i), value=value))
                 done[t] += 1
                 if deadline.passed():
                     return
@@ -262,7 +263,7 @@ def _watch_all(ch: grpc.Channel, p: Params) -> tuple[_Stream, _Tally, float]:
     tally = _Tally(stream, n)
     start = time.perf_counter()
     for i in range(n):
-        stream.create(f"{p['prefix']}{i:06d}".encode())
+        stream.create(workload_key(p["prefix"], i))
     tally.all_created.wait(p["deadline_s"])
     if tally.created < n:
         raise TimeoutError(f"{tally.created}/{n} watches created")
@@ -280,7 +281,7 @@ def many_watches(p: Params) -> dict[str, Any]:
         rss1, threads1 = rss_kb(), os_threads()
         start = time.perf_counter()
         for i in range(n):
-            kv.Put(rpc.PutRequest(key=f"{p['prefix']}{i:06d}".encode(), value=b"x"))
+            kv.Put(rpc.PutRequest(key=workload_key(p["prefix"], i), value=b"x"))
         tally.all_events.wait(p["deadline_s"])
         deliver_s = time.perf_counter() - start
         stream.close()

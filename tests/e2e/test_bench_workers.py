@@ -21,6 +21,7 @@ import pytest
 
 from bench.harness import report, workloads
 from bench.harness.servers import BenchServer
+from bench.workers._common import workload_key
 from tests.backends import Backend
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench" / "workers"))
@@ -67,7 +68,7 @@ def _stand_in_harness(
     def written(timeout_s: float) -> dict[str, Any]:
         t0 = srv.break_connections()
         n = params["watches"]
-        srv.put_many([(f"{params['prefix']}{i:06d}".encode(), b"x") for i in range(n)])
+        srv.put_many([(workload_key(params["prefix"], i), b"x") for i in range(n)])
         return {"written": n, "t0": t0}
 
     monkeypatch.setattr(worker, "read_stdin_json", written)
