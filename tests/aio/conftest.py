@@ -2,7 +2,8 @@
 
 Each test runs in its own event loop, in asyncio's debug mode; ``aio_transport`` is an
 :class:`~etcd3py._aio_transport.AioTransport` started on the test's backend in that loop,
-closed after the test. A test also fails when it leaves a task of its own running.
+closed after the test. A test also fails when it leaves a task of its own running (see
+:mod:`tests.aio.tasks_left`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 
 from etcd3py._aio_transport import AioTransport
 from etcd3py.config import Config, parse_endpoints
+from tests.aio.tasks_left import tasks_left
 from tests.backends import Backend
 
 
@@ -36,21 +38,5 @@ async def no_task_left() -> AsyncIterator[None]:
     asyncio.get_running_loop().set_debug(True)
     before = asyncio.all_tasks()
     yield
-    await asyncio.sleep(0)
-    left = {t for t in asyncio.all_tasks() - before if t is not asyncio.current_task()}
-    # gRPC's own status task of a cancelled call ends when the C core reports the call
-    # done, a poller round trip after the cancel: a loaded machine may need a moment
-    grpc_own = {t for t in left if _is_grpc_internal(t)}
-    if grpc_own:
-        await asyncio.wait(grpc_own, timeout=GRPC_TASK_GRACE)
-        left = {t for t in left if not t.done()}
+    left = await tasks_left(before)
     assert not left, f"tasks left running: {left}"
-
-
-GRPC_TASK_GRACE = 5.0  # seconds
-
-
-def _is_grpc_internal(task: asyncio.Task[object]) -> bool:
-    """Whether ``task`` is one grpc.aio runs for a call of its own (not one of ours)."""
-    name: str = getattr(task.get_coro(), "__qualname__", "")
-    return name.startswith("_AioCall.")
