@@ -87,7 +87,9 @@ class WatchBuffer:
         self._core = core
         self.wid = wid
         self.callback = callback
-        self._items: collections.deque[tuple[WatchResponse | object, bool]] = collections.deque()
+        # made at the first push of an iterator watch (a callback watch never has one):
+        # an empty deque is 600 bytes, and a client may hold 10,000 watches
+        self._items: collections.deque[tuple[WatchResponse | object, bool]] | None = None
         self._ended = False  # the mux ended the watch (its End was pushed)
         self._end_error: BaseException | None = None  # raised by poll() once the end is taken
         self._user_closed = False
@@ -111,7 +113,7 @@ class WatchBuffer:
         if self.callback is not None:
             self._core._dispatch(self, response, counted)
         elif not self._user_closed:
-            self._items.append((response, counted))
+            self._append(response, counted)
             self._wake(False)
 
     def finish(self, error: BaseException | None, final: _pb.rpc.WatchResponse | None) -> None:
@@ -127,16 +129,26 @@ class WatchBuffer:
         if self.callback is not None:
             self._core._dispatch(self, END, False)
         else:
-            self._items.append((END, False))
+            self._append(END, False)
             self._wake(True)
             if self._user_closed:
                 self._set_done()
+
+    def _append(self, item: WatchResponse | object, counted: bool) -> None:
+        if self._items is None:
+            self._items = collections.deque()
+        self._items.append((item, counted))
 
     def mark_registered(self) -> None:
         """The server registered the watch (or it ended): release whoever waits for that."""
         if self._awaiting:
             self._awaiting = False
             self._signal_registered()
+
+    @property
+    def buffered(self) -> int:
+        """How many responses an iterator watch holds for its reader (its end included)."""
+        return 0 if self._items is None else len(self._items)
 
     @property
     def registered(self) -> bool:
@@ -164,8 +176,9 @@ class WatchBuffer:
             BaseException: the error that ended the watch, once its last response was taken
                 (and again at every later call), unless the owner closed the watch.
         """
-        while not self.exhausted and self._items:
-            item, counted = self._items.popleft()
+        items = self._items
+        while not self.exhausted and items:
+            item, counted = items.popleft()
             if item is END:
                 self.exhausted = True
                 self._set_done()
@@ -197,7 +210,7 @@ class WatchBuffer:
             return
         self._user_closed = True
         self._end_error = None  # the owner's close ends the iteration cleanly
-        self._items.clear()
+        self._items = None
         if self.callback is None:
             self.exhausted = True
         self._core._close_watch(self)

@@ -97,8 +97,8 @@ class Subscription(WatchBuffer):
         super().__init__(stream, wid, callback, awaiting)
         self._stream = stream
         self._lock = stream._lock
-        # an iterator's consumer waits on it: notified on push and end
-        self._cond = threading.Condition(stream._lock) if callback is None else None
+        # an iterator's reader waits on it (made at its first next()): notified on push, end
+        self._cond: threading.Condition | None = None
         self._finished: threading.Event | None = None  # made by the first wait_finished()
         # set once the server registered the watch (or it ended): see WatchStream.add
         self._registered = threading.Event() if awaiting else None
@@ -129,10 +129,12 @@ class Subscription(WatchBuffer):
             BaseException: the error that ended the watch, once its last response was taken
                 (and again at every later call), unless the user closed the watch.
         """
-        cond = self._cond
-        assert cond is not None, "next() is for iterator watches"
+        assert self.callback is None, "next() is for iterator watches"
         deadline = None if timeout is None else time.monotonic() + timeout
-        with cond:
+        with self._lock:
+            cond = self._cond
+            if cond is None:
+                cond = self._cond = threading.Condition(self._lock)
             while True:
                 response = self.poll()
                 if response is not None or self.exhausted:

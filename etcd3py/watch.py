@@ -152,6 +152,8 @@ class WatchChan:
     own threads.
     """
 
+    __slots__ = ("__weakref__", "_finalizer", "_sub")
+
     def __init__(self, subscription: Subscription | None) -> None:
         """Wrap the driver's subscription; made by :meth:`Watcher.watch`, not by users.
 
@@ -233,6 +235,8 @@ class WatchHandle:
     for any reason but :meth:`close` calls the callback one last time with the response whose
     ``err()`` says why.
     """
+
+    __slots__ = ("__weakref__", "_sub")
 
     def __init__(self, subscription: Subscription) -> None:
         """Wrap the driver's subscription; made by :meth:`Watcher.add_watch_callback`.

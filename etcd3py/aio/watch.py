@@ -61,6 +61,8 @@ class WatchChan:
     watch alone. Use it on the loop that made it.
     """
 
+    __slots__ = ("__weakref__", "_finalizer", "_sub")
+
     def __init__(self, subscription: AioSubscription) -> None:
         """Wrap the driver's subscription; made by :meth:`Watcher.watch`, not by users.
 
@@ -125,6 +127,8 @@ class WatchChan:
 
 class WatchHandle:
     """A watch whose responses go to a callback; see :class:`etcd3py.watch.WatchHandle`."""
+
+    __slots__ = ("__weakref__", "_sub")
 
     def __init__(self, subscription: AioSubscription) -> None:
         """Wrap the driver's subscription; made by :meth:`Watcher.add_watch_callback`.

@@ -32,7 +32,7 @@ def take(chan: WatchChan, count: int) -> list[Event]:
 
 def buffered(chan: WatchChan) -> int:
     """Responses waiting in the watch's buffer (the driver's own count)."""
-    return len(chan._sub._items)
+    return chan._sub.buffered
 
 
 def test_slow_consumer_beside_fast_one(
