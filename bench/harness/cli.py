@@ -67,6 +67,11 @@ def _log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
+def applicable(cases: Sequence[workloads.Case], clients: Sequence[str]) -> list[str]:
+    """Return the clients (in order) that run at least one of the cases."""
+    return [c for c in clients if any(case.runs(c) for case in cases)]
+
+
 def build_venvs(clients: Sequence[str]) -> dict[str, venvs.Venv]:
     """Build (or reuse) each client's venv; a client without a worker is unavailable too."""
     built: dict[str, venvs.Venv] = {}
@@ -101,7 +106,11 @@ def run_case(
     case: workloads.Case, clients: Sequence[str], envs: dict[str, venvs.Venv], srv: BenchServer,
     reps: int,
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:  # fmt: skip
-    """Prepare one case, then run its repetitions interleaved; return (params, samples)."""
+    """Prepare one case, then run its repetitions interleaved; return (params, samples).
+
+    Only the clients that run the case (:meth:`workloads.Case.runs`) have samples.
+    """
+    clients = [c for c in clients if case.runs(c)]
     _log(f"{case.name}: preparing")
     try:
         shared = workloads.prepare(case, srv)
@@ -166,13 +175,17 @@ def _run_all(
         doc["versions"] = versions(srv, envs)
         for case in cases:
             params, samples = run_case(case, args.clients, envs, srv, args.reps)
+            skipped = [c for c in args.clients if not case.runs(c)]
             doc["cases"][case.name] = {
                 "workload": case.workload,
                 "params": params,
                 "samples": samples,
+                "not_applicable": skipped,
                 **report.summarize(case.workload, args.clients, samples),
             }
-            table = report.markdown_table(report.COLUMNS[case.workload], args.clients, samples)
+            table = report.markdown_table(
+                report.COLUMNS[case.workload], args.clients, samples, not_applicable=skipped
+            )
             tables.append(f"### {case.name}\n\n{table}\n")
             _log(f"{case.name} done")
     return tables
@@ -186,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no case matches --only {','.join(args.only)}", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    envs = build_venvs(args.clients)
+    envs = build_venvs(applicable(cases, args.clients))
     doc: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),

@@ -2,7 +2,9 @@
 
 No I/O and no servers here, so that ``tests/unit/test_bench_harness.py`` checks it all fast.
 A *sample* is what one worker run gave: ``{"ok": True, "metrics": {...}}``,
-``{"ok": False, "unsupported": why}`` or ``{"ok": False, "error": msg}``.
+``{"ok": False, "unsupported": why}`` or ``{"ok": False, "error": msg}``. A client the
+harness does not run a case with (:attr:`bench.harness.workloads.Case.clients`) has no
+samples and its row says "not applicable".
 
 Each client's ratios are to the raw stubs of its own face (:func:`baseline`): a sync client's
 to raw sync stubs, an asyncio client's to raw ``grpc.aio`` stubs, whose own row is compared to
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "AIO_CLIENTS",
     "BASELINE",
     "COLUMNS",
+    "NOT_APPLICABLE",
     "Column",
     "baseline",
     "cell",
@@ -99,6 +102,8 @@ COLUMNS: dict[str, list[Column]] = {
         Column("duplicated", "duplicated"),
     ],
 }
+
+NOT_APPLICABLE = "not applicable"
 
 
 def baseline(client: str) -> str:
@@ -214,6 +219,8 @@ def markdown_table(
     columns: Sequence[Column],
     clients: Sequence[str],
     samples: Mapping[str, Sequence[Sample]],
+    *,
+    not_applicable: Collection[str] = (),
 ) -> str:
     """Return one workload's Markdown table: a row per client (its baseline in ``vs``), a
     cell per metric.
@@ -222,6 +229,8 @@ def markdown_table(
         columns: the workload's columns.
         clients: the rows, in order.
         samples: client -> its samples (a client without samples shows "not run").
+        not_applicable: the clients that do not run this workload: their row says so
+            and ``runs ok`` is ``-``.
     """
     medians = {c: median_metrics(samples.get(c, ())) for c in clients}
     rel = ratios(medians, columns)
@@ -231,6 +240,8 @@ def markdown_table(
         got = samples.get(client, ())
         failure = _failure(got) if got else "not run"
         ok = f"{sum(1 for s in got if s.get('ok'))}/{len(got)}"
+        if client in not_applicable:
+            failure, ok = NOT_APPLICABLE, "-"
         if failure is not None:
             cells = [_escape(failure), *([""] * (len(columns) - 1))]
         else:

@@ -1,6 +1,7 @@
 """The benchmark cases: each workload's parameters, its data written once, per-run params.
 
-A *case* is one workload with its sizes (workload 7 is two cases: 1,000 and 10,000 watches).
+A *case* is one workload with its sizes (workload 7 is two cases: 1,000 and 10,000 watches),
+run by every client or, for a workload only some workers implement, by those.
 ``prepare`` writes what the workers read (the key of workload 2, the 10,000 keys of 4, the
 200,000-event history of 5) once per run; ``run_params`` gives each (client, repetition) its
 own key prefix so that no run sees another's keys or events.
@@ -32,12 +33,19 @@ class Case:
         workload: the worker's workload name.
         params: the full-size parameters (``--quick`` divides the counts by 10).
         timeout_s: the subprocess time limit of one worker run.
+        clients: the clients that run it (None: every client); the others' rows say
+            "not applicable".
     """
 
     name: str
     workload: str
     params: dict[str, Any]
     timeout_s: float = 240.0
+    clients: frozenset[str] | None = None
+
+    def runs(self, client: str) -> bool:
+        """Return whether ``client`` runs this case (False: not applicable to it)."""
+        return self.clients is None or client in self.clients
 
 
 COUNT_KEYS = ("count", "keys", "events", "watches")
