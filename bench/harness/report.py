@@ -101,6 +101,21 @@ COLUMNS: dict[str, list[Column]] = {
         Column("lost", "lost"),
         Column("duplicated", "duplicated"),
     ],
+    # etcd3py's clients alone run it (no baseline runs): plain figures, no ratios.
+    "soak": [
+        Column("watch_cycles_per_s", "watch cycles/s"),
+        Column("lease_cycles_per_s", "lease cycles/s"),
+        Column("rss_kb_before", "RSS before KB"),
+        Column("rss_growth_kb", "RSS growth KB"),
+        Column("threads_before", "OS threads before"),
+        Column("threads_after", "OS threads after"),
+        Column("py_threads_before", "Python threads before"),
+        Column("py_threads_after", "Python threads after"),
+        Column("tasks_before", "tasks before"),
+        Column("tasks_after", "tasks after"),
+        Column("watch_cycles", "watch cycles"),
+        Column("lease_cycles", "lease cycles"),
+    ],
 }
 
 NOT_APPLICABLE = "not applicable"

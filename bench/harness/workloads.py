@@ -1,7 +1,7 @@
 """The benchmark cases: each workload's parameters, its data written once, per-run params.
 
 A *case* is one workload with its sizes (workload 7 is two cases: 1,000 and 10,000 watches),
-run by every client or, for a workload only some workers implement, by those.
+run by every client or, for a workload only some workers implement (9, ``soak``), by those.
 ``prepare`` writes what the workers read (the key of workload 2, the 10,000 keys of 4, the
 200,000-event history of 5) once per run; ``run_params`` gives each (client, repetition) its
 own key prefix so that no run sees another's keys or events.
@@ -16,12 +16,14 @@ from typing import Any
 
 from bench.harness.servers import BenchServer
 
-__all__ = ["Case", "cases", "prepare", "run_params"]
+__all__ = ["ETCD3PY_CLIENTS", "Case", "cases", "prepare", "run_params"]
 
 REPO = Path(__file__).resolve().parents[2]
 WRITER = REPO / "bench" / "writer.py"
 VALUE_SIZE = 256
 TXN_PUTS = 10  # puts per txn in workload 5's history
+#: The clients of workload 9 (``soak``): etcd3py's two faces; no other worker implements it.
+ETCD3PY_CLIENTS = frozenset({"etcd3py", "etcd3py_aio"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,9 +50,20 @@ class Case:
         return self.clients is None or client in self.clients
 
 
-COUNT_KEYS = ("count", "keys", "events", "watches")
+COUNT_KEYS = (
+    "count",
+    "keys",
+    "events",
+    "watches",
+    "watch_cycles",
+    "lease_cycles",
+    "warmup_watch_cycles",
+    "warmup_lease_cycles",
+)
 # A client that does not resume waits its whole deadline in workload 8: shorter when quick.
 QUICK_RESUME_DEADLINE_S = 5.0
+#: Workload 9's time limit: its worker bounds each phase by 600 s (``SOAK_DEADLINE_S``).
+SOAK_TIMEOUT_S = 1500.0
 
 
 def cases(quick: bool = False) -> list[Case]:
@@ -72,6 +85,19 @@ def cases(quick: bool = False) -> list[Case]:
         Case("many_watches_1000", "many_watches", {"watches": 1000}),
         Case("many_watches_10000", "many_watches", {"watches": 10000}),
         Case("resume", "resume", {"watches": 1000, "deadline_s": 20.0}, timeout_s=300.0),
+        Case(
+            "soak",
+            "soak",
+            {
+                "watch_cycles": 100000,
+                "warmup_watch_cycles": 1000,
+                "lease_cycles": 10000,
+                "warmup_lease_cycles": 100,
+                "lease_ttl": 30,
+            },
+            timeout_s=SOAK_TIMEOUT_S,
+            clients=ETCD3PY_CLIENTS,
+        ),
     ]
     if not quick:
         return full

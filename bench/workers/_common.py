@@ -10,9 +10,11 @@ prints, as its LAST stdout line, one JSON object (see ``bench/README.md``):
 This module owns the command line (``--endpoint``, ``--workload``, ``--params``), the
 workload defaults, the result printing, latency percentiles, RSS and thread readers, the
 lag timestamps of workload 6, the stdin protocol of workload 8, the metrics of workloads 6-8,
-what asyncio workers share (:func:`async_handlers`, :func:`atimed_calls`, the writer process
-of workload 6, :class:`AioTally` for workloads 7 and 8), and the loading of the generated
-gRPC stubs without importing ``etcd3py`` itself (for the raw workers and the writer).
+the cycles, settling and metrics of workload 9 (:func:`soak_cycles`, :func:`settle`,
+:func:`soak_metrics`), what asyncio workers share (:func:`async_handlers`,
+:func:`atimed_calls`, the writer process of workload 6, :class:`AioTally` for workloads 7
+and 8), and the loading of the generated gRPC stubs without importing ``etcd3py`` itself
+(for the raw workers and the writer).
 It must stay importable with only the standard library: workers of other clients import it.
 
 A worker is typically::
@@ -32,7 +34,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import functools
+import gc
 import json
 import math
 import os
@@ -54,8 +58,12 @@ __all__ = [
     "AioTally",
     "Deadline",
     "LiveLags",
+    "SoakPhase",
+    "SoakSnapshot",
     "WorkerArgs",
     "aconcurrent_calls",
+    "asettle",
+    "asoak_cycles",
     "async_handlers",
     "atimed_calls",
     "bounded",
@@ -81,8 +89,12 @@ __all__ = [
     "resume_metrics",
     "rss_kb",
     "run_worker",
+    "settle",
+    "soak_cycles",
+    "soak_metrics",
     "stamp_age_ms",
     "start_writer",
+    "thread_kinds",
     "timed_calls",
     "workload_functions",
     "writer_ops_per_s",
@@ -100,6 +112,7 @@ WORKLOADS = (
     "watch_live",
     "many_watches",
     "resume",
+    "soak",
 )
 
 # The full-size parameters of each workload (the harness divides counts by 10 for --quick).
@@ -117,9 +130,20 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "watch_live": {"prefix": "/bench/live/", "count": 20000, "writer": []},
     "many_watches": {"prefix": "/bench/many/", "watches": 1000},
     "resume": {"prefix": "/bench/resume/", "watches": 1000, "backend": "etcd"},
+    "soak": {
+        "prefix": "/bench/soak/",
+        "watch_cycles": 100000,
+        "lease_cycles": 10000,
+        "warmup_watch_cycles": 1000,
+        "warmup_lease_cycles": 100,
+        "lease_ttl": 30,
+    },
 }
 DEFAULT_DEADLINE_S = 120.0
 RESUME_DEADLINE_S = 20.0
+#: Workload 9 bounds each of its two phases by this, not the whole run.
+SOAK_DEADLINE_S = 600.0
+DEADLINES = {"resume": RESUME_DEADLINE_S, "soak": SOAK_DEADLINE_S}
 
 # ---- command line and results ------------------------------------------------------------
 
@@ -153,7 +177,7 @@ def params_for(workload: str, given: Mapping[str, Any] | None = None) -> dict[st
         KeyError: an unknown workload.
     """
     params = dict(DEFAULTS[workload])
-    params["deadline_s"] = RESUME_DEADLINE_S if workload == "resume" else DEFAULT_DEADLINE_S
+    params["deadline_s"] = DEADLINES.get(workload, DEFAULT_DEADLINE_S)
     params.update(given or {})
     return params
 
@@ -278,6 +302,17 @@ def rss_kb() -> int:
 def os_threads() -> int:
     """Return the number of OS threads of this process (entries of /proc/self/task)."""
     return len(os.listdir("/proc/self/task"))
+
+
+def thread_kinds() -> dict[str, int]:
+    """Return this process's OS threads counted by name (``/proc/self/task/*/comm``:
+    ``python`` for Python threads, gRPC's ``event_engine``, ``grpc_global_tim``...)."""
+    kinds: dict[str, int] = {}
+    for tid in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError):  # the thread ended meanwhile
+            name = Path(f"/proc/self/task/{tid}/comm").read_text().strip()
+            kinds[name] = kinds.get(name, 0) + 1
+    return dict(sorted(kinds.items()))
 
 
 def py_threads() -> int:
@@ -654,6 +689,197 @@ class AioTally:
         """Return :func:`resume_metrics` of what was counted, with ``stream_errors``."""
         got = resume_metrics(written, len(self.per_key), self.events, self.last_event)
         return {**got, "stream_errors": self.stream_errors}
+
+
+# ---- workload 9 (soak) ------------------------------------------------------------------
+
+#: RSS samples taken along each soak phase (at every tenth of its cycles).
+SOAK_CURVE_POINTS = 10
+#: Seconds a soak worker waits at most for its client to settle after a phase.
+SOAK_SETTLE_S = 10.0
+#: Seconds the thread count (and task count) must hold still before a soak figure is taken.
+SOAK_STEADY_S = 0.5
+_SETTLE_POLL_S = 0.05
+
+
+@dataclasses.dataclass
+class SoakPhase:
+    """One phase of workload 9, as run by :func:`soak_cycles` or :func:`asoak_cycles`.
+
+    Attributes:
+        cycles: the cycles done (fewer than asked only when the deadline passed).
+        seconds: the wall time they took.
+        curve: RSS in KiB after every tenth of the cycles asked.
+    """
+
+    cycles: int = 0
+    seconds: float = 0.0
+    curve: list[int] = dataclasses.field(default_factory=list)
+
+    def rate(self) -> float:
+        """Return the cycles per second (0.0 for an empty phase)."""
+        return self.cycles / self.seconds if self.seconds > 0 else 0.0
+
+
+def _curve_step(count: int) -> int:
+    return max(count // SOAK_CURVE_POINTS, 1)
+
+
+def soak_cycles(count: int, deadline_s: float, one: Callable[[int], object]) -> SoakPhase:
+    """Run ``one(i)`` for ``i`` in ``range(count)``, sampling RSS along; stop at the deadline.
+
+    Args:
+        count: the cycles asked.
+        deadline_s: the phase's time limit (checked between cycles).
+        one: one cycle (a watch opened and closed, a lease granted, kept alive, revoked).
+    """
+    phase, step, deadline = SoakPhase(), _curve_step(count), Deadline(deadline_s)
+    start = time.perf_counter()
+    for i in range(count):
+        one(i)
+        phase.cycles += 1
+        if phase.cycles % step == 0:
+            phase.curve.append(rss_kb())
+        if deadline.passed():
+            break
+    phase.seconds = time.perf_counter() - start
+    return phase
+
+
+async def asoak_cycles(
+    count: int, deadline_s: float, one: Callable[[int], Awaitable[object]]
+) -> SoakPhase:
+    """The asyncio form of :func:`soak_cycles`: ``await one(i)`` one after another."""
+    phase, step, deadline = SoakPhase(), _curve_step(count), Deadline(deadline_s)
+    start = time.perf_counter()
+    for i in range(count):
+        await one(i)
+        phase.cycles += 1
+        if phase.cycles % step == 0:
+            phase.curve.append(rss_kb())
+        if deadline.passed():
+            break
+    phase.seconds = time.perf_counter() - start
+    return phase
+
+
+def settle(
+    quiet: Callable[[], bool],
+    level: Callable[[], object] = os_threads,
+    timeout_s: float = SOAK_SETTLE_S,
+) -> None:
+    """Collect garbage, then wait until ``quiet()`` holds and ``level()`` (the OS threads by
+    default) has not changed for :data:`SOAK_STEADY_S`, or ``timeout_s`` passed (no error).
+
+    gRPC ends a closed call's threads a moment later (about 0.15 s here): a figure taken
+    while one lingers would count it.
+
+    Args:
+        quiet: whether the client is back to its resting state (watches, streams, threads).
+        level: what must hold still before the figures are taken.
+        timeout_s: the longest wait.
+    """
+    gc.collect()
+    steady = _Steady(level)
+    deadline = Deadline(timeout_s)
+    while not (steady.held() and quiet()) and not deadline.passed():
+        time.sleep(_SETTLE_POLL_S)
+    gc.collect()
+
+
+async def asettle(
+    quiet: Callable[[], bool],
+    level: Callable[[], object] = os_threads,
+    timeout_s: float = SOAK_SETTLE_S,
+) -> None:
+    """The asyncio form of :func:`settle`: the loop runs while it waits."""
+    gc.collect()
+    steady = _Steady(level)
+    deadline = Deadline(timeout_s)
+    while not (steady.held() and quiet()) and not deadline.passed():
+        await asyncio.sleep(_SETTLE_POLL_S)
+    gc.collect()
+
+
+class _Steady:
+    """Whether a level has held still for :data:`SOAK_STEADY_S` (read at each call)."""
+
+    def __init__(self, level: Callable[[], object]) -> None:
+        self.level = level
+        self.value = level()
+        self.since = time.monotonic()
+
+    def held(self) -> bool:
+        value = self.level()
+        if value != self.value:
+            self.value, self.since = value, time.monotonic()
+        return time.monotonic() - self.since >= SOAK_STEADY_S
+
+
+@dataclasses.dataclass(frozen=True)
+class SoakSnapshot:
+    """What workload 9 reads once its client is at rest.
+
+    Attributes:
+        rss_kb: :func:`rss_kb`.
+        threads: :func:`os_threads`.
+        kinds: :func:`thread_kinds` (which threads a change of ``threads`` is: gRPC's own
+            ``event_engine`` pool may grow by a thread under load, and keeps it).
+        py_threads: :func:`py_threads` (the client's own threads are Python threads).
+    """
+
+    rss_kb: int
+    threads: int
+    kinds: dict[str, int]
+    py_threads: int
+
+    @classmethod
+    def take(cls) -> SoakSnapshot:
+        """Read the process's figures now."""
+        return cls(rss_kb(), os_threads(), thread_kinds(), py_threads())
+
+
+def soak_metrics(
+    rss_kb_start: int,
+    before: SoakSnapshot,
+    watch: SoakPhase,
+    after_watch: SoakSnapshot,
+    lease: SoakPhase,
+    after_lease: SoakSnapshot,
+) -> dict[str, Any]:
+    """Return workload 9's metrics (an asyncio worker adds ``tasks_before``/``tasks_after``).
+
+    Args:
+        rss_kb_start: RSS before the warm-up.
+        before: the snapshot after the warm-up, settled.
+        watch: the watch phase.
+        after_watch: the snapshot after it, settled.
+        lease: the lease phase.
+        after_lease: the snapshot after it, settled.
+    """
+    return {
+        "watch_cycles": watch.cycles,
+        "watch_s": watch.seconds,
+        "watch_cycles_per_s": watch.rate(),
+        "lease_cycles": lease.cycles,
+        "lease_s": lease.seconds,
+        "lease_cycles_per_s": lease.rate(),
+        "rss_kb_start": rss_kb_start,
+        "rss_kb_before": before.rss_kb,
+        "rss_kb_after_watch": after_watch.rss_kb,
+        "rss_kb_after_lease": after_lease.rss_kb,
+        "rss_growth_kb": after_lease.rss_kb - before.rss_kb,
+        "rss_kb_watch_curve": watch.curve,
+        "rss_kb_lease_curve": lease.curve,
+        "threads_before": before.threads,
+        "threads_after_watch": after_watch.threads,
+        "threads_after": after_lease.threads,
+        "thread_kinds_before": before.kinds,
+        "thread_kinds_after": after_lease.kinds,
+        "py_threads_before": before.py_threads,
+        "py_threads_after_watch": after_watch.py_threads,
+        "py_threads_after": after_lease.py_threads,
+    }
 
 
 # ---- generated stubs without etcd3py ----------------------------------------------------

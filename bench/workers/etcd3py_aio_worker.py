@@ -1,4 +1,4 @@
-"""Benchmark worker for etcd3py's asyncio face (``etcd3py.aio.Client``): workloads 1-8.
+"""Benchmark worker for etcd3py's asyncio face (``etcd3py.aio.Client``): workloads 1-9.
 
 Runs in ``bench/.venvs/etcd3py`` (this repo installed editable), the sync worker's venv. Each
 workload is one ``async with Client(...)`` in a fresh event loop, written as a user would:
@@ -6,8 +6,10 @@ workload is one ``async with Client(...)`` in a fresh event loop, written as a u
 client; one watch is a watch object (``async with client.watch(...)`` or ``await
 client.watch(...)``, then ``async for``); many watches are callbacks (``await
 client.add_watch_callback(..., created_notify=True, wait=False)`` on a client with
-``watch_create_window=256``, as the sync worker does). See ``bench/README.md`` for the
-workloads and ``_common.py`` for the command line.
+``watch_create_window=256``, as the sync worker does). ``soak`` writes its cycles with
+``async with client.watch(...)`` and ``async with client.keep_alive(...)``, and counts the
+event loop's tasks besides RSS and threads. See ``bench/README.md`` for the workloads and
+``_common.py`` for the command line.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,10 @@ from _common import (
     AioTally,
     Deadline,
     LiveLags,
+    SoakSnapshot,
     aconcurrent_calls,
+    asettle,
+    asoak_cycles,
     async_handlers,
     atimed_calls,
     bounded,
@@ -32,8 +38,12 @@ from _common import (
     emit_event,
     footprint,
     many_watches_metrics,
+    os_threads,
+    py_threads,
     read_stdin_json,
+    rss_kb,
     run_worker,
+    soak_metrics,
     start_writer,
     workload_functions,
     workload_key,
@@ -42,6 +52,8 @@ from _common import (
 
 from etcd3py import WatchResponse
 from etcd3py.aio import Client, WatchHandle
+from etcd3py.aio.lease import GrpcLease
+from etcd3py.aio.watch import GrpcWatcher
 
 Params = dict[str, Any]
 
@@ -208,6 +220,93 @@ async def resume(p: Params) -> dict[str, Any]:
         for h in handles:
             await h.close()
     return result
+
+
+#: Seconds a soak lease cycle waits for its keep-alive's first renewal.
+RENEWAL_WAIT_S = 10.0
+#: Watches that stay open across the soak (one anchor, so the watch stream stays up).
+ANCHORS = 1
+
+
+def _grpc_parts(client: Client) -> tuple[GrpcWatcher, GrpcLease]:
+    watcher, lease = client.watcher, client.lease
+    if not isinstance(watcher, GrpcWatcher) or not isinstance(lease, GrpcLease):
+        raise TypeError(f"soak needs the gRPC watcher and lease, not {watcher!r}, {lease!r}")
+    return watcher, lease
+
+
+def _level() -> tuple[int, int, int]:
+    """Return the OS threads, the Python threads and the event loop's tasks (this one
+    included): what must hold still before a figure is taken."""
+    return os_threads(), py_threads(), len(asyncio.all_tasks())
+
+
+def _quiet(client: Client, rest: tuple[int, int, int] | None) -> Callable[[], bool]:
+    """Return whether the client is at rest: only the anchor watch, no keep-alive stream,
+    and (when ``rest``, a :func:`_level`, is given) no more Python threads and tasks than
+    then (gRPC's C-core pool may keep an OS thread more, so OS threads are not waited for)."""
+    watcher, lease = _grpc_parts(client)
+
+    def quiet() -> bool:
+        if watcher.watch_count > ANCHORS or lease.driver.streams():
+            return False
+        _, threads, tasks = _level()
+        return rest is None or (threads <= rest[1] and tasks <= rest[2])
+
+    return quiet
+
+
+def _watch_cycle(client: Client, prefix: str) -> Callable[[int], Awaitable[None]]:
+    """One watch cycle: a watch from now, entered (registered), then left (closed)."""
+
+    async def one(i: int) -> None:
+        async with client.watch(workload_key(prefix, i)):
+            pass
+
+    return one
+
+
+def _lease_cycle(client: Client, ttl: int) -> Callable[[int], Awaitable[None]]:
+    """One lease cycle: grant, keep alive until the first renewal, stop, revoke."""
+
+    async def one(i: int) -> None:
+        lease = await client.grant(ttl)
+        async with client.keep_alive(lease) as ka:
+            if await ka.get(RENEWAL_WAIT_S) is None:
+                raise TimeoutError(f"no renewal of lease {lease.id} in {RENEWAL_WAIT_S}s: {ka!r}")
+        await client.revoke(lease)
+
+    return one
+
+
+async def soak(p: Params) -> dict[str, Any]:
+    """Workload 9: watch create/close cycles, then lease grant/keep-alive/revoke cycles, on
+    one client with an anchor watch open; RSS, threads and tasks after a warm-up and after
+    each phase, each time once the client settled."""
+    deadline_s = p["deadline_s"]
+    async with _client(p) as client:
+        watch_one = _watch_cycle(client, p["prefix"])
+        lease_one = _lease_cycle(client, p["lease_ttl"])
+        rss_start = rss_kb()
+        async with client.watch(p["prefix"] + "anchor"):
+            await asoak_cycles(p["warmup_watch_cycles"], deadline_s, watch_one)
+            await asoak_cycles(p["warmup_lease_cycles"], deadline_s, lease_one)
+            await asettle(_quiet(client, None), _level)
+            before, rest = SoakSnapshot.take(), _level()
+            watch = await asoak_cycles(p["watch_cycles"], deadline_s, watch_one)
+            await asettle(_quiet(client, rest), _level)
+            after_watch = SoakSnapshot.take()
+            lease = await asoak_cycles(p["lease_cycles"], deadline_s, lease_one)
+            await asettle(_quiet(client, rest), _level)
+            after_lease, (_, _, tasks_after) = SoakSnapshot.take(), _level()
+            watcher, grpc_lease = _grpc_parts(client)
+            live = {
+                "tasks_before": rest[2],
+                "tasks_after": tasks_after,
+                "watches_live_after": watcher.watch_count,
+                "keepalive_streams_after": len(grpc_lease.driver.streams()),
+            }
+    return {**soak_metrics(rss_start, before, watch, after_watch, lease, after_lease), **live}
 
 
 WORKLOADS = workload_functions(globals())

@@ -1,8 +1,10 @@
-"""Benchmark worker for etcd3py: every workload 1-8 through the public API only.
+"""Benchmark worker for etcd3py: every workload 1-9 through the public API only.
 
 Runs in ``bench/.venvs/etcd3py`` (this repo installed editable). One ``Client``; watches are
 iterators (``client.watch``) for one watch, callbacks (``add_watch_callback`` with
 ``created_notify=True``) for many; ``put_concurrent`` shares one Client among threads.
+``soak`` reads the watch and keep-alive counts of the client's gRPC watcher and lease
+(``watch_count``, ``lease.driver.streams()``) to know when the client has settled.
 See ``bench/README.md`` for the workloads and ``_common.py`` for the command line.
 """
 
@@ -13,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,20 +23,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     Deadline,
+    SoakSnapshot,
     check_range,
     emit_event,
     lag_stamp,
     live_rate,
     os_threads,
     percentile,
+    py_threads,
     read_stdin_json,
     rss_kb,
     run_worker,
+    settle,
+    soak_cycles,
+    soak_metrics,
     timed_calls,
     workload_key,
 )
 
 from etcd3py import Client, WatchResponse
+from etcd3py.lease import GrpcLease
+from etcd3py.watch import GrpcWatcher
 
 Params = dict[str, Any]
 
@@ -261,6 +271,85 @@ def resume(p: Params) -> dict[str, Any]:
     }
 
 
+#: Seconds a soak lease cycle waits for its keep-alive's first renewal.
+RENEWAL_WAIT_S = 10.0
+#: Watches that stay open across the soak (one anchor, so the watch stream stays up).
+ANCHORS = 1
+
+
+def _grpc_parts(client: Client) -> tuple[GrpcWatcher, GrpcLease]:
+    watcher, lease = client.watcher, client.lease
+    if not isinstance(watcher, GrpcWatcher) or not isinstance(lease, GrpcLease):
+        raise TypeError(f"soak needs the gRPC watcher and lease, not {watcher!r}, {lease!r}")
+    return watcher, lease
+
+
+def _quiet(client: Client, threads: int | None) -> Callable[[], bool]:
+    """Return whether the client is at rest: only the anchor watch, no keep-alive stream, and
+    (when given) no more Python threads than ``threads`` (a closed stream's end a moment
+    later; gRPC's C-core pool may keep an OS thread more, so OS threads are not waited for)."""
+    watcher, lease = _grpc_parts(client)
+
+    def quiet() -> bool:
+        return (
+            watcher.watch_count <= ANCHORS
+            and not lease.driver.streams()
+            and (threads is None or py_threads() <= threads)
+        )
+
+    return quiet
+
+
+def _watch_cycle(client: Client, prefix: str) -> Callable[[int], None]:
+    """One watch cycle: a watch from now (``watch`` returns once it is created), closed."""
+
+    def one(i: int) -> None:
+        client.watch(workload_key(prefix, i)).close()
+
+    return one
+
+
+def _lease_cycle(client: Client, ttl: int) -> Callable[[int], None]:
+    """One lease cycle: grant, keep alive until the first renewal, stop, revoke."""
+
+    def one(i: int) -> None:
+        lease = client.grant(ttl)
+        with client.keep_alive(lease) as ka:
+            if ka.get(RENEWAL_WAIT_S) is None:
+                raise TimeoutError(f"no renewal of lease {lease.id} in {RENEWAL_WAIT_S}s: {ka!r}")
+        client.revoke(lease)
+
+    return one
+
+
+def soak(p: Params) -> dict[str, Any]:
+    """Workload 9: watch create/close cycles, then lease grant/keep-alive/revoke cycles, on
+    one client with an anchor watch open; RSS and threads after a warm-up and after each
+    phase, each time once the client settled."""
+    deadline_s = p["deadline_s"]
+    with _client(p) as client:
+        watch_one = _watch_cycle(client, p["prefix"])
+        lease_one = _lease_cycle(client, p["lease_ttl"])
+        rss_start = rss_kb()
+        with client.watch(p["prefix"] + "anchor"):
+            soak_cycles(p["warmup_watch_cycles"], deadline_s, watch_one)
+            soak_cycles(p["warmup_lease_cycles"], deadline_s, lease_one)
+            settle(_quiet(client, None))
+            before = SoakSnapshot.take()
+            watch = soak_cycles(p["watch_cycles"], deadline_s, watch_one)
+            settle(_quiet(client, before.py_threads))
+            after_watch = SoakSnapshot.take()
+            lease = soak_cycles(p["lease_cycles"], deadline_s, lease_one)
+            settle(_quiet(client, before.py_threads))
+            after_lease = SoakSnapshot.take()
+            watcher, grpc_lease = _grpc_parts(client)
+            live = {
+                "watches_live_after": watcher.watch_count,
+                "keepalive_streams_after": len(grpc_lease.driver.streams()),
+            }
+    return {**soak_metrics(rss_start, before, watch, after_watch, lease, after_lease), **live}
+
+
 HANDLERS = {
     "put_seq": put_seq,
     "get_seq": get_seq,
@@ -270,6 +359,7 @@ HANDLERS = {
     "watch_live": watch_live,
     "many_watches": many_watches,
     "resume": resume,
+    "soak": soak,
 }
 
 if __name__ == "__main__":

@@ -5,7 +5,11 @@ its params from ``run_params``) but with counts of a few dozen, in this process 
 checkout's etcd3py is the one measured), and its metrics are checked: every figure present,
 every key, event and put accounted for. Workload 8 runs on the reference server only, whose
 ``drop_streams`` breaks the connections in process; the harness's side of its stdin protocol
-is played by a stand-in for ``read_stdin_json``. The figures themselves are never asserted.
+is played by a stand-in for ``read_stdin_json``. Workload 9 (``soak``, both faces only) runs
+a few hundred cycles and checks that the client came back to rest: every cycle done, the
+same threads (and asyncio tasks) as before, only the anchor watch live, no keep-alive
+stream (gRPC's ``event_engine`` pool alone may keep a thread it added under load). The
+figures themselves are never asserted.
 """
 
 from __future__ import annotations
@@ -27,7 +31,22 @@ from tests.backends import Backend
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench" / "workers"))
 
 # Counts small enough for a few seconds per workload; the watch workloads keep their shape.
-SMALL = {"count": 24, "keys": 30, "events": 40, "watches": 12, "concurrency": 4}
+SMALL = {
+    "count": 24,
+    "keys": 30,
+    "events": 40,
+    "watches": 12,
+    "concurrency": 4,
+    "watch_cycles": 200,
+    "lease_cycles": 20,
+    "warmup_watch_cycles": 20,
+    "warmup_lease_cycles": 5,
+}
+#: The soak columns only the asyncio worker fills (the sync face has no event loop).
+AIO_ONLY = {"tasks_before", "tasks_after"}
+#: gRPC's own thread pool: it may add a thread under load (and keep it), the only OS
+#: threads a soak may leave more of.
+GRPC_POOL = "event_engine"
 RESUME_WAIT_S = 5.0
 
 
@@ -75,9 +94,31 @@ def _stand_in_harness(
     monkeypatch.setattr(worker, "emit_event", lambda *args, **fields: None)
 
 
-def _check(workload: str, params: dict[str, Any], metrics: dict[str, Any]) -> None:
+def _check_soak(params: dict[str, Any], metrics: dict[str, Any], aio: bool) -> None:
+    assert (metrics["watch_cycles"], metrics["lease_cycles"]) == (
+        params["watch_cycles"],
+        params["lease_cycles"],
+    )
+    assert metrics["watch_cycles_per_s"] > 0 and metrics["lease_cycles_per_s"] > 0
+    assert metrics["py_threads_after_watch"] == metrics["py_threads_before"]
+    assert metrics["py_threads_after"] == metrics["py_threads_before"]
+    before, after = metrics["thread_kinds_before"], metrics["thread_kinds_after"]
+    pool_growth = after.pop(GRPC_POOL, 0) - before.pop(GRPC_POOL, 0)
+    assert after == before and pool_growth >= 0
+    assert metrics["threads_after"] == metrics["threads_before"] + pool_growth
+    if aio:
+        assert metrics["tasks_after"] == metrics["tasks_before"]
+    assert (metrics["watches_live_after"], metrics["keepalive_streams_after"]) == (1, 0)
+    assert metrics["rss_growth_kb"] == metrics["rss_kb_after_lease"] - metrics["rss_kb_before"]
+    assert len(metrics["rss_kb_watch_curve"]) == len(metrics["rss_kb_lease_curve"]) == 10
+    assert min(metrics["rss_kb_watch_curve"] + metrics["rss_kb_lease_curve"]) > 0
+
+
+def _check(workload: str, params: dict[str, Any], metrics: dict[str, Any], client: str) -> None:
+    aio = client == "etcd3py_aio"
     for column in report.COLUMNS[workload]:
-        assert column.metric in metrics, (workload, column.metric, metrics)
+        if aio or column.metric not in AIO_ONLY:
+            assert column.metric in metrics, (workload, column.metric, metrics)
     if workload in ("put_seq", "get_seq", "put_concurrent"):
         assert metrics["ops_per_s"] > 0
     elif workload == "range_decode":
@@ -89,6 +130,8 @@ def _check(workload: str, params: dict[str, Any], metrics: dict[str, Any]) -> No
         assert metrics["writer_ops_per_s"] > 0
     elif workload == "many_watches":
         assert metrics["delivered"] == params["watches"]
+    elif workload == "soak":
+        _check_soak(params, metrics, aio)
     else:
         assert (metrics["lost"], metrics["duplicated"]) == (0, 0)
         assert metrics["delivered"] == params["watches"]
@@ -113,7 +156,7 @@ def test_sync_worker_runs_the_workload(
 ) -> None:
     worker, srv, params = _setup(workload, backend, "etcd3py", monkeypatch)
     try:
-        _check(workload, params, worker.HANDLERS[workload](params))
+        _check(workload, params, worker.HANDLERS[workload](params), "etcd3py")
     finally:
         srv.close()
 
@@ -124,7 +167,7 @@ async def test_aio_worker_runs_the_workload(
 ) -> None:
     worker, srv, params = _setup(workload, backend, "etcd3py_aio", monkeypatch)
     try:
-        _check(workload, params, await worker.WORKLOADS[workload](params))
+        _check(workload, params, await worker.WORKLOADS[workload](params), "etcd3py_aio")
     finally:
         srv.close()
 
