@@ -501,9 +501,8 @@ class Transport:
             EtcdError: the mapped failure (``DeadlineExceededError`` past the deadline,
                 ``CanceledError`` when ``ctx`` is cancelled).
         """
-        self.check_usable()
-        deadline = call_deadline(self.config.default_timeout, timeout, ctx)
-        require_leader = requires_leader(ctx)
+        deadline = call_deadline(self.config.default_timeout, timeout, ctx)  # (each attempt
+        require_leader = requires_leader(ctx)  # checks that the client is usable)
         authenticate = method is self.auth.Authenticate
         token = None if authenticate else self._token
 

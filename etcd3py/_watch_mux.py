@@ -126,14 +126,16 @@ class Phase(enum.Enum):
     ENDED = "ended"
 
 
-@dataclass(frozen=True, slots=True)
+# The actions: never changed once made, yet not frozen (one is made per event, and a frozen
+# dataclass's __init__ costs several times a plain one's).
+@dataclass(slots=True)
 class Send:
     """Send this WatchRequest on the current stream."""
 
     request: _pb.rpc.WatchRequest
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Deliver:
     """Append this response to watch ``wid``'s buffer (the user's iterator or callback reads it).
 
@@ -145,7 +147,7 @@ class Deliver:
     response: _pb.rpc.WatchResponse
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class End:
     """Watch ``wid`` is over: after its buffered responses the user sees ``error``.
 
@@ -158,7 +160,7 @@ class End:
     final: _pb.rpc.WatchResponse | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reauth:
     """Fetch a new auth token, then reopen the stream (the mux already treats it as broken).
 

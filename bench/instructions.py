@@ -1,0 +1,190 @@
+"""Machine instructions per call, raw gRPC stubs against etcd3py, in both faces.
+
+The steadiest figure of what a call costs the client's process: valgrind's callgrind counts
+every instruction the process runs (the Python interpreter, gRPC's C core and its threads),
+so the count does not move with the machine's load as time does. Each case runs in its own
+process against one real etcd 3.5.1: once with ``--calls`` calls and once with none, after
+the same warm-up; the difference divided by ``--calls`` is its instructions per call. The
+network wait costs no instruction, so a client's figure over the raw stub's is exactly the
+work it adds.
+
+    python -m bench.instructions [--calls 1000] [--only raw_get,get] [--json PATH]
+
+Cases: ``raw_get``/``raw_put`` (the generated sync stubs on a plain channel, as
+``bench/workers/raw_sync_worker.py``), ``get``/``put`` (``etcd3py.Client``), ``aio_raw_get``/
+``aio_raw_put`` (``grpc.aio`` stubs), ``aio_get``/``aio_put`` (``etcd3py.aio.Client``). A
+get reads one 256-byte value; a put writes one. Needs ``valgrind`` (Debian's package); not a
+test: nothing asserts a count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+KEY = "/bench/instructions/key"
+VALUE = b"v" * 256
+WARMUP = 100  # calls before counting starts (both runs of a case make them)
+SYNC_CASES = ("raw_get", "get", "raw_put", "put")
+AIO_CASES = ("aio_raw_get", "aio_get", "aio_raw_put", "aio_put")
+CASES = SYNC_CASES + AIO_CASES
+_COLLECTED = re.compile(r"Collected : (\d+)")
+
+
+def _sync_call(case: str, endpoint: str) -> Callable[[], object]:
+    import grpc
+
+    from etcd3py import Client, _pb, _stubs
+
+    if case.startswith("raw_"):
+        kv = _stubs.rpc_grpc.KVStub(grpc.insecure_channel(endpoint))
+        get = _pb.rpc.RangeRequest(key=KEY.encode())
+        put = _pb.rpc.PutRequest(key=KEY.encode(), value=VALUE)
+        if case == "raw_get":
+            return lambda: kv.Range(get, timeout=10)
+        return lambda: kv.Put(put, timeout=10)
+    client = Client(endpoint)
+    if case == "get":
+        return lambda: client.get(KEY)
+    return lambda: client.put(KEY, VALUE)
+
+
+async def _aio_call(case: str, endpoint: str) -> Callable[[], Awaitable[object]]:
+    import grpc.aio
+
+    from etcd3py import _pb, _stubs
+    from etcd3py.aio import Client
+
+    if case.startswith("aio_raw_"):
+        kv = _stubs.rpc_grpc.KVStub(grpc.aio.insecure_channel(endpoint))
+        get = _pb.rpc.RangeRequest(key=KEY.encode())
+        put = _pb.rpc.PutRequest(key=KEY.encode(), value=VALUE)
+
+        async def raw_get() -> object:
+            return await kv.Range(get, timeout=10)
+
+        async def raw_put() -> object:
+            return await kv.Put(put, timeout=10)
+
+        return raw_get if case == "aio_raw_get" else raw_put
+    client = await Client(endpoint)
+    if case == "aio_get":
+        return lambda: client.get(KEY)
+    return lambda: client.put(KEY, VALUE)
+
+
+def run_case(case: str, endpoint: str, calls: int) -> None:
+    """Make the case's client, warm it up, then make ``calls`` calls (the counted process)."""
+    if case in SYNC_CASES:
+        fn = _sync_call(case, endpoint)
+        for _ in range(WARMUP + calls):
+            fn()
+        return
+
+    async def main() -> None:
+        afn = await _aio_call(case, endpoint)
+        for _ in range(WARMUP + calls):
+            await afn()
+
+    asyncio.run(main())
+
+
+def count(case: str, endpoint: str, calls: int) -> int:
+    """The instructions callgrind counts in one process running ``case`` with ``calls``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={tmp}/out",
+            sys.executable,
+            "-m",
+            "bench.instructions",
+            "--run",
+            case,
+            "--endpoint",
+            endpoint,
+            "--calls",
+            str(calls),
+        ]
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=1800, cwd=Path(__file__).parent.parent
+        )
+    found = _COLLECTED.search(done.stderr)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"callgrind run of {case} failed:\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def measure(endpoint: str, cases: list[str], calls: int) -> dict[str, float]:
+    """Each case's instructions per call: (count with ``calls``) minus (count with none)."""
+    figures: dict[str, float] = {}
+    for case in cases:
+        base = count(case, endpoint, 0)
+        figures[case] = (count(case, endpoint, calls) - base) / calls
+        print(f"  {case}: {figures[case] / 1000:.1f} k instructions per call", flush=True)
+    return figures
+
+
+def _floor(case: str) -> str:
+    prefix = "aio_" if case.startswith("aio_") else ""
+    return f"{prefix}raw_{case.rsplit('_', 1)[-1]}"
+
+
+def report(figures: dict[str, float]) -> str:
+    """A markdown table: each case's k instructions per call, and over its raw stub."""
+    lines = ["| case | k instructions per call | over the raw stub |", "|---|---|---|"]
+    for case, per_call in figures.items():
+        floor = figures.get(_floor(case))
+        over = "" if floor is None or "raw" in case else f"+{(per_call - floor) / 1000:.1f} k"
+        if floor is not None and "raw" not in case:
+            over += f" ({per_call / floor:.2f}x)"
+        lines.append(f"| {case} | {per_call / 1000:.1f} | {over} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the counted cases against a fresh etcd 3.5.1 and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--only", help="comma-separated cases (default: every case)")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--run", choices=CASES, help=argparse.SUPPRESS)  # the counted process
+    parser.add_argument("--endpoint", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run:
+        run_case(args.run, args.endpoint, args.calls)
+        return 0
+    if shutil.which("valgrind") is None:
+        print("bench.instructions needs valgrind (apt-get install valgrind)", file=sys.stderr)
+        return 2
+    cases = args.only.split(",") if args.only else list(CASES)
+    unknown = sorted(set(cases) - set(CASES))
+    if unknown:
+        parser.error(f"unknown cases: {', '.join(unknown)} (known: {', '.join(CASES)})")
+
+    from etcd3py import Client
+    from tests.backends import _etcd35_binary, running_etcd
+
+    with running_etcd(_etcd35_binary()[0], "etcd35", ["--unsafe-no-fsync"]) as backend:
+        endpoint = backend.endpoints[0]
+        with Client(endpoint) as client:
+            client.put(KEY, VALUE)
+        figures = measure(endpoint, cases, args.calls)
+    print(report(figures))
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
