@@ -85,17 +85,13 @@ class SwitchableChannel(grpc.Channel):
         if close_now:
             old.channel.close()
 
-    def _acquire(self, kind: str, method: str, factory: _Factory) -> tuple[_Generation, Any]:
-        with self._lock:
-            gen = self._current
-            if gen.closed:
-                raise ValueError("Cannot invoke RPC on closed channel!")
-            key = (kind, method)
-            bound = gen.callables.get(key)
-            if bound is None:
-                bound = gen.callables[key] = factory(gen.channel)
-            gen.running += 1
-            return gen, bound
+    def _bind(self, gen: _Generation, kind: str, method: str, factory: _Factory) -> Any:
+        """The callable of ``method`` on ``gen``'s channel (made once per generation)."""
+        key = (kind, method)
+        bound = gen.callables.get(key)
+        if bound is None:
+            bound = gen.callables[key] = factory(gen.channel)
+        return bound
 
     def _release(self, gen: _Generation) -> None:
         with self._lock:
@@ -177,9 +173,22 @@ class _Forwarder:
         self._kind = type(self).__name__
         self._method = method
         self._factory = factory
+        # the generation this forwarder last called on, and its callable there
+        self._gen: _Generation | None = None
+        self._bound: Any = None
 
     def _acquire(self) -> tuple[_Generation, Any]:
-        return self._owner._acquire(self._kind, self._method, self._factory)
+        """Count a call on the current generation; return it and the callable to call."""
+        owner = self._owner
+        with owner._lock:
+            gen = owner._current
+            if gen.closed:
+                raise ValueError("Cannot invoke RPC on closed channel!")
+            if gen is not self._gen:
+                self._bound = owner._bind(gen, self._kind, self._method, self._factory)
+                self._gen = gen
+            gen.running += 1
+            return gen, self._bound
 
 
 class _UnaryUnary(_Forwarder):

@@ -31,7 +31,7 @@ from etcd3py._responses import (
 )
 from etcd3py.context import Context
 from etcd3py.models import SortOrder, SortTarget
-from etcd3py.op import Op
+from etcd3py.op import Op, _get_op, _put_op
 from etcd3py.txn import Txn
 
 if TYPE_CHECKING:
@@ -155,22 +155,24 @@ class KV(abc.ABC):
             CanceledError: ``ctx`` was cancelled.
             DeadlineExceededError: the timeout or the ctx's deadline passed.
         """
-        op = Op.get(
+        op = _get_op(
             key,
-            prefix=prefix,
-            range_end=range_end,
-            from_key=from_key,
-            rev=rev,
-            limit=limit,
-            sort_target=sort_target,
-            sort_order=sort_order,
-            keys_only=keys_only,
-            count_only=count_only,
-            serializable=serializable,
-            min_mod_revision=min_mod_revision,
-            max_mod_revision=max_mod_revision,
-            min_create_revision=min_create_revision,
-            max_create_revision=max_create_revision,
+            (
+                prefix,
+                range_end,
+                from_key,
+                rev,
+                limit,
+                sort_target,
+                sort_order,
+                keys_only,
+                count_only,
+                serializable,
+                min_mod_revision,
+                max_mod_revision,
+                min_create_revision,
+                max_create_revision,
+            ),
         )
         return expect(self.do(op, timeout=timeout, ctx=ctx), GetResponse)
 
@@ -209,14 +211,7 @@ class KV(abc.ABC):
             CanceledError: ``ctx`` was cancelled (in flight, the write may have been applied).
             DeadlineExceededError: the timeout or the ctx's deadline passed.
         """
-        op = Op.put(
-            key,
-            value,
-            lease=lease,
-            prev_kv=prev_kv,
-            ignore_value=ignore_value,
-            ignore_lease=ignore_lease,
-        )
+        op = _put_op(key, value, (lease, prev_kv, ignore_value, ignore_lease))
         return expect(self.do(op, timeout=timeout, ctx=ctx), PutResponse)
 
     def delete(

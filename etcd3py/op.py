@@ -324,8 +324,8 @@ class Op:
             InvalidArgumentError: conflicting range options, a revision, limit or revision
                 bound that is negative or past ``2**63 - 1``, or an unknown sort target or order.
         """
-        opts = _off_default(
-            _GET_DEFAULTS,
+        return _get_op(
+            key,
             (
                 prefix,
                 range_end,
@@ -343,16 +343,6 @@ class Op:
                 max_create_revision,
             ),
         )
-        if not opts:  # the common get of one key: only the key to check
-            return Op(OpType.GET, *_key_range(key, opts))
-        checked = _check_options("get", opts, _GET_ALLOWED)
-        if "sort_target" in checked:
-            _enum_option(SortTarget, checked["sort_target"], "sort_target")
-        if "sort_order" in checked:
-            _enum_option(SortOrder, checked["sort_order"], "sort_order")
-        raw, end = _key_range(key, checked)
-        kept = tuple((k, v) for k, v in checked.items() if k not in _RANGE_OPTIONS)
-        return Op(OpType.GET, raw, end, options=kept)
 
     @staticmethod
     def put(
@@ -385,21 +375,7 @@ class Op:
             LeaseProvidedError: ``ignore_lease=True`` with a lease.
             InvalidArgumentError: a lease ID that is negative or past ``2**63 - 1``.
         """
-        raw = to_bytes(key)
-        data = to_bytes(value, "value")
-        opts = _off_default(_PUT_DEFAULTS, (lease, prev_kv, ignore_value, ignore_lease))
-        if not raw:
-            raise EmptyKeyError(EmptyKeyError.etcd_message)
-        if not opts:  # the common put: nothing more to check
-            return Op(OpType.PUT, raw, value=data)
-        checked = _check_options("put", opts, _PUT_ALLOWED)
-        if checked.get("ignore_value") and data:
-            raise ValueProvidedError(ValueProvidedError.etcd_message)
-        if checked.get("ignore_lease") and checked.get("lease"):
-            raise LeaseProvidedError(LeaseProvidedError.etcd_message)
-        # a grant response whose ID is 0 means no lease, as the default does
-        kept = tuple((k, v) for k, v in checked.items() if not (k == "lease" and v == 0))
-        return Op(OpType.PUT, raw, value=data, options=kept)
+        return _put_op(key, value, (lease, prev_kv, ignore_value, ignore_lease))
 
     @staticmethod
     def delete(
@@ -533,6 +509,44 @@ class Op:
             success=[op.to_request_op() for op in self.then],
             failure=[op.to_request_op() for op in self.else_],
         )
+
+
+def _get_op(key: KeyLike, options: tuple[object, ...]) -> Op:
+    """:meth:`Op.get` with its options given in one tuple, in :class:`GetOptions`' order.
+
+    The path of ``kv.get`` in both faces: one tuple to build rather than fourteen keyword
+    arguments to pass again (each face's method has them already).
+    """
+    opts = _off_default(_GET_DEFAULTS, options)
+    if not opts:  # the common get of one key: only the key to check
+        return Op(OpType.GET, *_key_range(key, opts))
+    checked = _check_options("get", opts, _GET_ALLOWED)
+    if "sort_target" in checked:
+        _enum_option(SortTarget, checked["sort_target"], "sort_target")
+    if "sort_order" in checked:
+        _enum_option(SortOrder, checked["sort_order"], "sort_order")
+    raw, end = _key_range(key, checked)
+    kept = tuple((k, v) for k, v in checked.items() if k not in _RANGE_OPTIONS)
+    return Op(OpType.GET, raw, end, options=kept)
+
+
+def _put_op(key: KeyLike, value: KeyLike, options: tuple[object, ...]) -> Op:
+    """:meth:`Op.put` with its options given in one tuple, in :class:`PutOptions`' order."""
+    raw = to_bytes(key)
+    data = to_bytes(value, "value")
+    opts = _off_default(_PUT_DEFAULTS, options)
+    if not raw:
+        raise EmptyKeyError(EmptyKeyError.etcd_message)
+    if not opts:  # the common put: nothing more to check
+        return Op(OpType.PUT, raw, value=data)
+    checked = _check_options("put", opts, _PUT_ALLOWED)
+    if checked.get("ignore_value") and data:
+        raise ValueProvidedError(ValueProvidedError.etcd_message)
+    if checked.get("ignore_lease") and checked.get("lease"):
+        raise LeaseProvidedError(LeaseProvidedError.etcd_message)
+    # a grant response whose ID is 0 means no lease, as the default does
+    kept = tuple((k, v) for k, v in checked.items() if not (k == "lease" and v == 0))
+    return Op(OpType.PUT, raw, value=data, options=kept)
 
 
 #: Each field's slot setter, in the order of Op's fields (Op.__init__ sets them).

@@ -26,7 +26,7 @@ from etcd3py._responses import (
 from etcd3py.aio.txn import Txn
 from etcd3py.context import Context
 from etcd3py.models import SortOrder, SortTarget
-from etcd3py.op import Op
+from etcd3py.op import Op, _get_op, _put_op
 
 if TYPE_CHECKING:
     from etcd3py._aio_transport import AioTransport
@@ -79,22 +79,24 @@ class KV(abc.ABC):
         ctx: Context | None = None,
     ) -> GetResponse:
         """Read a key or a range; see :meth:`etcd3py.kv.KV.get`."""
-        op = Op.get(
+        op = _get_op(
             key,
-            prefix=prefix,
-            range_end=range_end,
-            from_key=from_key,
-            rev=rev,
-            limit=limit,
-            sort_target=sort_target,
-            sort_order=sort_order,
-            keys_only=keys_only,
-            count_only=count_only,
-            serializable=serializable,
-            min_mod_revision=min_mod_revision,
-            max_mod_revision=max_mod_revision,
-            min_create_revision=min_create_revision,
-            max_create_revision=max_create_revision,
+            (
+                prefix,
+                range_end,
+                from_key,
+                rev,
+                limit,
+                sort_target,
+                sort_order,
+                keys_only,
+                count_only,
+                serializable,
+                min_mod_revision,
+                max_mod_revision,
+                min_create_revision,
+                max_create_revision,
+            ),
         )
         return expect(await self.do(op, timeout=timeout, ctx=ctx), GetResponse)
 
@@ -111,14 +113,7 @@ class KV(abc.ABC):
         ctx: Context | None = None,
     ) -> PutResponse:
         """Write ``value`` at ``key``; see :meth:`etcd3py.kv.KV.put`."""
-        op = Op.put(
-            key,
-            value,
-            lease=lease,
-            prev_kv=prev_kv,
-            ignore_value=ignore_value,
-            ignore_lease=ignore_lease,
-        )
+        op = _put_op(key, value, (lease, prev_kv, ignore_value, ignore_lease))
         return expect(await self.do(op, timeout=timeout, ctx=ctx), PutResponse)
 
     async def delete(
