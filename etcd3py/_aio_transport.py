@@ -353,39 +353,42 @@ class AioTransport:
             await self.ensure_started()
         deadline = call_deadline(self.config.default_timeout, timeout, ctx)
         token = None if authenticate else self._token
-
-        def retried() -> Awaitable[Any]:
-            return self._retry(
-                lambda left: attempt(left, not authenticate), repeatable, deadline, ctx
-            )
-
+        with_token = not authenticate
         try:
-            return await retried()
+            try:  # the fast path: most calls succeed at once, with no retry object built
+                return await attempt(remaining(deadline), with_token)
+            except EtcdError as exc:
+                return await self._retry(attempt, with_token, repeatable, deadline, ctx, exc)
         except InvalidAuthTokenError:
             if self.config.username is None or authenticate:
                 raise
             await self._refresh(token)  # clientv3: refresh the token once, then try again
-            return await retried()
+            return await self._retry(attempt, with_token, repeatable, deadline, ctx, None)
 
     async def _retry(
         self,
-        attempt: Callable[[float | None], Awaitable[Any]],
+        attempt: _Attempt,
+        with_token: bool,
         repeatable: bool,
         deadline: float | None,
         ctx: Context | None,
+        failed: EtcdError | None,
     ) -> Any:
-        try:  # the fast path: most calls succeed at once, with no retry object built
-            return await attempt(remaining(deadline))
-        except EtcdError as exc:
-            run = RetryRun(
-                self.config.retry,
-                repeatable=repeatable,
-                deadline=deadline,
-                require_leader=requires_leader(ctx),
-                endpoints=lambda: endpoint_names(self.config),
-            )
-            if not run.retry_after(exc):
-                raise
+        """Retry ``attempt`` after its first try ``failed`` (``None``: try it first here)."""
+        if failed is None:
+            try:
+                return await attempt(remaining(deadline), with_token)
+            except EtcdError as exc:
+                failed = exc
+        run = RetryRun(
+            self.config.retry,
+            repeatable=repeatable,
+            deadline=deadline,
+            require_leader=requires_leader(ctx),
+            endpoints=lambda: endpoint_names(self.config),
+        )
+        if not run.retry_after(failed):
+            raise failed
 
         async def sleep(seconds: float) -> None:
             await wait_ctx(ctx, seconds)
@@ -393,7 +396,7 @@ class AioTransport:
         with run.giving_up():
             async for try_ in tenacity.AsyncRetrying(**run.tenacity_args(sleep)):
                 with try_:
-                    return await attempt(run.next_attempt())
+                    return await attempt(run.next_attempt(), with_token)
         raise EtcdError("retry loop ended without a result")  # unreachable: reraise=True
 
     async def _invoke(
