@@ -264,6 +264,7 @@ def call_with_retry(
     require_leader: bool = False,
     endpoints: Callable[[], str] = str,
     sleep: Callable[[float], object] = time.sleep,
+    failed: EtcdError | None = None,
 ) -> _T:
     """Run ``attempt(remaining_seconds)`` until it succeeds, fails for good, or time runs out.
 
@@ -282,6 +283,8 @@ def call_with_retry(
         endpoints: returns the endpoints the call may reach, named in a deadline error.
         sleep: waits between attempts; a context's ``wait`` returns early when it is
             cancelled, so the next attempt raises its ``CanceledError`` at once.
+        failed: the failure of a first attempt the caller made itself (its fast path):
+            the retries go on from it.
 
     Returns:
         What the successful attempt returned.
@@ -292,18 +295,20 @@ def call_with_retry(
         EtcdError: the last attempt's error, when it may not be retried or the attempts
             ran out.
     """
-    try:  # the fast path: most calls succeed at once, with no retry object built
-        return attempt(remaining(deadline))
-    except EtcdError as exc:
-        run = RetryRun(
-            policy,
-            repeatable=repeatable,
-            deadline=deadline,
-            require_leader=require_leader,
-            endpoints=endpoints,
-        )
-        if not run.retry_after(exc):
-            raise
+    if failed is None:
+        try:  # the fast path: most calls succeed at once, with no retry object built
+            return attempt(remaining(deadline))
+        except EtcdError as exc:
+            failed = exc
+    run = RetryRun(
+        policy,
+        repeatable=repeatable,
+        deadline=deadline,
+        require_leader=require_leader,
+        endpoints=endpoints,
+    )
+    if not run.retry_after(failed):
+        raise failed
     with run.giving_up():
         for try_ in tenacity.Retrying(**run.tenacity_args(lambda s: _discard(sleep(s)))):
             with try_:

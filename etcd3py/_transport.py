@@ -33,7 +33,7 @@ from etcd3py._calls import auth as auth_calls
 from etcd3py._calls import cluster as cluster_calls
 from etcd3py._channel import SwitchableChannel
 from etcd3py._endpoint_sync import endpoints_changed, usable_endpoints
-from etcd3py._retry import call_with_retry
+from etcd3py._retry import call_with_retry, remaining
 from etcd3py.config import Config, Endpoint, parse_endpoint
 from etcd3py.context import Context
 from etcd3py.errors import (
@@ -501,32 +501,47 @@ class Transport:
             EtcdError: the mapped failure (``DeadlineExceededError`` past the deadline,
                 ``CanceledError`` when ``ctx`` is cancelled).
         """
-        deadline = call_deadline(self.config.default_timeout, timeout, ctx)  # (each attempt
-        require_leader = requires_leader(ctx)  # checks that the client is usable)
+        deadline = call_deadline(self.config.default_timeout, timeout, ctx)
         authenticate = method is self.auth.Authenticate
         token = None if authenticate else self._token
-
-        def attempt(remaining: float | None) -> _Resp:
-            return self._invoke(method, request, remaining, ctx, with_token=not authenticate)
-
-        def run() -> _Resp:
-            return call_with_retry(
-                self.config.retry,
-                attempt,
-                repeatable=repeatable,
-                deadline=deadline,
-                require_leader=require_leader,
-                endpoints=self._endpoint_names,
-                sleep=time.sleep if ctx is None else ctx.wait,
-            )
-
         try:
-            return run()
+            try:  # the fast path: most calls succeed at once, with no retry run built
+                return self._invoke(
+                    method, request, remaining(deadline), ctx, with_token=not authenticate
+                )
+            except EtcdError as exc:
+                return self._retry(method, request, deadline, ctx, repeatable, authenticate, exc)
         except InvalidAuthTokenError:
             if self.config.username is None or authenticate:
                 raise
             self._refresh(token)  # clientv3: refresh the token once, then try again
-            return run()
+            return self._retry(method, request, deadline, ctx, repeatable, authenticate, None)
+
+    def _retry(
+        self,
+        method: grpc.UnaryUnaryMultiCallable[_Req, _Resp],
+        request: _Req,
+        deadline: float | None,
+        ctx: Context | None,
+        repeatable: bool,
+        authenticate: bool,
+        failed: EtcdError | None,
+    ) -> _Resp:
+        """Retry a call after its first attempt ``failed`` (``None``: attempt it first here)."""
+
+        def attempt(left: float | None) -> _Resp:
+            return self._invoke(method, request, left, ctx, with_token=not authenticate)
+
+        return call_with_retry(
+            self.config.retry,
+            attempt,
+            repeatable=repeatable,
+            deadline=deadline,
+            require_leader=requires_leader(ctx),
+            endpoints=self._endpoint_names,
+            sleep=time.sleep if ctx is None else ctx.wait,
+            failed=failed,
+        )
 
     def _invoke(
         self,
