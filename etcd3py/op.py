@@ -219,9 +219,16 @@ def _key_range(key: KeyLike, opts: Mapping[str, object]) -> tuple[bytes, bytes]:
         if not raw:  # clientv3: the empty key with a prefix or from-key means every key
             return ALL_KEYS_START, FROM_KEY_END
         return raw, prefix_range_end(raw) if prefix else FROM_KEY_END
+    if range_end is None:
+        return _single_key(raw), b""
+    return _single_key(raw), to_bytes(range_end, "range_end")
+
+
+def _single_key(raw: bytes) -> bytes:
+    """``raw``, the key of a single-key op: never empty."""
     if not raw:
         raise EmptyKeyError(EmptyKeyError.etcd_message)
-    return raw, b"" if range_end is None else to_bytes(range_end, "range_end")
+    return raw
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -519,7 +526,7 @@ def _get_op(key: KeyLike, options: tuple[object, ...]) -> Op:
     """
     opts = _off_default(_GET_DEFAULTS, options)
     if not opts:  # the common get of one key: only the key to check
-        return Op(OpType.GET, *_key_range(key, opts))
+        return Op(OpType.GET, _single_key(to_bytes(key)))
     checked = _check_options("get", opts, _GET_ALLOWED)
     if "sort_target" in checked:
         _enum_option(SortTarget, checked["sort_target"], "sort_target")
@@ -532,11 +539,9 @@ def _get_op(key: KeyLike, options: tuple[object, ...]) -> Op:
 
 def _put_op(key: KeyLike, value: KeyLike, options: tuple[object, ...]) -> Op:
     """:meth:`Op.put` with its options given in one tuple, in :class:`PutOptions`' order."""
-    raw = to_bytes(key)
+    raw = _single_key(to_bytes(key))
     data = to_bytes(value, "value")
     opts = _off_default(_PUT_DEFAULTS, options)
-    if not raw:
-        raise EmptyKeyError(EmptyKeyError.etcd_message)
     if not opts:  # the common put: nothing more to check
         return Op(OpType.PUT, raw, value=data)
     checked = _check_options("put", opts, _PUT_ALLOWED)
