@@ -56,6 +56,7 @@ from etcd3py.errors import (
     AuthNotEnabledError,
     EtcdError,
     InvalidAuthTokenError,
+    from_rpc_error,
 )
 
 __all__ = ["AioTransport"]
@@ -413,10 +414,14 @@ class AioTransport:
         token = self._token
         if with_token and token:  # Authenticate goes without: a stale one must not ride along
             metadata = (*metadata, ("token", token))
-        if ctx is not None:
-            err = ctx.err()
-            if err is not None:
-                raise err
+        if ctx is None:  # most calls: nothing to cancel them but their task
+            try:
+                return await method(request, timeout=timeout, metadata=metadata)
+            except grpc.aio.AioRpcError as exc:
+                raise from_rpc_error(exc) from exc
+        err = ctx.err()
+        if err is not None:
+            raise err
         rpc = method(request, timeout=timeout, metadata=metadata)
         unregister = on_ctx_done(ctx, rpc.cancel)
         try:
