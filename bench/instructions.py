@@ -13,8 +13,14 @@ work it adds.
 Cases: ``raw_get``/``raw_put`` (the generated sync stubs on a plain channel, as
 ``bench/workers/raw_sync_worker.py``), ``get``/``put`` (``etcd3py.Client``), ``aio_raw_get``/
 ``aio_raw_put`` (``grpc.aio`` stubs), ``aio_get``/``aio_put`` (``etcd3py.aio.Client``). A
-get reads one 256-byte value; a put writes one. Needs ``valgrind`` (Debian's package); not a
-test: nothing asserts a count.
+get reads one 256-byte value; a put writes one.
+
+The ``own_*`` cases count etcd3py's own work alone, gRPC left out: the client's channel
+answers every call at once with an empty response (sync: a fake channel under the client's
+switchable channel, so the forwarder counts; asyncio: a fake KV stub on the current channel,
+as ``bench/overhead.py``), ``own_floor``/``own_aio_floor`` call such a fake method directly.
+They do not move with gRPC's background threads, so they show a change of a few hundred
+instructions. Needs ``valgrind`` (Debian's package); not a test: nothing asserts a count.
 """
 
 from __future__ import annotations
@@ -27,8 +33,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
+from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -37,36 +45,128 @@ VALUE = b"v" * 256
 WARMUP = 100  # calls before counting starts (both runs of a case make them)
 SYNC_CASES = ("raw_get", "get", "raw_put", "put")
 AIO_CASES = ("aio_raw_get", "aio_get", "aio_raw_put", "aio_put")
-CASES = SYNC_CASES + AIO_CASES
+OWN_SYNC_CASES = ("own_floor", "own_get", "own_put")
+OWN_AIO_CASES = ("own_aio_floor", "own_aio_get", "own_aio_put")
+CASES = SYNC_CASES + AIO_CASES + OWN_SYNC_CASES + OWN_AIO_CASES
 _COLLECTED = re.compile(r"Collected : (\d+)")
 
 
-def _sync_call(case: str, endpoint: str) -> Callable[[], object]:
+class _Answer:
+    """A unary method that answers at once: ``response``, or an awaitable of it (asyncio)."""
+
+    def __init__(self, response: object, aio: bool) -> None:
+        self._response = response
+        self._aio = aio
+
+    def __call__(self, request: object, timeout: object = None, metadata: object = None) -> Any:
+        return _Answered(self._response) if self._aio else self._response
+
+
+class _Answered:
+    """A ``grpc.aio`` call that has its response already: awaiting it never suspends."""
+
+    __slots__ = ("_response",)
+
+    def __init__(self, response: object) -> None:
+        self._response = response
+
+    def cancel(self) -> bool:
+        return False
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._response
+        yield  # a generator: ``await`` takes its return value
+
+
+class _AnsweringChannel:
+    """A sync channel whose unary methods answer at once (Range and Put)."""
+
+    def unary_unary(self, method: str, *args: object, **kwargs: object) -> _Answer:
+        from etcd3py import _pb
+
+        empty = _pb.rpc.RangeResponse() if method.endswith("/Range") else _pb.rpc.PutResponse()
+        return _Answer(empty, aio=False)
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+class _AnsweringKV:
+    """An asyncio KV stub whose Range and Put answer at once."""
+
+    def __init__(self) -> None:
+        from etcd3py import _pb
+
+        self.Range = _Answer(_pb.rpc.RangeResponse(), aio=True)
+        self.Put = _Answer(_pb.rpc.PutResponse(), aio=True)
+
+
+def _own_sync_call(case: str, endpoint: str, stack: ExitStack) -> Callable[[], object]:
+    from etcd3py import Client, _pb
+    from etcd3py._channel import _Generation
+
+    if case == "own_floor":
+        answer = _Answer(_pb.rpc.RangeResponse(), aio=False)
+        request = _pb.rpc.RangeRequest(key=KEY.encode())
+        return lambda: answer(request, timeout=10, metadata=())
+    client = stack.enter_context(Client(endpoint))
+    client._transport.channel._current = _Generation(_AnsweringChannel())  # type: ignore[arg-type]
+    if case == "own_get":
+        return lambda: client.get(KEY)
+    return lambda: client.put(KEY, VALUE)
+
+
+async def _own_aio_call(
+    case: str, endpoint: str, stack: AsyncExitStack
+) -> Callable[[], Awaitable[object]]:
+    from etcd3py import _pb
+    from etcd3py.aio import Client
+
+    kv = _AnsweringKV()
+    if case == "own_aio_floor":
+        request = _pb.rpc.RangeRequest(key=KEY.encode())
+
+        async def floor() -> object:
+            return await kv.Range(request, timeout=10, metadata=())
+
+        return floor
+    client = await stack.enter_async_context(Client(endpoint))
+    client._transport._channels.current.stubs["kv"] = kv
+    if case == "own_aio_get":
+        return lambda: client.get(KEY)
+    return lambda: client.put(KEY, VALUE)
+
+
+def _sync_call(case: str, endpoint: str, stack: ExitStack) -> Callable[[], object]:
     import grpc
 
     from etcd3py import Client, _pb, _stubs
 
     if case.startswith("raw_"):
-        kv = _stubs.rpc_grpc.KVStub(grpc.insecure_channel(endpoint))
+        kv = _stubs.rpc_grpc.KVStub(stack.enter_context(grpc.insecure_channel(endpoint)))
         get = _pb.rpc.RangeRequest(key=KEY.encode())
         put = _pb.rpc.PutRequest(key=KEY.encode(), value=VALUE)
         if case == "raw_get":
             return lambda: kv.Range(get, timeout=10)
         return lambda: kv.Put(put, timeout=10)
-    client = Client(endpoint)
+    client = stack.enter_context(Client(endpoint))
     if case == "get":
         return lambda: client.get(KEY)
     return lambda: client.put(KEY, VALUE)
 
 
-async def _aio_call(case: str, endpoint: str) -> Callable[[], Awaitable[object]]:
+async def _aio_call(
+    case: str, endpoint: str, stack: AsyncExitStack
+) -> Callable[[], Awaitable[object]]:
     import grpc.aio
 
     from etcd3py import _pb, _stubs
     from etcd3py.aio import Client
 
     if case.startswith("aio_raw_"):
-        kv = _stubs.rpc_grpc.KVStub(grpc.aio.insecure_channel(endpoint))
+        kv = _stubs.rpc_grpc.KVStub(
+            await stack.enter_async_context(grpc.aio.insecure_channel(endpoint))
+        )
         get = _pb.rpc.RangeRequest(key=KEY.encode())
         put = _pb.rpc.PutRequest(key=KEY.encode(), value=VALUE)
 
@@ -77,7 +177,7 @@ async def _aio_call(case: str, endpoint: str) -> Callable[[], Awaitable[object]]
             return await kv.Put(put, timeout=10)
 
         return raw_get if case == "aio_raw_get" else raw_put
-    client = await Client(endpoint)
+    client = await stack.enter_async_context(Client(endpoint))
     if case == "aio_get":
         return lambda: client.get(KEY)
     return lambda: client.put(KEY, VALUE)
@@ -85,16 +185,19 @@ async def _aio_call(case: str, endpoint: str) -> Callable[[], Awaitable[object]]
 
 def run_case(case: str, endpoint: str, calls: int) -> None:
     """Make the case's client, warm it up, then make ``calls`` calls (the counted process)."""
-    if case in SYNC_CASES:
-        fn = _sync_call(case, endpoint)
-        for _ in range(WARMUP + calls):
-            fn()
+    if case in SYNC_CASES + OWN_SYNC_CASES:
+        with ExitStack() as stack:
+            fn = (_sync_call if case in SYNC_CASES else _own_sync_call)(case, endpoint, stack)
+            for _ in range(WARMUP + calls):
+                fn()
         return
 
     async def main() -> None:
-        afn = await _aio_call(case, endpoint)
-        for _ in range(WARMUP + calls):
-            await afn()
+        async with AsyncExitStack() as stack:
+            make = _aio_call if case in AIO_CASES else _own_aio_call
+            afn = await make(case, endpoint, stack)
+            for _ in range(WARMUP + calls):
+                await afn()
 
     asyncio.run(main())
 
@@ -136,6 +239,8 @@ def measure(endpoint: str, cases: list[str], calls: int) -> dict[str, float]:
 
 
 def _floor(case: str) -> str:
+    if case.startswith("own_"):
+        return "own_aio_floor" if case.startswith("own_aio_") else "own_floor"
     prefix = "aio_" if case.startswith("aio_") else ""
     return f"{prefix}raw_{case.rsplit('_', 1)[-1]}"
 
@@ -145,9 +250,11 @@ def report(figures: dict[str, float]) -> str:
     lines = ["| case | k instructions per call | over the raw stub |", "|---|---|---|"]
     for case, per_call in figures.items():
         floor = figures.get(_floor(case))
-        over = "" if floor is None or "raw" in case else f"+{(per_call - floor) / 1000:.1f} k"
-        if floor is not None and "raw" not in case:
-            over += f" ({per_call / floor:.2f}x)"
+        over = ""
+        if floor is not None and "raw" not in case and "floor" not in case:
+            over = f"+{(per_call - floor) / 1000:.1f} k"
+            if not case.startswith("own_"):  # a ratio of the whole call, gRPC included
+                over += f" ({per_call / floor:.2f}x)"
         lines.append(f"| {case} | {per_call / 1000:.1f} | {over} |")
     return "\n".join(lines)
 

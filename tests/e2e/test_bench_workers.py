@@ -178,3 +178,19 @@ def test_the_overhead_bench_measures_every_case_in_both_faces() -> None:
     figures = overhead.measure(calls=200, rounds=1)
     assert set(figures) == {"raw get", "sync get", "sync put", "raw aio get", "aio get", "aio put"}
     assert all(us > 0 for us in figures.values())
+
+
+@pytest.mark.parametrize("case", importlib.import_module("bench.instructions").CASES)
+def test_the_instructions_bench_runs_every_case(case: str, backend: Backend) -> None:
+    """Each counted process's calls run (without valgrind, which the report needs only)."""
+    instructions = importlib.import_module("bench.instructions")
+    instructions.run_case(case, backend.endpoints[0], 20)
+
+
+def test_the_instructions_report_gives_each_case_over_its_floor() -> None:
+    report = importlib.import_module("bench.instructions").report(
+        {"raw_get": 200_000.0, "get": 250_000.0, "own_floor": 4_000.0, "own_get": 54_000.0}
+    )
+    assert "| get | 250.0 | +50.0 k (1.25x) |" in report
+    assert "| own_get | 54.0 | +50.0 k |" in report
+    assert "| raw_get | 200.0 |  |" in report
