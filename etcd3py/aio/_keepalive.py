@@ -186,8 +186,12 @@ class AioKeepAliveDriver:
 
     @property
     def tasks(self) -> list[asyncio.Task[None]]:
-        """The stream tasks not yet ended (one per live stream)."""
-        return list(self._tasks)
+        """The stream tasks not yet ended (one per live stream).
+
+        A task that just ended leaves the set a loop iteration later (its done callback):
+        it is not listed meanwhile, so a reader on another thread sees it gone at once.
+        """
+        return [task for task in self._tasks if not task.done()]
 
     def streams(self) -> list[StreamKey]:
         """Return the metadata of every live stream."""
