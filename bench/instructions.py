@@ -40,6 +40,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.overhead import _Answered  # the awaitable overhead.py answers with
+
 KEY = "/bench/instructions/key"
 VALUE = b"v" * 256
 WARMUP = 100  # calls before counting starts (both runs of a case make them)
@@ -59,8 +61,6 @@ class _Answer:
         self._aio = aio
 
     def __call__(self, request: object, timeout: object = None, metadata: object = None) -> Any:
-        from bench.overhead import _Answered  # the awaitable bench/overhead.py answers with
-
         return _Answered(self._response) if self._aio else self._response
 
 

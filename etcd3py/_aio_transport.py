@@ -44,10 +44,10 @@ from etcd3py._transport import (
     call_deadline,
     channel_credentials,
     channel_options,
-    ctx_metadata,
+    check_client_usable,
     dial_failure,
     endpoint_names,
-    ensure_usable,
+    fork_count,
     requires_leader,
 )
 from etcd3py.config import Config, Endpoint, parse_endpoint
@@ -108,6 +108,7 @@ class AioTransport:
         """
         self.config = config
         self._pid = os.getpid()
+        self._forks = fork_count()
         self._closed = False
         self._token: str | None = None
         self._refresh_lock = asyncio.Lock()  # one token refresh at a time
@@ -204,7 +205,7 @@ class AioTransport:
             ForkedClientError: called in a child process of the one that made the client.
             ClientClosedError: the client was closed.
         """
-        ensure_usable(self._pid, self._closed)
+        check_client_usable(self._forks, self._pid, self._closed)
 
     def metadata(self, ctx: Context | None = None) -> tuple[tuple[str, str], ...]:
         """Return the metadata for a call or a stream: the context's pairs and the auth token.
@@ -215,7 +216,7 @@ class AioTransport:
         Returns:
             The metadata pairs.
         """
-        pairs = ctx_metadata(ctx)
+        pairs = () if ctx is None else ctx.metadata
         token = self._token
         return (*pairs, ("token", token)) if token else pairs
 
@@ -410,7 +411,7 @@ class AioTransport:
         with_token: bool,
     ) -> Any:
         self.check_usable()
-        metadata = ctx_metadata(ctx)
+        metadata = () if ctx is None else ctx.metadata
         token = self._token
         if with_token and token:  # Authenticate goes without: a stale one must not ride along
             metadata = (*metadata, ("token", token))

@@ -76,7 +76,7 @@ class GetResponse(_View[_pb.rpc.RangeResponse]):
     __slots__ = ("_kvs",)
 
     def __init__(self, pb: _pb.rpc.RangeResponse) -> None:
-        super().__init__(pb)
+        self._pb = pb  # _View's __init__, without the call
         self._kvs: list[KeyValue] | None = None
 
     @property

@@ -217,6 +217,8 @@ def call_deadline(default: float | None, timeout: object, ctx: object) -> float 
         ArgumentTypeError: ``ctx`` is not a Context, or ``timeout`` not a number.
         InvalidArgumentError: ``timeout`` is negative.
     """
+    if timeout is None and ctx is None:  # most calls: nothing to check
+        return None if default is None else time.monotonic() + default
     context = check_ctx(ctx)
     check_timeout(timeout)
     seconds = default if timeout is None else cast(float, timeout)
@@ -224,6 +226,37 @@ def call_deadline(default: float | None, timeout: object, ctx: object) -> float 
     if context is not None and context.deadline is not None:
         deadline = context.deadline if deadline is None else min(deadline, context.deadline)
     return deadline
+
+
+class _Forks:
+    """How many times this process is a fork's child of the one that imported etcd3py.
+
+    A client keeps the count it was made at: a different count means it was made before a
+    fork, which :func:`check_usable` sees with no ``getpid()`` system call per call.
+    """
+
+    count = 0
+
+    @classmethod
+    def counted(cls) -> None:
+        cls.count += 1
+
+
+os.register_at_fork(after_in_child=_Forks.counted)
+
+
+def fork_count() -> int:
+    """The process's fork count (see :class:`_Forks`), kept by a client when it is made."""
+    return _Forks.count
+
+
+def check_client_usable(forks: int, pid: int, closed: bool) -> None:
+    """Raise as :func:`ensure_usable` if a client made at fork count ``forks`` is unusable.
+
+    The per-call check of both transports: two comparisons when the client is usable.
+    """
+    if closed or forks != _Forks.count:
+        ensure_usable(pid, closed)
 
 
 def ensure_usable(pid: int, closed: bool) -> None:
@@ -312,6 +345,7 @@ class Transport:
         """
         self.config = config
         self._pid = os.getpid()
+        self._forks = fork_count()
         self._lock = threading.Lock()  # guards _closed and _token
         self._closed = False
         self._token: str | None = None
@@ -403,7 +437,7 @@ class Transport:
             ForkedClientError: called in a child process of the one that made the client.
             ClientClosedError: the client was closed.
         """
-        ensure_usable(self._pid, self._closed)
+        check_client_usable(self._forks, self._pid, self._closed)
 
     def metadata(self, ctx: Context | None = None) -> tuple[tuple[str, str], ...]:
         """Return the metadata for a call: the context's pairs and the auth token.
@@ -414,7 +448,7 @@ class Transport:
         Returns:
             The metadata pairs.
         """
-        pairs = ctx_metadata(ctx)
+        pairs = () if ctx is None else ctx.metadata
         token = self._token
         return (*pairs, ("token", token)) if token else pairs
 

@@ -88,32 +88,109 @@ __all__ = [
 PROGRESS_ALL_ID = -1
 
 
-@dataclass(frozen=True, slots=True)
+#: WatchSpec's options, each one bit of its ``flags`` (bit i is the i-th name).
+WATCH_FLAGS = (
+    "prev_kv",
+    "filter_put",
+    "filter_delete",
+    "progress_notify",
+    "created_notify",
+    "fragment",
+)
+_PREV_KV, _FILTER_PUT, _FILTER_DELETE, _PROGRESS_NOTIFY, _CREATED_NOTIFY, _FRAGMENT = (
+    1 << bit for bit in range(len(WATCH_FLAGS))
+)
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class WatchSpec:
     """What one watch asks for (built and validated by the public ``watch()`` call).
+
+    A client may hold 10,000 watches, each keeping its spec for resume: the six options are
+    bits of one int (``flags``), read through the properties of their names.
 
     Attributes:
         key: the key, or the start of the range.
         range_end: ``b""`` for the single key, ``b"\\0"`` for every key from ``key``, else
             the exclusive end of the range (the prefix end for ``prefix=True``).
         start_revision: the first revision to deliver; 0 means "from now".
-        prev_kv: ask for each event's previous key-value.
-        filter_put: drop PUT events on the server (``NOPUT``).
-        filter_delete: drop DELETE events on the server (``NODELETE``).
-        progress_notify: ask the server for periodic progress notifications.
-        created_notify: deliver the ``created`` response to the user.
-        fragment: let the server split huge responses (joined again here).
+        flags: the options set, one bit each in :data:`WATCH_FLAGS`' order.
     """
 
     key: bytes
     range_end: bytes
     start_revision: int
-    prev_kv: bool = False
-    filter_put: bool = False
-    filter_delete: bool = False
-    progress_notify: bool = False
-    created_notify: bool = False
-    fragment: bool = False
+    flags: int
+
+    def __init__(
+        self,
+        key: bytes,
+        range_end: bytes,
+        start_revision: int,
+        prev_kv: bool = False,
+        filter_put: bool = False,
+        filter_delete: bool = False,
+        progress_notify: bool = False,
+        created_notify: bool = False,
+        fragment: bool = False,
+    ) -> None:
+        """Make a spec; each option is a keyword as in ``watch()``.
+
+        Args:
+            key: the key, or the start of the range.
+            range_end: the range's end (see the class's attributes).
+            start_revision: the first revision to deliver; 0 means "from now".
+            prev_kv: ask for each event's previous key-value.
+            filter_put: drop PUT events on the server (``NOPUT``).
+            filter_delete: drop DELETE events on the server (``NODELETE``).
+            progress_notify: ask the server for periodic progress notifications.
+            created_notify: deliver the ``created`` response to the user.
+            fragment: let the server split huge responses (joined again here).
+        """
+        options = (prev_kv, filter_put, filter_delete, progress_notify, created_notify, fragment)
+        flags = sum(1 << bit for bit, on in enumerate(options) if on)
+        setter = object.__setattr__  # frozen: set as the dataclass's own __init__ would
+        setter(self, "key", key)
+        setter(self, "range_end", range_end)
+        setter(self, "start_revision", start_revision)
+        setter(self, "flags", flags)
+
+    @property
+    def prev_kv(self) -> bool:
+        """Ask for each event's previous key-value."""
+        return bool(self.flags & _PREV_KV)
+
+    @property
+    def filter_put(self) -> bool:
+        """Drop PUT events on the server (``NOPUT``)."""
+        return bool(self.flags & _FILTER_PUT)
+
+    @property
+    def filter_delete(self) -> bool:
+        """Drop DELETE events on the server (``NODELETE``)."""
+        return bool(self.flags & _FILTER_DELETE)
+
+    @property
+    def progress_notify(self) -> bool:
+        """Ask the server for periodic progress notifications."""
+        return bool(self.flags & _PROGRESS_NOTIFY)
+
+    @property
+    def created_notify(self) -> bool:
+        """Deliver the ``created`` response to the user."""
+        return bool(self.flags & _CREATED_NOTIFY)
+
+    @property
+    def fragment(self) -> bool:
+        """Let the server split huge responses (joined again here)."""
+        return bool(self.flags & _FRAGMENT)
+
+    def __repr__(self) -> str:
+        options = "".join(f", {name}=True" for name in WATCH_FLAGS if getattr(self, name))
+        return (
+            f"WatchSpec(key={self.key!r}, range_end={self.range_end!r}, "
+            f"start_revision={self.start_revision}{options})"
+        )
 
 
 class Phase(enum.Enum):
@@ -607,8 +684,9 @@ class WatchMux:
         """Make the head ACTIVE under the id the server gave."""
         watch.phase = Phase.ACTIVE
         watch.reauthed = False
-        watch.server_id = response.watch_id
-        self._by_server_id[response.watch_id] = watch
+        # one int object for both (each read of the field makes a new one: 32 bytes a watch)
+        server_id = watch.server_id = response.watch_id
+        self._by_server_id[server_id] = watch
         registered_at = watch.next_rev
         revision = response.header.revision
         # etcd registers a "from now" watch at header.revision + 1 (v3rpc/watch.go), and

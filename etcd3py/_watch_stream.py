@@ -46,7 +46,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import grpc
 
@@ -89,19 +89,26 @@ class Subscription(WatchBuffer):
     the "finished" and "registered" events, made only when someone waits.
     """
 
-    __slots__ = ("_cond", "_finished", "_lock", "_registered", "_stream")
+    __slots__ = ("_cond", "_finished", "_registered")  # the stream is the buffer's _core
 
     def __init__(
         self, stream: WatchStream, wid: int, callback: WatchCallback | None, awaiting: bool
     ) -> None:
         super().__init__(stream, wid, callback, awaiting)
-        self._stream = stream
-        self._lock = stream._lock
         # an iterator's reader waits on it (made at its first next()): notified on push, end
         self._cond: threading.Condition | None = None
         self._finished: threading.Event | None = None  # made by the first wait_finished()
         # set once the server registered the watch (or it ended): see WatchStream.add
         self._registered = threading.Event() if awaiting else None
+
+    @property
+    def _stream(self) -> WatchStream:
+        return cast("WatchStream", self._core)
+
+    @property
+    def _lock(self) -> threading.Lock:
+        """The stream's lock, which guards every field."""
+        return cast("WatchStream", self._core)._lock
 
     # ---- the buffer's hooks (lock held) ---------------------------------------------------
     def _wake(self, all_waiters: bool) -> None:
@@ -146,7 +153,8 @@ class Subscription(WatchBuffer):
 
     def run_callback(self, item: WatchResponse | object, counted: bool) -> None:
         """Run on the dispatcher thread, outside every lock."""
-        with self._lock:
+        lock = self._lock
+        with lock:
             call = self.begin_callback(item)
         if call:
             assert isinstance(item, WatchResponse) and self.callback is not None
@@ -155,7 +163,7 @@ class Subscription(WatchBuffer):
             except Exception:
                 _log.exception("etcd3py: a watch callback raised; the watch goes on")
         if counted:
-            with self._lock:
+            with lock:
                 self.callback_ran(counted)
 
     def close(self) -> None:

@@ -34,7 +34,7 @@ import contextlib
 import inspect
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import grpc
 import grpc.aio
@@ -70,17 +70,23 @@ class AioSubscription(WatchBuffer):
     someone waits.
     """
 
-    __slots__ = ("_finished", "_loop", "_reader", "_registered", "_stream")
+    __slots__ = ("_finished", "_reader", "_registered")  # the stream is the buffer's _core
 
     def __init__(
         self, stream: AioWatchStream, wid: int, callback: WatchCallback | None, awaiting: bool
     ) -> None:
         super().__init__(stream, wid, callback, awaiting)
-        self._stream = stream
-        self._loop = stream.loop
         self._reader: asyncio.Future[None] | None = None  # an iterator's waiting reader
         self._registered: asyncio.Future[None] | None = None
         self._finished: asyncio.Future[None] | None = None
+
+    @property
+    def _stream(self) -> AioWatchStream:
+        return cast("AioWatchStream", self._core)
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        return cast("AioWatchStream", self._core).loop
 
     # ---- the buffer's hooks --------------------------------------------------------------
     def _wake(self, all_waiters: bool) -> None:

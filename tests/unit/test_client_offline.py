@@ -42,11 +42,41 @@ def test_context_manager_closes() -> None:
     assert "closed" in repr(client)
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_use_in_a_forked_child_raises_forked_error() -> None:
+    # both faces' transports check with check_client_usable: a fork count, no getpid() call
+    client = Client(NOWHERE, dial_timeout=None)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report what it saw through the pipe, then leave at once
+        try:
+            try:
+                client.get("a")
+                seen = b"usable"
+            except ForkedClientError as exc:
+                seen = b"forked" if "create clients after forking" in str(exc) else b"text"
+            except BaseException:
+                seen = b"other"
+            os.write(write_end, seen)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end, "rb") as pipe:
+            assert pipe.read() == b"forked"
+    finally:
+        os.waitpid(pid, 0)
+        client.close()
+
+
 def test_use_from_another_process_id_raises_forked_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from etcd3py import _transport
+
     client = Client(NOWHERE, dial_timeout=None)
     try:
         real = os.getpid()
         monkeypatch.setattr(os, "getpid", lambda: real + 1)
+        monkeypatch.setattr(_transport._Forks, "count", _transport._Forks.count + 1)
         with pytest.raises(ForkedClientError, match="create clients after forking"):
             client.get("a")
         client.close()  # in the "child": marks closed without touching the channel
