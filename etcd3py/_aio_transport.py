@@ -40,14 +40,13 @@ from etcd3py._endpoint_sync import endpoints_changed, usable_endpoints
 from etcd3py._retry import RetryRun, remaining
 from etcd3py._transport import (
     _STUBS,
+    UsableCheck,
     build_target,
     call_deadline,
     channel_credentials,
     channel_options,
-    check_client_usable,
     dial_failure,
     endpoint_names,
-    fork_count,
     requires_leader,
 )
 from etcd3py.config import Config, Endpoint, parse_endpoint
@@ -93,7 +92,7 @@ def open_aio_channel(
     return grpc.aio.secure_channel(target, creds, options=options)
 
 
-class AioTransport:
+class AioTransport(UsableCheck):
     """The asyncio client's connection: the channel, the stubs, and :meth:`run`.
 
     Make it, then ``await start()`` inside the event loop that will use it; every
@@ -106,10 +105,8 @@ class AioTransport:
         Args:
             config: the client settings.
         """
+        super().__init__()  # UsableCheck: the process, and _closed
         self.config = config
-        self._pid = os.getpid()
-        self._forks = fork_count()
-        self._closed = False
         self._token: str | None = None
         self._refresh_lock = asyncio.Lock()  # one token refresh at a time
         self._start_lock = asyncio.Lock()  # one connect at a time
@@ -197,15 +194,6 @@ class AioTransport:
         except grpc.aio.AioRpcError as exc:
             return str(exc.details() or "")
         return ""
-
-    def check_usable(self) -> None:
-        """Raise if the client was closed or is used after a fork.
-
-        Raises:
-            ForkedClientError: called in a child process of the one that made the client.
-            ClientClosedError: the client was closed.
-        """
-        check_client_usable(self._forks, self._pid, self._closed)
 
     def metadata(self, ctx: Context | None = None) -> tuple[tuple[str, str], ...]:
         """Return the metadata for a call or a stream: the context's pairs and the auth token.
@@ -376,9 +364,14 @@ class AioTransport:
         ctx: Context | None,
         failed: EtcdError | None,
     ) -> Any:
-        """Retry ``attempt`` after its first try ``failed`` (``None``: try it first here)."""
+        """Retry ``attempt`` after its first try ``failed`` (``None``: try it first here).
+
+        Each attempt here follows a wait (a token refresh, a backoff): the client is checked
+        to be usable again before it (``_attempts`` checked before the first).
+        """
         if failed is None:
             try:
+                self.check_usable()
                 return await attempt(remaining(deadline), with_token)
             except EtcdError as exc:
                 failed = exc
@@ -398,6 +391,7 @@ class AioTransport:
         with run.giving_up():
             async for try_ in tenacity.AsyncRetrying(**run.tenacity_args(sleep)):
                 with try_:
+                    self.check_usable()
                     return await attempt(run.next_attempt(), with_token)
         raise EtcdError("retry loop ended without a result")  # unreachable: reraise=True
 
@@ -410,7 +404,7 @@ class AioTransport:
         *,
         with_token: bool,
     ) -> Any:
-        self.check_usable()
+        # the client was checked usable before this attempt (_attempts, _retry)
         metadata = () if ctx is None else ctx.metadata
         token = self._token
         if with_token and token:  # Authenticate goes without: a stale one must not ride along

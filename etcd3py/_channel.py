@@ -17,7 +17,13 @@ itself, as grpc-go drains a removed address gracefully. A stream on a retired ch
 working while its member lives; when it breaks, its driver reconnects through the current
 channel. :meth:`SwitchableChannel.close` closes every generation at once (client close).
 
-Thread-safe: one lock guards the generations and their call counts.
+Thread-safe, and a call takes no lock: a generation counts its running calls in a list
+(``list.append``/``list.pop`` are atomic), and a switch and a call's end each write their
+own mark before reading the other's (the switch: ``retired``, then the count; a call: its
+count, then ``retired``), so at least one of them sees the channel drained and closes it
+(:meth:`SwitchableChannel._close_drained`, under the lock, closes it once). A call that
+finds its generation retired as it starts releases it and takes the new current one. The
+lock guards the generation list, the subscriptions and the close itself.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ class _Generation:
     def __init__(self, channel: grpc.Channel) -> None:
         self.channel = channel
         self.callables: dict[tuple[str, str], Any] = {}
-        self.running = 0
+        self.calls: list[None] = []  # one item per running call (see the module docstring)
         self.retired = False
         self.closed = False
 
@@ -76,14 +82,9 @@ class SwitchableChannel(grpc.Channel):
         """
         with self._lock:
             old, self._current = self._current, _Generation(channel)
-            old.retired = True
-            close_now = old.running == 0
-            if close_now:
-                old.closed = True
-            else:
-                self._retired.append(old)
-        if close_now:
-            old.channel.close()
+            self._retired.append(old)
+            old.retired = True  # before the count is read (see the module docstring)
+        self._close_drained(old)
 
     def _bind(self, gen: _Generation, kind: str, method: str, factory: _Factory) -> Any:
         """The callable of ``method`` on ``gen``'s channel (made once per generation)."""
@@ -94,9 +95,14 @@ class SwitchableChannel(grpc.Channel):
         return bound
 
     def _release(self, gen: _Generation) -> None:
+        gen.calls.pop()
+        if gen.retired:  # read after the count changed (see the module docstring)
+            self._close_drained(gen)
+
+    def _close_drained(self, gen: _Generation) -> None:
+        """Close retired ``gen`` if no call runs on it (once, whoever sees it first)."""
         with self._lock:
-            gen.running -= 1
-            if not (gen.retired and gen.running == 0 and not gen.closed):
+            if gen.calls or gen.closed:
                 return
             gen.closed = True
             if gen in self._retired:
@@ -173,22 +179,27 @@ class _Forwarder:
         self._kind = type(self).__name__
         self._method = method
         self._factory = factory
-        # the generation this forwarder last called on, and its callable there
-        self._gen: _Generation | None = None
-        self._bound: Any = None
+        # the generation this forwarder last called on and its callable there, in one tuple
+        # so that a thread never reads one generation's callable with another's
+        self._cached: tuple[_Generation | None, Any] = (None, None)
 
     def _acquire(self) -> tuple[_Generation, Any]:
         """Count a call on the current generation; return it and the callable to call."""
         owner = self._owner
-        with owner._lock:
+        while True:
             gen = owner._current
-            if gen.closed:
-                raise ValueError("Cannot invoke RPC on closed channel!")
-            if gen is not self._gen:
-                self._bound = owner._bind(gen, self._kind, self._method, self._factory)
-                self._gen = gen
-            gen.running += 1
-            return gen, self._bound
+            gen.calls.append(None)  # counted before `retired` is read (module docstring)
+            if not gen.retired:
+                break
+            owner._release(gen)  # switched meanwhile: the new current one takes the call
+        if gen.closed:  # the whole channel was closed
+            owner._release(gen)
+            raise ValueError("Cannot invoke RPC on closed channel!")
+        cached_gen, bound = self._cached
+        if cached_gen is not gen:
+            bound = owner._bind(gen, self._kind, self._method, self._factory)
+            self._cached = (gen, bound)
+        return gen, bound
 
 
 class _UnaryUnary(_Forwarder):

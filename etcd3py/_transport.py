@@ -231,8 +231,8 @@ def call_deadline(default: float | None, timeout: object, ctx: object) -> float 
 class _Forks:
     """How many times this process is a fork's child of the one that imported etcd3py.
 
-    A client keeps the count it was made at: a different count means it was made before a
-    fork, which :func:`check_usable` sees with no ``getpid()`` system call per call.
+    A transport keeps the count it was made at: a different count means it was made before
+    a fork, which :meth:`UsableCheck.check_usable` sees with no ``getpid()`` system call.
     """
 
     count = 0
@@ -245,18 +245,24 @@ class _Forks:
 os.register_at_fork(after_in_child=_Forks.counted)
 
 
-def fork_count() -> int:
-    """The process's fork count (see :class:`_Forks`), kept by a client when it is made."""
-    return _Forks.count
+class UsableCheck:
+    """Both faces' transports: made in one process, closed once; checked at every call."""
 
+    def __init__(self) -> None:
+        """Record the process (and its fork count) the transport is made in; open."""
+        self._pid = os.getpid()
+        self._forks = _Forks.count
+        self._closed = False
 
-def check_client_usable(forks: int, pid: int, closed: bool) -> None:
-    """Raise as :func:`ensure_usable` if a client made at fork count ``forks`` is unusable.
+    def check_usable(self) -> None:
+        """Raise if the client was closed or is used after a fork (two comparisons if not).
 
-    The per-call check of both transports: two comparisons when the client is usable.
-    """
-    if closed or forks != _Forks.count:
-        ensure_usable(pid, closed)
+        Raises:
+            ForkedClientError: called in a child process of the one that made the client.
+            ClientClosedError: the client was closed.
+        """
+        if self._closed or self._forks != _Forks.count:
+            ensure_usable(self._pid, self._closed)
 
 
 def ensure_usable(pid: int, closed: bool) -> None:
@@ -327,7 +333,7 @@ def check_timeout(timeout: object) -> None:
         raise InvalidArgumentError(f"timeout must not be negative, got {timeout}")
 
 
-class Transport:
+class Transport(UsableCheck):
     """The client's connection: one channel, the stubs, and :meth:`call` for every unary RPC.
 
     Thread-safe: calls may run from any thread; ``close()`` may too.
@@ -343,11 +349,9 @@ class Transport:
             UnavailableError: no endpoint answered within ``dial_timeout``.
             AuthFailedError: the username or password is wrong.
         """
+        super().__init__()  # UsableCheck: the process, and _closed
         self.config = config
-        self._pid = os.getpid()
-        self._forks = fork_count()
         self._lock = threading.Lock()  # guards _closed and _token
-        self._closed = False
         self._token: str | None = None
         self._refresh_lock = threading.Lock()  # one token refresh at a time
         self._switch_lock = threading.Lock()  # one endpoint change at a time
@@ -429,15 +433,6 @@ class Transport:
             return  # as clientv3's getToken: auth is off (or was disabled), go on without one
         with self._lock:
             self._token = response.token
-
-    def check_usable(self) -> None:
-        """Raise if the client was closed or is used after a fork.
-
-        Raises:
-            ForkedClientError: called in a child process of the one that made the client.
-            ClientClosedError: the client was closed.
-        """
-        check_client_usable(self._forks, self._pid, self._closed)
 
     def metadata(self, ctx: Context | None = None) -> tuple[tuple[str, str], ...]:
         """Return the metadata for a call: the context's pairs and the auth token.

@@ -44,7 +44,7 @@ def test_context_manager_closes() -> None:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_use_in_a_forked_child_raises_forked_error() -> None:
-    # both faces' transports check with check_client_usable: a fork count, no getpid() call
+    # both faces' transports check with UsableCheck.check_usable: a fork count, no getpid()
     client = Client(NOWHERE, dial_timeout=None)
     read_end, write_end = os.pipe()
     pid = os.fork()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -156,6 +157,74 @@ class M:
     name: str
     client_urls: list[str]
     is_learner: bool = False
+
+
+class CountingChannel(FakeChannel):
+    """A fake channel that records a call made after its close, and how often it closed."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.closes = 0
+        self.late_calls = 0
+        self.lock = threading.Lock()
+
+    def unary_unary(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        def call(*_: Any, **__: Any) -> str:
+            if self.closed:
+                with self.lock:
+                    self.late_calls += 1
+            time.sleep(0)  # let a switch run while the call is counted
+            if self.closed:
+                with self.lock:
+                    self.late_calls += 1
+            return self.name
+
+        return call
+
+    def close(self) -> None:
+        with self.lock:
+            self.closes += 1
+            self.closed = True
+
+
+def test_calls_racing_switches_never_meet_a_closed_channel_and_each_closes_once() -> None:
+    # No lock on the call path (see etcd3py._channel): 4 threads call while the main thread
+    # switches 2,000 times; every retired channel must close exactly once, after its calls.
+    switches = 2000
+    channels = [CountingChannel(f"c{i}") for i in range(switches + 1)]
+    channel = switchable(channels[0])
+    stub = _stubs.rpc_grpc.KVStub(channel)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def caller() -> None:
+        try:
+            for _ in range(100_000):
+                if stop.is_set():
+                    return
+                stub.Range(_pb.rpc.RangeRequest())
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=caller) for _ in range(4)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads between almost every two bytecodes
+    for t in threads:
+        t.start()
+    try:
+        for nxt in channels[1:]:
+            channel.switch(nxt)  # type: ignore[arg-type]
+            time.sleep(0)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        sys.setswitchinterval(interval)
+    assert not errors and not any(t.is_alive() for t in threads)
+    assert channel.retired_count == 0
+    assert [c.closes for c in channels[:-1]] == [1] * switches and channels[-1].closes == 0
+    assert sum(c.late_calls for c in channels) == 0
+    channel.close()
 
 
 def test_members_give_their_started_voting_client_urls() -> None:
