@@ -115,6 +115,10 @@ class OpType(enum.Enum):
     TXN = "txn"
 
 
+# OpType's members as module constants, for the per-call paths: on Python 3.11 reading an
+# enum's member from its class goes through the metaclass (about 150 ns; a constant, 15).
+_GET, _PUT, _DELETE, _TXN = OpType.GET, OpType.PUT, OpType.DELETE, OpType.TXN
+
 _BOOL_OPTIONS = frozenset(
     {"prefix", "from_key", "keys_only", "count_only", "serializable", "prev_kv"}
     | {"ignore_value", "ignore_lease"}
@@ -414,7 +418,7 @@ class Op:
         checked = _check_options("delete", opts, _DELETE_ALLOWED)
         raw, end = _key_range(key, checked)
         kept = tuple((k, v) for k, v in checked.items() if k not in _RANGE_OPTIONS)
-        return Op(OpType.DELETE, raw, end, options=kept)
+        return Op(_DELETE, raw, end, options=kept)
 
     @staticmethod
     def txn(compares: Iterable[Cmp], then: Iterable[Op], else_: Iterable[Op] = ()) -> Op:
@@ -433,7 +437,7 @@ class Op:
                 operator, or an op that is not an ``Op``.
         """
         cmps, ops_then, ops_else = _items(compares, Cmp), _items(then, Op), _items(else_, Op)
-        return Op(OpType.TXN, compares=cmps, then=ops_then, else_=ops_else)
+        return Op(_TXN, compares=cmps, then=ops_then, else_=ops_else)
 
     def option(self, name: str, default: object = None) -> object:
         """Return the option ``name`` as given when the op was built, or ``default``.
@@ -457,11 +461,11 @@ class Op:
         Returns:
             A new message.
         """
-        if self.type is OpType.GET:
+        if self.type is _GET:
             return _pb.rpc.RequestOp(request_range=self.to_range_request())
-        if self.type is OpType.PUT:
+        if self.type is _PUT:
             return _pb.rpc.RequestOp(request_put=self.to_put_request())
-        if self.type is OpType.DELETE:
+        if self.type is _DELETE:
             return _pb.rpc.RequestOp(request_delete_range=self.to_delete_request())
         return _pb.rpc.RequestOp(request_txn=self.to_txn_request())
 
@@ -526,7 +530,7 @@ def _get_op(key: KeyLike, options: tuple[object, ...]) -> Op:
     """
     opts = _off_default(_GET_DEFAULTS, options)
     if not opts:  # the common get of one key: only the key to check
-        return Op(OpType.GET, _single_key(to_bytes(key)))
+        return Op(_GET, _single_key(to_bytes(key)))
     checked = _check_options("get", opts, _GET_ALLOWED)
     if "sort_target" in checked:
         _enum_option(SortTarget, checked["sort_target"], "sort_target")
@@ -534,7 +538,7 @@ def _get_op(key: KeyLike, options: tuple[object, ...]) -> Op:
         _enum_option(SortOrder, checked["sort_order"], "sort_order")
     raw, end = _key_range(key, checked)
     kept = tuple((k, v) for k, v in checked.items() if k not in _RANGE_OPTIONS)
-    return Op(OpType.GET, raw, end, options=kept)
+    return Op(_GET, raw, end, options=kept)
 
 
 def _put_op(key: KeyLike, value: KeyLike, options: tuple[object, ...]) -> Op:
@@ -543,7 +547,7 @@ def _put_op(key: KeyLike, value: KeyLike, options: tuple[object, ...]) -> Op:
     data = to_bytes(value, "value")
     opts = _off_default(_PUT_DEFAULTS, options)
     if not opts:  # the common put: nothing more to check
-        return Op(OpType.PUT, raw, value=data)
+        return Op(_PUT, raw, value=data)
     checked = _check_options("put", opts, _PUT_ALLOWED)
     if checked.get("ignore_value") and data:
         raise ValueProvidedError(ValueProvidedError.etcd_message)
@@ -551,7 +555,7 @@ def _put_op(key: KeyLike, value: KeyLike, options: tuple[object, ...]) -> Op:
         raise LeaseProvidedError(LeaseProvidedError.etcd_message)
     # a grant response whose ID is 0 means no lease, as the default does
     kept = tuple((k, v) for k, v in checked.items() if not (k == "lease" and v == 0))
-    return Op(OpType.PUT, raw, value=data, options=kept)
+    return Op(_PUT, raw, value=data, options=kept)
 
 
 #: Each field's slot setter, in the order of Op's fields (Op.__init__ sets them).

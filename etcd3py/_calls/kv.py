@@ -19,16 +19,16 @@ from etcd3py._responses import (
     TxnResponse,
 )
 from etcd3py.errors import ArgumentTypeError
-from etcd3py.op import Op, OpType, _describe
+from etcd3py.op import _DELETE, _GET, _PUT, _TXN, Op, _describe
 
 __all__ = ["compact", "do", "is_read_only"]
 
 
 def is_read_only(op: Op) -> bool:
     """Whether ``op`` reads only: a get, or a txn whose every branch reads only."""
-    if op.type is OpType.GET:
+    if op.type is _GET:
         return True
-    if op.type is OpType.TXN:
+    if op.type is _TXN:
         return all(is_read_only(child) for child in op.then + op.else_)
     return False
 
@@ -48,11 +48,11 @@ def do(op: Op) -> Call[OpResponse]:
     """
     if not isinstance(op, Op):
         raise ArgumentTypeError(f"do() takes an Op, not {_describe(op)}")
-    if op.type is OpType.GET:
+    if op.type is _GET:
         return Call("kv", "Range", op.to_range_request(), GetResponse, repeatable=True)
-    if op.type is OpType.PUT:
+    if op.type is _PUT:
         return Call("kv", "Put", op.to_put_request(), PutResponse)
-    if op.type is OpType.DELETE:
+    if op.type is _DELETE:
         return Call("kv", "DeleteRange", op.to_delete_request(), DeleteResponse)
     return Call("kv", "Txn", op.to_txn_request(), TxnResponse, repeatable=is_read_only(op))
 
