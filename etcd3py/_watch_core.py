@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from etcd3py import _pb
+from etcd3py._flags import Flag
 from etcd3py._reconnect import Reconnect, watch_policy
 from etcd3py._watch_mux import Deliver, End, Phase, Reauth, Send, WatchMux, WatchSpec
 from etcd3py._watch_views import WatchResponse
@@ -70,18 +71,14 @@ class WatchBuffer:
         exhausted: the owner saw the end (or closed the watch).
     """
 
-    __slots__ = (
-        "_awaiting",
-        "_core",
-        "_done",
-        "_end_error",
-        "_ended",
-        "_items",
-        "_user_closed",
-        "callback",
-        "exhausted",
-        "wid",
-    )
+    __slots__ = ("_core", "_end_error", "_flags", "_items", "callback", "wid")
+
+    # the five flags share one int (_flags): a client may hold 10,000 watches
+    _ended = Flag(0)  # the mux ended the watch (its End was pushed)
+    _user_closed = Flag(1)
+    exhausted = Flag(2)
+    _done = Flag(3)  # the end was seen / the last callback ran
+    _awaiting = Flag(4)  # someone waits for the server's `created`
 
     def __init__(self, core: StreamCore, wid: int, callback: Any, awaiting: bool) -> None:
         self._core = core
@@ -90,12 +87,9 @@ class WatchBuffer:
         # made at the first push of an iterator watch (a callback watch never has one):
         # an empty deque is 600 bytes, and a client may hold 10,000 watches
         self._items: collections.deque[tuple[WatchResponse | object, bool]] | None = None
-        self._ended = False  # the mux ended the watch (its End was pushed)
         self._end_error: BaseException | None = None  # raised by poll() once the end is taken
-        self._user_closed = False
-        self.exhausted = False
-        self._done = False  # the end was seen / the last callback ran
-        self._awaiting = awaiting  # someone waits for the server's `created`
+        self._flags = 0
+        self._awaiting = awaiting
 
     # ---- the driver's hooks --------------------------------------------------------------
     def _wake(self, all_waiters: bool) -> None:

@@ -60,6 +60,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from etcd3py import _pb
+from etcd3py._flags import Flag
 from etcd3py.errors import (
     _BY_MESSAGE,
     CompactedError,
@@ -294,10 +295,12 @@ class _Watch:
     min_event_rev: int  # events below are duplicates: set at each create send, then events
     server_id: int | None = None  # the id of the current registration (ACTIVE only)
     undelivered: int = 0  # Deliver actions minus consumed(); drives pausing
-    announced: bool = False  # a `created` was seen once: never deliver one again
-    caught_up: bool = False  # a -1 progress may advance next_rev (see module docstring)
-    in_flight: bool = False  # QUEUED with its create sent (it is in WatchMux._pending)
-    reauthed: bool = False  # refused once for auth since it was last registered
+    _flags: int = 0  # the four flags below, one bit each (a client may hold 10,000 watches)
+
+    announced = Flag(0)  # a `created` was seen once: never deliver one again
+    caught_up = Flag(1)  # a -1 progress may advance next_rev (see module docstring)
+    in_flight = Flag(2)  # QUEUED with its create sent (it is in WatchMux._pending)
+    reauthed = Flag(3)  # refused once for auth since it was last registered
 
 
 class WatchMux:

@@ -1,0 +1,36 @@
+"""Bool attributes packed as the bits of one int, for records a client holds by the thousand.
+
+A slot costs 8 bytes per instance; a watch's records carry nine flags. :class:`Flag` is a
+descriptor that reads and writes one bit of the instance's ``_flags`` int, so the flags of
+one record cost one slot, and the code reading them stays ``watch.announced = True``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+__all__ = ["Flag"]
+
+
+class _HasFlags(Protocol):
+    _flags: int
+
+
+class Flag:
+    """A bool attribute stored as one bit of the instance's ``_flags`` int (set to 0 first)."""
+
+    __slots__ = ("_bit",)
+
+    def __init__(self, bit: int) -> None:
+        """Name the bit.
+
+        Args:
+            bit: the flag's bit (0 for the lowest); each flag of a class takes its own.
+        """
+        self._bit = 1 << bit
+
+    def __get__(self, obj: _HasFlags, owner: object = None) -> bool:
+        return bool(obj._flags & self._bit)
+
+    def __set__(self, obj: _HasFlags, on: bool) -> None:
+        obj._flags = obj._flags | self._bit if on else obj._flags & ~self._bit
