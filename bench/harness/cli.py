@@ -37,15 +37,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description="Benchmark etcd3py against raw gRPC stubs and other Python etcd clients.",
     )
     p.add_argument("--backend", choices=("etcd", "testserver"), default="etcd")
-    p.add_argument("--reps", type=int, default=None, help="repetitions (default 3; 1 with --quick)")
+    p.add_argument(
+        "--reps",
+        type=int,
+        default=None,
+        help="repetitions of every case (default: 5 for the KV workloads, 3 for the others; "
+        "1 with --quick)",
+    )
     p.add_argument("--only", default="", help="cases or workloads, comma-separated")
     p.add_argument("--clients", default="", help="clients, comma-separated (default: all)")
     p.add_argument("--quick", action="store_true", help="counts divided by 10 (a smoke run)")
     p.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write the JSON")
     args = p.parse_args(argv)
-    if args.reps is None:
-        args.reps = QUICK_REPS if args.quick else DEFAULT_REPS
-    if args.reps < 1:
+    if args.reps is None and args.quick:
+        args.reps = QUICK_REPS
+    if args.reps is not None and args.reps < 1:
         p.error("--reps must be at least 1")
     known = set(venvs.CLIENTS)
     args.clients = [c for c in args.clients.split(",") if c] or list(venvs.CLIENTS)
@@ -130,6 +136,11 @@ def run_case(
     return {**case.params, **shared}, samples
 
 
+def case_reps(case: workloads.Case, reps: int | None) -> int:
+    """The repetitions of ``case``: ``--reps`` when given, else the case's own, else 3."""
+    return reps or case.reps or DEFAULT_REPS
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -174,13 +185,15 @@ def _run_all(
     with open_server(args.backend) as srv:
         doc["versions"] = versions(srv, envs)
         for case in cases:
-            params, samples = run_case(case, args.clients, envs, srv, args.reps)
+            reps = case_reps(case, args.reps)
+            params, samples = run_case(case, args.clients, envs, srv, reps)
             skipped = [c for c in args.clients if not case.runs(c)]
             doc["cases"][case.name] = {
                 "workload": case.workload,
                 "params": params,
                 "samples": samples,
                 "not_applicable": skipped,
+                "reps": reps,
                 **report.summarize(case.workload, args.clients, samples),
             }
             table = report.markdown_table(
@@ -205,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": machine(),
         "backend": args.backend,
         "quick": args.quick,
-        "reps": args.reps,
+        "reps": args.reps,  # None: each case's own (its "reps")
         "clients": args.clients,
         "cases": {},
     }

@@ -37,6 +37,7 @@ class Case:
         timeout_s: the subprocess time limit of one worker run.
         clients: the clients that run it (None: every client); the others' rows say
             "not applicable".
+        reps: its repetitions when ``--reps`` is not given (None: the harness's default).
     """
 
     name: str
@@ -44,6 +45,7 @@ class Case:
     params: dict[str, Any]
     timeout_s: float = 240.0
     clients: frozenset[str] | None = None
+    reps: int | None = None
 
     def runs(self, client: str) -> bool:
         """Return whether ``client`` runs this case (False: not applicable to it)."""
@@ -62,6 +64,8 @@ COUNT_KEYS = (
 )
 # A client that does not resume waits its whole deadline in workload 8: shorter when quick.
 QUICK_RESUME_DEADLINE_S = 5.0
+#: Repetitions of the KV workloads in a full run: the noisiest on a 2-core machine.
+KV_REPS = 5
 #: Workload 9's time limit: its worker bounds each phase by 600 s (``SOAK_DEADLINE_S``).
 SOAK_TIMEOUT_S = 1500.0
 
@@ -72,14 +76,15 @@ def cases(quick: bool = False) -> list[Case]:
     Quick also gives workload 8 a 5 s wait instead of 20 s.
     """
     full = [
-        Case("put_seq", "put_seq", {"count": 5000, "value_size": VALUE_SIZE}),
-        Case("get_seq", "get_seq", {"count": 5000}),
+        Case("put_seq", "put_seq", {"count": 5000, "value_size": VALUE_SIZE}, reps=KV_REPS),
+        Case("get_seq", "get_seq", {"count": 5000}, reps=KV_REPS),
         Case(
             "put_concurrent",
             "put_concurrent",
             {"count": 20000, "concurrency": 8, "value_size": VALUE_SIZE},
+            reps=KV_REPS,
         ),
-        Case("range_decode", "range_decode", {"keys": 10000}),
+        Case("range_decode", "range_decode", {"keys": 10000}, reps=KV_REPS),
         Case("watch_replay", "watch_replay", {"events": 200000}),
         Case("watch_live", "watch_live", {"count": 20000}),
         Case("many_watches_1000", "many_watches", {"watches": 1000}),
