@@ -31,7 +31,7 @@ from etcd3py._responses import (
 )
 from etcd3py.context import Context
 from etcd3py.models import SortOrder, SortTarget
-from etcd3py.op import Op, _get_op, _put_op
+from etcd3py.op import Op, _get_op, _plain_get, _plain_put, _put_op
 from etcd3py.txn import Txn
 
 if TYPE_CHECKING:
@@ -155,26 +155,23 @@ class KV(abc.ABC):
             CanceledError: ``ctx`` was cancelled.
             DeadlineExceededError: the timeout or the ctx's deadline passed.
         """
-        op = _get_op(
-            key,
-            (
-                prefix,
-                range_end,
-                from_key,
-                rev,
-                limit,
-                sort_target,
-                sort_order,
-                keys_only,
-                count_only,
-                serializable,
-                min_mod_revision,
-                max_mod_revision,
-                min_create_revision,
-                max_create_revision,
-            ),
+        options = (
+            prefix,
+            range_end,
+            from_key,
+            rev,
+            limit,
+            sort_target,
+            sort_order,
+            keys_only,
+            count_only,
+            serializable,
+            min_mod_revision,
+            max_mod_revision,
+            min_create_revision,
+            max_create_revision,
         )
-        return expect(self.do(op, timeout=timeout, ctx=ctx), GetResponse)
+        return self._get(key, options, timeout, ctx)
 
     def put(
         self,
@@ -211,8 +208,8 @@ class KV(abc.ABC):
             CanceledError: ``ctx`` was cancelled (in flight, the write may have been applied).
             DeadlineExceededError: the timeout or the ctx's deadline passed.
         """
-        op = _put_op(key, value, (lease, prev_kv, ignore_value, ignore_lease))
-        return expect(self.do(op, timeout=timeout, ctx=ctx), PutResponse)
+        options = (lease, prev_kv, ignore_value, ignore_lease)
+        return self._put(key, value, options, timeout, ctx)
 
     def delete(
         self,
@@ -246,6 +243,31 @@ class KV(abc.ABC):
         """
         op = Op.delete(key, prefix=prefix, range_end=range_end, from_key=from_key, prev_kv=prev_kv)
         return expect(self.do(op, timeout=timeout, ctx=ctx), DeleteResponse)
+
+    def _get(
+        self,
+        key: KeyLike,
+        options: tuple[object, ...],
+        timeout: float | None,
+        ctx: Context | None,
+    ) -> GetResponse:
+        """Run a get whose options are one tuple in ``GetOptions``' order: an op, via do().
+
+        The gRPC KV sends the common get (no option) straight, with no op built.
+        """
+        return expect(self.do(_get_op(key, options), timeout=timeout, ctx=ctx), GetResponse)
+
+    def _put(
+        self,
+        key: KeyLike,
+        value: KeyLike,
+        options: tuple[object, ...],
+        timeout: float | None,
+        ctx: Context | None,
+    ) -> PutResponse:
+        """Run a put whose options are one tuple in ``PutOptions``' order: an op, via do()."""
+        op = _put_op(key, value, options)
+        return expect(self.do(op, timeout=timeout, ctx=ctx), PutResponse)
 
     def txn(self) -> Txn:
         """Start a transaction: ``kv.txn().if_(...).then(...).else_(...).commit(ctx=ctx)``.
@@ -285,6 +307,31 @@ class GrpcKV(KV):
             ArgumentTypeError: ``op`` is not an ``Op``, or ``ctx`` not a ``Context``.
         """
         return self._transport.run(calls.do(op), timeout=timeout, ctx=ctx)
+
+    def _get(
+        self,
+        key: KeyLike,
+        options: tuple[object, ...],
+        timeout: float | None,
+        ctx: Context | None,
+    ) -> GetResponse:
+        raw = _plain_get(key, options)
+        if raw is None:
+            return super()._get(key, options, timeout, ctx)
+        return self._transport.run(calls.get_key(raw), timeout=timeout, ctx=ctx)
+
+    def _put(
+        self,
+        key: KeyLike,
+        value: KeyLike,
+        options: tuple[object, ...],
+        timeout: float | None,
+        ctx: Context | None,
+    ) -> PutResponse:
+        plain = _plain_put(key, value, options)
+        if plain is None:
+            return super()._put(key, value, options, timeout, ctx)
+        return self._transport.run(calls.put_value(*plain), timeout=timeout, ctx=ctx)
 
     def compact(
         self,

@@ -522,15 +522,47 @@ class Op:
         )
 
 
+_GET_DEFAULT_VALUES = tuple(_GET_DEFAULTS.values())
+_PUT_DEFAULT_VALUES = tuple(_PUT_DEFAULTS.values())
+
+
+def _plain_get(key: KeyLike, options: tuple[object, ...]) -> bytes | None:
+    """The checked key of a get with no option set (the common call), else None.
+
+    ``Op(GET, key)`` is then the whole op; the gRPC KV of each face sends its request with
+    no op built (:func:`etcd3py._calls.kv.get_key`). ``options`` as :func:`_get_op`'s.
+
+    Raises:
+        ArgumentTypeError: the key is neither str nor bytes.
+        EmptyKeyError: the key is empty.
+    """
+    if not all(map(is_, options, _GET_DEFAULT_VALUES)):  # checked at C speed
+        return None
+    return _single_key(to_bytes(key))
+
+
+def _plain_put(
+    key: KeyLike, value: KeyLike, options: tuple[object, ...]
+) -> tuple[bytes, bytes] | None:
+    """The checked key and value of a put with no option set (the common call), else None.
+
+    As :func:`_plain_get`, for ``Op(PUT, key, value=value)``; ``options`` as :func:`_put_op`'s.
+    """
+    if not all(map(is_, options, _PUT_DEFAULT_VALUES)):
+        return None
+    return _single_key(to_bytes(key)), to_bytes(value, "value")
+
+
 def _get_op(key: KeyLike, options: tuple[object, ...]) -> Op:
     """:meth:`Op.get` with its options given in one tuple, in :class:`GetOptions`' order.
 
     The path of ``kv.get`` in both faces: one tuple to build rather than fourteen keyword
     arguments to pass again (each face's method has them already).
     """
+    raw = _plain_get(key, options)
+    if raw is not None:  # the common get of one key: only the key to check
+        return Op(_GET, raw)
     opts = _off_default(_GET_DEFAULTS, options)
-    if not opts:  # the common get of one key: only the key to check
-        return Op(_GET, _single_key(to_bytes(key)))
     checked = _check_options("get", opts, _GET_ALLOWED)
     if "sort_target" in checked:
         _enum_option(SortTarget, checked["sort_target"], "sort_target")
@@ -543,11 +575,12 @@ def _get_op(key: KeyLike, options: tuple[object, ...]) -> Op:
 
 def _put_op(key: KeyLike, value: KeyLike, options: tuple[object, ...]) -> Op:
     """:meth:`Op.put` with its options given in one tuple, in :class:`PutOptions`' order."""
+    plain = _plain_put(key, value, options)
+    if plain is not None:  # the common put: nothing more to check
+        return Op(_PUT, plain[0], value=plain[1])
     raw = _single_key(to_bytes(key))
     data = to_bytes(value, "value")
     opts = _off_default(_PUT_DEFAULTS, options)
-    if not opts:  # the common put: nothing more to check
-        return Op(_PUT, raw, value=data)
     checked = _check_options("put", opts, _PUT_ALLOWED)
     if checked.get("ignore_value") and data:
         raise ValueProvidedError(ValueProvidedError.etcd_message)

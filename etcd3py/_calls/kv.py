@@ -57,6 +57,33 @@ def do(op: Op) -> Call[OpResponse]:
     return Call("kv", "Txn", op.to_txn_request(), TxnResponse, repeatable=is_read_only(op))
 
 
+def get_key(key: bytes) -> Call[GetResponse]:
+    """Describe the get of one key with no option: the call of ``do(Op.get(key))``.
+
+    The gRPC KV of each face sends the common get this way, with no op built.
+
+    Args:
+        key: the key, checked (:func:`etcd3py.op._plain_get`).
+
+    Returns:
+        The call, whose answer is a ``GetResponse``.
+    """
+    return Call("kv", "Range", _pb.rpc.RangeRequest(key=key), GetResponse, repeatable=True)
+
+
+def put_value(key: bytes, value: bytes) -> Call[PutResponse]:
+    """Describe the put of one value with no option: the call of ``do(Op.put(key, value))``.
+
+    Args:
+        key: the key, checked (:func:`etcd3py.op._plain_put`).
+        value: the value.
+
+    Returns:
+        The call, whose answer is a ``PutResponse``.
+    """
+    return Call("kv", "Put", _pb.rpc.PutRequest(key=key, value=value), PutResponse)
+
+
 def compact(rev: int, physical: bool) -> Call[CompactResponse]:
     """Describe the Compaction RPC.
 

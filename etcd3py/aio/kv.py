@@ -26,7 +26,7 @@ from etcd3py._responses import (
 from etcd3py.aio.txn import Txn
 from etcd3py.context import Context
 from etcd3py.models import SortOrder, SortTarget
-from etcd3py.op import Op, _get_op, _put_op
+from etcd3py.op import Op, _get_op, _plain_get, _plain_put, _put_op
 
 if TYPE_CHECKING:
     from etcd3py._aio_transport import AioTransport
@@ -79,26 +79,23 @@ class KV(abc.ABC):
         ctx: Context | None = None,
     ) -> GetResponse:
         """Read a key or a range; see :meth:`etcd3py.kv.KV.get`."""
-        op = _get_op(
-            key,
-            (
-                prefix,
-                range_end,
-                from_key,
-                rev,
-                limit,
-                sort_target,
-                sort_order,
-                keys_only,
-                count_only,
-                serializable,
-                min_mod_revision,
-                max_mod_revision,
-                min_create_revision,
-                max_create_revision,
-            ),
+        options = (
+            prefix,
+            range_end,
+            from_key,
+            rev,
+            limit,
+            sort_target,
+            sort_order,
+            keys_only,
+            count_only,
+            serializable,
+            min_mod_revision,
+            max_mod_revision,
+            min_create_revision,
+            max_create_revision,
         )
-        return expect(await self.do(op, timeout=timeout, ctx=ctx), GetResponse)
+        return await self._get(key, options, timeout, ctx)
 
     async def put(
         self,
@@ -113,8 +110,8 @@ class KV(abc.ABC):
         ctx: Context | None = None,
     ) -> PutResponse:
         """Write ``value`` at ``key``; see :meth:`etcd3py.kv.KV.put`."""
-        op = _put_op(key, value, (lease, prev_kv, ignore_value, ignore_lease))
-        return expect(await self.do(op, timeout=timeout, ctx=ctx), PutResponse)
+        options = (lease, prev_kv, ignore_value, ignore_lease)
+        return await self._put(key, value, options, timeout, ctx)
 
     async def delete(
         self,
@@ -130,6 +127,31 @@ class KV(abc.ABC):
         """Delete a key or a range; see :meth:`etcd3py.kv.KV.delete`."""
         op = Op.delete(key, prefix=prefix, range_end=range_end, from_key=from_key, prev_kv=prev_kv)
         return expect(await self.do(op, timeout=timeout, ctx=ctx), DeleteResponse)
+
+    async def _get(
+        self,
+        key: KeyLike,
+        options: tuple[object, ...],
+        timeout: float | None,
+        ctx: Context | None,
+    ) -> GetResponse:
+        """Run a get whose options are one tuple in ``GetOptions``' order: an op, via do().
+
+        The gRPC KV sends the common get (no option) straight, with no op built.
+        """
+        return expect(await self.do(_get_op(key, options), timeout=timeout, ctx=ctx), GetResponse)
+
+    async def _put(
+        self,
+        key: KeyLike,
+        value: KeyLike,
+        options: tuple[object, ...],
+        timeout: float | None,
+        ctx: Context | None,
+    ) -> PutResponse:
+        """Run a put whose options are one tuple in ``PutOptions``' order: an op, via do()."""
+        op = _put_op(key, value, options)
+        return expect(await self.do(op, timeout=timeout, ctx=ctx), PutResponse)
 
     def txn(self) -> Txn:
         """Start a transaction (``await ...commit()`` sends it); see :meth:`etcd3py.kv.KV.txn`."""
@@ -152,6 +174,31 @@ class GrpcKV(KV):
     ) -> OpResponse:
         """Run one op over gRPC; see :meth:`etcd3py.kv.GrpcKV.do`."""
         return await self._transport.run(calls.do(op), timeout=timeout, ctx=ctx)
+
+    async def _get(
+        self,
+        key: KeyLike,
+        options: tuple[object, ...],
+        timeout: float | None,
+        ctx: Context | None,
+    ) -> GetResponse:
+        raw = _plain_get(key, options)
+        if raw is None:
+            return await super()._get(key, options, timeout, ctx)
+        return await self._transport.run(calls.get_key(raw), timeout=timeout, ctx=ctx)
+
+    async def _put(
+        self,
+        key: KeyLike,
+        value: KeyLike,
+        options: tuple[object, ...],
+        timeout: float | None,
+        ctx: Context | None,
+    ) -> PutResponse:
+        plain = _plain_put(key, value, options)
+        if plain is None:
+            return await super()._put(key, value, options, timeout, ctx)
+        return await self._transport.run(calls.put_value(*plain), timeout=timeout, ctx=ctx)
 
     async def compact(
         self,

@@ -181,7 +181,11 @@ def test_select_cases_by_case_or_workload() -> None:
 
 def test_parse_args_defaults_and_unknown_client() -> None:
     args = cli.parse_args([])
-    assert args.reps == 3 and args.backend == "etcd" and args.clients[0] == report.BASELINE
+    assert args.reps is None and args.backend == "etcd" and args.clients[0] == report.BASELINE
+    reps = {case.name: cli.case_reps(case, args.reps) for case in workloads.cases()}
+    kv = ("put_seq", "get_seq", "put_concurrent", "range_decode")
+    assert all(reps[name] == 5 for name in kv) and reps["watch_replay"] == 3
+    assert {cli.case_reps(case, 2) for case in workloads.cases()} == {2}  # --reps sets all
     assert cli.parse_args(["--clients", "etcd3py,raw_sync"]).clients == ["etcd3py", "raw_sync"]
     assert cli.parse_args(["--quick"]).reps == 1
     assert cli.parse_args(["--quick", "--reps", "3"]).reps == 3
