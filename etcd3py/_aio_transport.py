@@ -92,6 +92,11 @@ def open_aio_channel(
     return grpc.aio.secure_channel(target, creds, options=options)
 
 
+def _signs_in(call: Call[Any]) -> bool:
+    """Whether ``call`` is Authenticate (sent without the token, never refreshed for)."""
+    return call.service == "auth" and call.method == "Authenticate"
+
+
 class AioTransport(UsableCheck):
     """The asyncio client's connection: the channel, the stubs, and :meth:`run`.
 
@@ -268,7 +273,9 @@ class AioTransport(UsableCheck):
                 if channels.release(gen):
                     await channels.close_released(gen)
 
-        return await self._run(call, attempt, timeout, ctx)
+        # _attempts awaited here, not in a shared coroutine: this is every unary call's path
+        response = await self._attempts(attempt, call.repeatable, timeout, ctx, _signs_in(call))
+        return call.wrap(response)
 
     async def run_at(
         self,
@@ -289,13 +296,7 @@ class AioTransport(UsableCheck):
             def attempt(remaining: float | None, with_token: bool) -> Awaitable[Any]:
                 return self._invoke(method, call.request, remaining, ctx, with_token=with_token)
 
-            return await self._run(call, attempt, timeout, ctx)
-
-    async def _run(
-        self, call: Call[_R], attempt: _Attempt, timeout: float | None, ctx: Context | None
-    ) -> _R:
-        authenticate = call.service == "auth" and call.method == "Authenticate"
-        response = await self._attempts(attempt, call.repeatable, timeout, ctx, authenticate)
+            response = await self._attempts(attempt, call.repeatable, timeout, ctx, _signs_in(call))
         return call.wrap(response)
 
     async def call(
