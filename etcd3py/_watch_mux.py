@@ -148,8 +148,15 @@ class WatchSpec:
             created_notify: deliver the ``created`` response to the user.
             fragment: let the server split huge responses (joined again here).
         """
-        options = (prev_kv, filter_put, filter_delete, progress_notify, created_notify, fragment)
-        flags = sum(1 << bit for bit, on in enumerate(options) if on)
+        # bools are ints: each option shifted to its bit (WATCH_FLAGS' order)
+        flags = (
+            prev_kv
+            | filter_put << 1
+            | filter_delete << 2
+            | progress_notify << 3
+            | created_notify << 4
+            | fragment << 5
+        )
         setter = object.__setattr__  # frozen: set as the dataclass's own __init__ would
         setter(self, "key", key)
         setter(self, "range_end", range_end)

@@ -122,6 +122,7 @@ _GET, _PUT, _DELETE, _TXN = OpType.GET, OpType.PUT, OpType.DELETE, OpType.TXN
 _BOOL_OPTIONS = frozenset(
     {"prefix", "from_key", "keys_only", "count_only", "serializable", "prev_kv"}
     | {"ignore_value", "ignore_lease"}
+    | {"filter_put", "filter_delete", "progress_notify", "created_notify", "fragment"}  # watch
 )
 _INT_OPTIONS = frozenset(
     {"rev", "limit", "lease", "min_mod_revision", "max_mod_revision"}

@@ -97,7 +97,7 @@ class WatchOptions(TypedDict, total=False):
 
 
 _OPTIONS = tuple(WatchOptions.__annotations__)  # every option's name, in declaration order
-_FLAGS = ("filter_put", "filter_delete", "progress_notify", "created_notify", "fragment")
+_ALLOWED = frozenset(_OPTIONS)
 
 
 def _build_spec(key: KeyLike, opts: WatchOptions) -> WatchSpec:
@@ -115,23 +115,18 @@ def _build_spec(key: KeyLike, opts: WatchOptions) -> WatchSpec:
         EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
         InvalidArgumentError: conflicting range options, or a negative revision.
     """
-
-    _check_options("watch", opts, frozenset(WatchOptions.__annotations__))
-    for name in _FLAGS:
-        value = opts.get(name, False)
-        if not isinstance(value, bool):
-            raise ArgumentTypeError(f"{name} must be a bool, not {type(value).__name__}")
+    _check_options("watch", opts, _ALLOWED)  # known, each bool a bool, rev an int >= 0
     raw, end = _key_range(key, opts)
     return WatchSpec(
-        key=raw,
-        range_end=end,
-        start_revision=opts.get("rev", 0),
-        prev_kv=opts.get("prev_kv", False),
-        filter_put=opts.get("filter_put", False),
-        filter_delete=opts.get("filter_delete", False),
-        progress_notify=opts.get("progress_notify", False),
-        created_notify=opts.get("created_notify", False),
-        fragment=opts.get("fragment", False),
+        raw,
+        end,
+        opts.get("rev", 0),
+        opts.get("prev_kv", False),
+        opts.get("filter_put", False),
+        opts.get("filter_delete", False),
+        opts.get("progress_notify", False),
+        opts.get("created_notify", False),
+        opts.get("fragment", False),
     )
 
 
