@@ -1,4 +1,4 @@
-"""Machine instructions per call, raw gRPC stubs against etcd3py, in both faces.
+"""Machine instructions per call: raw gRPC stubs, etcd3py (both faces), the other clients.
 
 The steadiest figure of what a call costs the client's process: valgrind's callgrind counts
 every instruction the process runs (the Python interpreter, gRPC's C core and its threads),
@@ -14,6 +14,12 @@ Cases: ``raw_get``/``raw_put`` (the generated sync stubs on a plain channel, as
 ``bench/workers/raw_sync_worker.py``), ``get``/``put`` (``etcd3py.Client``), ``aio_raw_get``/
 ``aio_raw_put`` (``grpc.aio`` stubs), ``aio_get``/``aio_put`` (``etcd3py.aio.Client``). A
 get reads one 256-byte value; a put writes one.
+
+The other Python clients have ``<client>_get``/``<client>_put``: ``python_etcd3``,
+``etcd_sdk_python`` (sync, over the sync raw stubs in the report) and ``aetcd``, ``etcd3aio``,
+``etcd_client_py`` (asyncio, over the ``grpc.aio`` stubs). Their counted process runs in the
+client's own venv (``bench/.venvs/<client>``, built as ``bench/harness/venvs.py`` builds it)
+and calls it as its worker does (``bench/peer_calls.py``); it never imports etcd3py.
 
 The ``own_*`` cases count etcd3py's own work alone, gRPC left out: the client's channel
 answers every call at once with an empty response (sync: a fake channel under the client's
@@ -40,7 +46,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.overhead import _Answered  # the awaitable overhead.py answers with
+# Only the standard library at module level: a peer case's counted process runs this module
+# in its client's venv (bench.harness.venvs imports nothing else).
+from bench.harness.venvs import REPO, ensure_venv
 
 KEY = "/bench/instructions/key"
 VALUE = b"v" * 256
@@ -49,7 +57,12 @@ SYNC_CASES = ("raw_get", "get", "raw_put", "put")
 AIO_CASES = ("aio_raw_get", "aio_get", "aio_raw_put", "aio_put")
 OWN_SYNC_CASES = ("own_floor", "own_get", "own_put")
 OWN_AIO_CASES = ("own_aio_floor", "own_aio_get", "own_aio_put")
-CASES = SYNC_CASES + AIO_CASES + OWN_SYNC_CASES + OWN_AIO_CASES
+PEER_SYNC = ("python_etcd3", "etcd_sdk_python")  # the other clients (their venvs' names)
+PEER_AIO = ("aetcd", "etcd3aio", "etcd_client_py")
+PEER_SYNC_CASES = tuple(f"{client}_{op}" for client in PEER_SYNC for op in ("get", "put"))
+PEER_AIO_CASES = tuple(f"{client}_{op}" for client in PEER_AIO for op in ("get", "put"))
+PEER_CASES = PEER_SYNC_CASES + PEER_AIO_CASES
+CASES = SYNC_CASES + AIO_CASES + OWN_SYNC_CASES + OWN_AIO_CASES + PEER_CASES
 _COLLECTED = re.compile(r"Collected : (\d+)")
 
 
@@ -57,11 +70,14 @@ class _Answer:
     """A unary method that answers at once: ``response``, or an awaitable of it (asyncio)."""
 
     def __init__(self, response: object, aio: bool) -> None:
+        from bench.overhead import _Answered  # the awaitable overhead.py answers with
+
         self._response = response
         self._aio = aio
+        self._answered = _Answered  # imported here, not per call (nor by the peer cases)
 
     def __call__(self, request: object, timeout: object = None, metadata: object = None) -> Any:
-        return _Answered(self._response) if self._aio else self._response
+        return self._answered(self._response) if self._aio else self._response
 
 
 class _AnsweringChannel:
@@ -133,11 +149,11 @@ def _sync_call(case: str, endpoint: str, stack: ExitStack) -> Callable[[], objec
         get = _pb.rpc.RangeRequest(key=KEY.encode())
         put = _pb.rpc.PutRequest(key=KEY.encode(), value=VALUE)
         if case == "raw_get":
-            return lambda: kv.Range(get, timeout=10)
+            return lambda: kv.Range(get, timeout=10).kvs[0].value
         return lambda: kv.Put(put, timeout=10)
     client = stack.enter_context(Client(endpoint))
     if case == "get":
-        return lambda: client.get(KEY)
+        return lambda: client.get(KEY).kvs[0].value
     return lambda: client.put(KEY, VALUE)
 
 
@@ -157,7 +173,7 @@ async def _aio_call(
         put = _pb.rpc.PutRequest(key=KEY.encode(), value=VALUE)
 
         async def raw_get() -> object:
-            return await kv.Range(get, timeout=10)
+            return (await kv.Range(get, timeout=10)).kvs[0].value
 
         async def raw_put() -> object:
             return await kv.Put(put, timeout=10)
@@ -165,53 +181,99 @@ async def _aio_call(
         return raw_get if case == "aio_raw_get" else raw_put
     client = await stack.enter_async_context(Client(endpoint))
     if case == "aio_get":
-        return lambda: client.get(KEY)
+
+        async def aio_get() -> object:
+            return (await client.get(KEY)).kvs[0].value
+
+        return aio_get
     return lambda: client.put(KEY, VALUE)
+
+
+def _peer_sync_call(case: str, endpoint: str, stack: ExitStack) -> Callable[[], object]:
+    from bench import peer_calls
+
+    client, op = case.rsplit("_", 1)
+    return peer_calls.sync_call(client, op, endpoint, KEY, VALUE, stack)
+
+
+async def _peer_aio_call(
+    case: str, endpoint: str, stack: AsyncExitStack
+) -> Callable[[], Awaitable[object]]:
+    from bench import peer_calls
+
+    client, op = case.rsplit("_", 1)
+    return await peer_calls.aio_call(client, op, endpoint, KEY, VALUE, stack)
+
+
+# Which function makes each case's call: sync ones in an ExitStack, asyncio ones in an
+# AsyncExitStack (and the running event loop).
+_SYNC_MAKERS = (
+    dict.fromkeys(SYNC_CASES, _sync_call)
+    | dict.fromkeys(OWN_SYNC_CASES, _own_sync_call)
+    | dict.fromkeys(PEER_SYNC_CASES, _peer_sync_call)
+)
+_AIO_MAKERS = (
+    dict.fromkeys(AIO_CASES, _aio_call)
+    | dict.fromkeys(OWN_AIO_CASES, _own_aio_call)
+    | dict.fromkeys(PEER_AIO_CASES, _peer_aio_call)
+)
 
 
 def run_case(case: str, endpoint: str, calls: int) -> None:
     """Make the case's client, warm it up, then make ``calls`` calls (the counted process)."""
-    if case in SYNC_CASES + OWN_SYNC_CASES:
+    if case in _SYNC_MAKERS:
         with ExitStack() as stack:
-            fn = (_sync_call if case in SYNC_CASES else _own_sync_call)(case, endpoint, stack)
+            fn = _SYNC_MAKERS[case](case, endpoint, stack)
             for _ in range(WARMUP + calls):
                 fn()
         return
 
     async def main() -> None:
         async with AsyncExitStack() as stack:
-            make = _aio_call if case in AIO_CASES else _own_aio_call
-            afn = await make(case, endpoint, stack)
+            afn = await _AIO_MAKERS[case](case, endpoint, stack)
             for _ in range(WARMUP + calls):
                 await afn()
 
     asyncio.run(main())
 
 
+def python_of(case: str) -> Path:
+    """The interpreter of ``case``'s process: a peer's venv python (built if missing), or ours."""
+    if case not in PEER_CASES:
+        return Path(sys.executable)
+    venv = ensure_venv(case.rsplit("_", 1)[0])
+    if venv.python is None:
+        raise RuntimeError(f"no venv for {case}: {venv.reason}")
+    return venv.python
+
+
+def child_argv(case: str, endpoint: str, calls: int) -> list[str]:
+    """The command of ``case``'s counted process (run with the repo root as its directory)."""
+    return [
+        str(python_of(case)),
+        *("-m", "bench.instructions", "--run", case),
+        *("--endpoint", endpoint, "--calls", str(calls)),
+    ]
+
+
 def count(case: str, endpoint: str, calls: int) -> int:
     """The instructions callgrind counts in one process running ``case`` with ``calls``."""
     with tempfile.TemporaryDirectory() as tmp:
-        argv = [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={tmp}/out",
-            sys.executable,
-            "-m",
-            "bench.instructions",
-            "--run",
-            case,
-            "--endpoint",
-            endpoint,
-            "--calls",
-            str(calls),
-        ]
-        done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=1800, cwd=Path(__file__).parent.parent
-        )
+        callgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out"]
+        argv = callgrind + child_argv(case, endpoint, calls)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=1800, cwd=REPO)
     found = _COLLECTED.search(done.stderr)
     if done.returncode != 0 or found is None:
         raise RuntimeError(f"callgrind run of {case} failed:\n{done.stderr[-2000:]}")
     return int(found.group(1))
+
+
+def write_value(endpoint: str) -> None:
+    """Write the value every get case reads."""
+    from etcd3py import Client
+
+    with Client(endpoint) as client:
+        client.put(KEY, VALUE)
 
 
 def measure(endpoint: str, cases: list[str], calls: int) -> dict[str, float]:
@@ -227,7 +289,7 @@ def measure(endpoint: str, cases: list[str], calls: int) -> dict[str, float]:
 def _floor(case: str) -> str:
     if case.startswith("own_"):
         return "own_aio_floor" if case.startswith("own_aio_") else "own_floor"
-    prefix = "aio_" if case.startswith("aio_") else ""
+    prefix = "aio_" if case.startswith("aio_") or case in PEER_AIO_CASES else ""
     return f"{prefix}raw_{case.rsplit('_', 1)[-1]}"
 
 
@@ -238,7 +300,7 @@ def report(figures: dict[str, float]) -> str:
         floor = figures.get(_floor(case))
         over = ""
         if floor is not None and "raw" not in case and "floor" not in case:
-            over = f"+{(per_call - floor) / 1000:.1f} k"
+            over = f"{(per_call - floor) / 1000:+.1f} k"
             if not case.startswith("own_"):  # a ratio of the whole call, gRPC included
                 over += f" ({per_call / floor:.2f}x)"
         lines.append(f"| {case} | {per_call / 1000:.1f} | {over} |")
@@ -265,14 +327,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown cases: {', '.join(unknown)} (known: {', '.join(CASES)})")
 
-    from etcd3py import Client
     from tests.backends import _etcd35_binary, running_etcd
 
     with running_etcd(_etcd35_binary()[0], "etcd35", ["--unsafe-no-fsync"]) as backend:
-        endpoint = backend.endpoints[0]
-        with Client(endpoint) as client:
-            client.put(KEY, VALUE)
-        figures = measure(endpoint, cases, args.calls)
+        write_value(backend.endpoints[0])
+        figures = measure(backend.endpoints[0], cases, args.calls)
     print(report(figures))
     if args.json is not None:
         args.json.write_text(json.dumps(figures, indent=2))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -23,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from bench.harness import report, workloads
+from bench.harness import report, venvs, workloads
 from bench.harness.servers import BenchServer
 from bench.workers._common import workload_key
 from tests.backends import Backend
@@ -180,11 +181,47 @@ def test_the_overhead_bench_measures_every_case_in_both_faces() -> None:
     assert all(us > 0 for us in figures.values())
 
 
-@pytest.mark.parametrize("case", importlib.import_module("bench.instructions").CASES)
-def test_the_instructions_bench_runs_every_case(case: str, backend: Backend) -> None:
-    """Each counted process's calls run (without valgrind, which the report needs only)."""
-    instructions = importlib.import_module("bench.instructions")
-    instructions.run_case(case, backend.endpoints[0], 20)
+INSTRUCTIONS = importlib.import_module("bench.instructions")
+
+
+@pytest.fixture
+def instructions_endpoint(backend: Backend) -> str:
+    """The backend's endpoint, with the value the instructions bench's gets read written."""
+    INSTRUCTIONS.write_value(backend.endpoints[0])
+    return backend.endpoints[0]
+
+
+@pytest.mark.parametrize(
+    "case", [case for case in INSTRUCTIONS.CASES if case not in INSTRUCTIONS.PEER_CASES]
+)
+def test_the_instructions_bench_runs_every_case(case: str, instructions_endpoint: str) -> None:
+    """Each counted process's calls run (without valgrind, which the report needs only), in
+    this process: every case but the other clients', whose libraries are in their own venvs."""
+    INSTRUCTIONS.run_case(case, instructions_endpoint, 20)
+
+
+@pytest.mark.parametrize("case", INSTRUCTIONS.PEER_CASES)
+def test_the_instructions_bench_runs_every_peer_case_in_its_venv(
+    case: str, instructions_endpoint: str
+) -> None:
+    """Another client's counted process runs with its venv's python and never imports etcd3py
+    (nor the reference server) from this repo."""
+    client = case.rsplit("_", 1)[0]
+    if not (venvs.VENVS / client).is_dir():
+        pytest.skip(f"no bench/.venvs/{client}: `python -m bench.harness` builds it")
+    python, *args = INSTRUCTIONS.child_argv(case, instructions_endpoint, 20)
+    done = subprocess.run(
+        [python, "-X", "importtime", *args],
+        cwd=venvs.REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in lines}
+    assert not imported & {"etcd3py", "testserver"}, "the peer's process imported this repo"
 
 
 def test_the_instructions_report_gives_each_case_over_its_floor() -> None:
@@ -194,3 +231,10 @@ def test_the_instructions_report_gives_each_case_over_its_floor() -> None:
     assert "| get | 250.0 | +50.0 k (1.25x) |" in report
     assert "| own_get | 54.0 | +50.0 k |" in report
     assert "| raw_get | 200.0 |  |" in report
+
+
+def test_the_instructions_report_gives_each_peer_case_over_its_faces_raw_stub() -> None:
+    figures = {"raw_put": 200_000.0, "python_etcd3_put": 300_000.0}
+    report = INSTRUCTIONS.report(figures | {"aio_raw_put": 100_000.0, "aetcd_put": 150_000.0})
+    assert "| aetcd_put | 150.0 | +50.0 k (1.50x) |" in report
+    assert "| python_etcd3_put | 300.0 | +100.0 k (1.50x) |" in report
