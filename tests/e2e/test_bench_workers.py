@@ -238,3 +238,13 @@ def test_the_instructions_report_gives_each_peer_case_over_its_faces_raw_stub() 
     report = INSTRUCTIONS.report(figures | {"aio_raw_put": 100_000.0, "aetcd_put": 150_000.0})
     assert "| aetcd_put | 150.0 | +50.0 k (1.50x) |" in report
     assert "| python_etcd3_put | 300.0 | +100.0 k (1.50x) |" in report
+
+
+@pytest.mark.parametrize("face", ["sync", "aio"])
+def test_the_watch_memory_bench_gives_the_heap_per_watch(face: str, backend: Backend) -> None:
+    watch_memory = importlib.import_module("bench.watch_memory")
+    diffs = watch_memory.measure(backend.endpoints[0], face, 50)
+    table = watch_memory.report(diffs, 50, 5)
+    total = sum(diff.size_diff for diff in diffs) / 50
+    assert total > 100, table  # a watch holds at least its records and its key
+    assert "every line" in table and len(table.splitlines()) == 2 + min(5, len(diffs)) + 1
