@@ -12,12 +12,20 @@ from typing import Protocol
 __all__ = ["Flag"]
 
 
+class _ReadsFlags(Protocol):
+    @property
+    def _flags(self) -> int: ...
+
+
 class _HasFlags(Protocol):
     _flags: int
 
 
 class Flag:
-    """A bool attribute stored as one bit of the instance's ``_flags`` int (set to 0 first)."""
+    """A bool attribute stored as one bit of the instance's ``_flags`` int (set to 0 first).
+
+    Read-only on a frozen record (its ``_flags`` is set once, by its ``__init__``).
+    """
 
     __slots__ = ("_bit",)
 
@@ -29,7 +37,7 @@ class Flag:
         """
         self._bit = 1 << bit
 
-    def __get__(self, obj: _HasFlags, owner: object = None) -> bool:
+    def __get__(self, obj: _ReadsFlags, owner: object = None) -> bool:
         return bool(obj._flags & self._bit)
 
     def __set__(self, obj: _HasFlags, on: bool) -> None:

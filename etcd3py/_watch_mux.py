@@ -98,9 +98,6 @@ WATCH_FLAGS = (
     "created_notify",
     "fragment",
 )
-_PREV_KV, _FILTER_PUT, _FILTER_DELETE, _PROGRESS_NOTIFY, _CREATED_NOTIFY, _FRAGMENT = (
-    1 << bit for bit in range(len(WATCH_FLAGS))
-)
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -108,20 +105,21 @@ class WatchSpec:
     """What one watch asks for (built and validated by the public ``watch()`` call).
 
     A client may hold 10,000 watches, each keeping its spec for resume: the six options are
-    bits of one int (``flags``), read through the properties of their names.
+    bits of one int, each read as an attribute of its name (``spec.prev_kv``...).
 
     Attributes:
         key: the key, or the start of the range.
         range_end: ``b""`` for the single key, ``b"\\0"`` for every key from ``key``, else
             the exclusive end of the range (the prefix end for ``prefix=True``).
         start_revision: the first revision to deliver; 0 means "from now".
-        flags: the options set, one bit each in :data:`WATCH_FLAGS`' order.
+        prev_kv, filter_put, filter_delete, progress_notify, created_notify, fragment: the
+            options (see :class:`etcd3py.watch.WatchOptions`).
     """
 
     key: bytes
     range_end: bytes
     start_revision: int
-    flags: int
+    _flags: int  # the options, one bit each in WATCH_FLAGS' order
 
     def __init__(
         self,
@@ -161,37 +159,15 @@ class WatchSpec:
         setter(self, "key", key)
         setter(self, "range_end", range_end)
         setter(self, "start_revision", start_revision)
-        setter(self, "flags", flags)
+        setter(self, "_flags", flags)
 
-    @property
-    def prev_kv(self) -> bool:
-        """Ask for each event's previous key-value."""
-        return bool(self.flags & _PREV_KV)
-
-    @property
-    def filter_put(self) -> bool:
-        """Drop PUT events on the server (``NOPUT``)."""
-        return bool(self.flags & _FILTER_PUT)
-
-    @property
-    def filter_delete(self) -> bool:
-        """Drop DELETE events on the server (``NODELETE``)."""
-        return bool(self.flags & _FILTER_DELETE)
-
-    @property
-    def progress_notify(self) -> bool:
-        """Ask the server for periodic progress notifications."""
-        return bool(self.flags & _PROGRESS_NOTIFY)
-
-    @property
-    def created_notify(self) -> bool:
-        """Deliver the ``created`` response to the user."""
-        return bool(self.flags & _CREATED_NOTIFY)
-
-    @property
-    def fragment(self) -> bool:
-        """Let the server split huge responses (joined again here)."""
-        return bool(self.flags & _FRAGMENT)
+    # the options, each one bit of _flags (read-only: the spec is frozen)
+    prev_kv = Flag(0)  # ask for each event's previous key-value
+    filter_put = Flag(1)  # drop PUT events on the server (NOPUT)
+    filter_delete = Flag(2)  # drop DELETE events on the server (NODELETE)
+    progress_notify = Flag(3)  # ask the server for periodic progress notifications
+    created_notify = Flag(4)  # deliver the `created` response to the user
+    fragment = Flag(5)  # let the server split huge responses (joined again here)
 
     def __repr__(self) -> str:
         options = "".join(f", {name}=True" for name in WATCH_FLAGS if getattr(self, name))
