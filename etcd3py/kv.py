@@ -284,6 +284,14 @@ class KV(abc.ABC):
 class GrpcKV(KV):
     """The KV of a client, over its gRPC connection."""
 
+    #: Whether a get or put with no option goes to its request with no op built: not in a
+    #: subclass that overrides do(), which then sees every call, as KV's contract says.
+    _plain_direct = True
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plain_direct = cls.do is GrpcKV.do
+
     def __init__(self, transport: Transport) -> None:
         """Serve KV calls through ``transport``.
 
@@ -315,7 +323,7 @@ class GrpcKV(KV):
         timeout: float | None,
         ctx: Context | None,
     ) -> GetResponse:
-        raw = _plain_get(key, options)
+        raw = _plain_get(key, options) if self._plain_direct else None
         if raw is None:
             return super()._get(key, options, timeout, ctx)
         return self._transport.run(calls.get_key(raw), timeout=timeout, ctx=ctx)
@@ -328,7 +336,7 @@ class GrpcKV(KV):
         timeout: float | None,
         ctx: Context | None,
     ) -> PutResponse:
-        plain = _plain_put(key, value, options)
+        plain = _plain_put(key, value, options) if self._plain_direct else None
         if plain is None:
             return super()._put(key, value, options, timeout, ctx)
         return self._transport.run(calls.put_value(*plain), timeout=timeout, ctx=ctx)

@@ -161,6 +161,14 @@ class KV(abc.ABC):
 class GrpcKV(KV):
     """The KV of an asyncio client, over its ``grpc.aio`` channel."""
 
+    #: Whether a get or put with no option goes to its request with no op built: not in a
+    #: subclass that overrides do(), which then sees every call, as KV's contract says.
+    _plain_direct = True
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plain_direct = cls.do is GrpcKV.do
+
     def __init__(self, transport: AioTransport) -> None:
         """Serve KV calls through ``transport``.
 
@@ -182,7 +190,7 @@ class GrpcKV(KV):
         timeout: float | None,
         ctx: Context | None,
     ) -> GetResponse:
-        raw = _plain_get(key, options)
+        raw = _plain_get(key, options) if self._plain_direct else None
         if raw is None:
             return await super()._get(key, options, timeout, ctx)
         return await self._transport.run(calls.get_key(raw), timeout=timeout, ctx=ctx)
@@ -195,7 +203,7 @@ class GrpcKV(KV):
         timeout: float | None,
         ctx: Context | None,
     ) -> PutResponse:
-        plain = _plain_put(key, value, options)
+        plain = _plain_put(key, value, options) if self._plain_direct else None
         if plain is None:
             return await super()._put(key, value, options, timeout, ctx)
         return await self._transport.run(calls.put_value(*plain), timeout=timeout, ctx=ctx)

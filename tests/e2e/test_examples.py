@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import uuid
@@ -115,18 +116,20 @@ def run_example(name: str, *args: str, face: str = "sync") -> str:
     env = {k: v for k, v in os.environ.items() if k != "ETCD3PY_ENDPOINT"}
     # the etcd3py and testserver of this checkout, whatever checkout the venv installed
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    proc = subprocess.run(
-        [sys.executable, str(FACE_DIRS[face] / f"{name}.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        env=env,
-        check=False,
-    )
-    assert proc.returncode == 0, (
-        f"{face} {name} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
-    )
-    return proc.stdout
+    # -X faulthandler: an example that hangs is stopped with SIGABRT, which makes it print
+    # every thread's stack, so the failure says where it hung
+    argv = [sys.executable, "-X", "faulthandler", str(FACE_DIRS[face] / f"{name}.py"), *args]
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as proc:
+        try:
+            out, err = proc.communicate(timeout=RUN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            out, err = proc.communicate(timeout=30)
+            pytest.fail(f"{face} {name} hung for {RUN_TIMEOUT} s:\n{out}\n{err}")
+    assert proc.returncode == 0, f"{face} {name} exited {proc.returncode}:\n{out}\n{err}"
+    return out
 
 
 def assert_says(output: str, patterns: list[str]) -> None:
