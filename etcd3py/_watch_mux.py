@@ -89,7 +89,7 @@ __all__ = [
 PROGRESS_ALL_ID = -1
 
 
-#: WatchSpec's options, each one bit of its ``flags`` (bit i is the i-th name).
+#: WatchSpec's options in the order of their bits (the i-th name is bit i of its ``_flags``).
 WATCH_FLAGS = (
     "prev_kv",
     "filter_put",

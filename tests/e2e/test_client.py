@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -9,6 +11,7 @@ import pytest
 
 from etcd3py import Client
 from etcd3py.aio.kv import GrpcKV as AioGrpcKV
+from etcd3py.config import parse_endpoints
 from etcd3py.errors import ClientClosedError, DeadlineExceededError, UnavailableError
 from tests.backends import Backend, free_ports
 from tests.faces import AioView
@@ -172,6 +175,51 @@ def test_replaced_kv_is_what_put_uses(
     assert client.get(prefix + "k").kvs[0].value == b"v"
     assert calls == ["put", "get"]
     client.kv = original
+
+
+def _retired_channels(client: Client) -> int:
+    if isinstance(client, AioView):
+        return int(client.aio_target._transport._channels.retired_count)
+    return int(client._transport.channel.retired_count)
+
+
+@pytest.mark.timeout(120)
+def test_puts_racing_endpoint_switches_each_land_once(
+    backend: Backend, prefix: str, dead_endpoint: str, new_client: NewClient
+) -> None:
+    # 4 threads put while the endpoint list flips 20 times (what sync_endpoints does on a
+    # change: a new channel at once, the old one closed once its calls end): every put
+    # answers, every key holds its value, once.
+    lists = [list(backend.endpoints), [*backend.endpoints, dead_endpoint]]
+    written: list[str] = []
+    errors: list[BaseException] = []
+    with new_client(backend.endpoints, dial_timeout=5.0) as client:
+
+        def writer(t: int) -> None:
+            try:
+                for i in range(50):
+                    key = f"{prefix}{t}/{i:02d}"
+                    client.put(key, key)
+                    written.append(key)
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=writer, args=(t,)) for t in range(4)]
+        for thread in threads:
+            thread.start()
+        for n in range(20):
+            assert client._transport.set_endpoints(parse_endpoints(lists[(n + 1) % 2]))
+            time.sleep(0.01)
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not errors and not any(thread.is_alive() for thread in threads)
+        client._transport.set_endpoints(parse_endpoints(backend.endpoints))
+        stored = {kv.key.decode(): kv.value.decode() for kv in client.get(prefix, prefix=True).kvs}
+        assert len(written) == 200 and stored == {key: key for key in written}
+        deadline = time.monotonic() + 10
+        while _retired_channels(client) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _retired_channels(client) == 0
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import pytest
@@ -13,6 +14,7 @@ from etcd3py.errors import (
     ForkedClientError,
     InvalidArgumentError,
 )
+from tests.forked import in_forked_child
 
 NOWHERE = "127.0.0.1:1"  # nothing listens on port 1; dial_timeout=None does not wait
 
@@ -42,31 +44,48 @@ def test_context_manager_closes() -> None:
     assert "closed" in repr(client)
 
 
+def _forked_error(exc: ForkedClientError) -> bytes:
+    return b"forked" if "create clients after forking" in str(exc) else b"other text"
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_use_in_a_forked_child_raises_forked_error() -> None:
     # both faces' transports check with UsableCheck.check_usable: a fork count, no getpid()
     client = Client(NOWHERE, dial_timeout=None)
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report what it saw through the pipe, then leave at once
+
+    def child() -> bytes:
         try:
-            try:
-                client.get("a")
-                seen = b"usable"
-            except ForkedClientError as exc:
-                seen = b"forked" if "create clients after forking" in str(exc) else b"text"
-            except BaseException:
-                seen = b"other"
-            os.write(write_end, seen)
-        finally:
-            os._exit(0)
-    os.close(write_end)
+            client.get("a")
+        except ForkedClientError as exc:
+            return _forked_error(exc)
+        return b"usable"
+
     try:
-        with os.fdopen(read_end, "rb") as pipe:
-            assert pipe.read() == b"forked"
+        assert in_forked_child(child) == b"forked"
+        client._transport.check_usable()  # the parent's client is untouched
     finally:
-        os.waitpid(pid, 0)
         client.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_an_asyncio_client_used_in_a_forked_child_raises_forked_error() -> None:
+    from etcd3py.aio import Client as AioClient
+
+    async def main() -> bytes:
+        async with AioClient(NOWHERE, dial_timeout=None) as client:
+
+            def child() -> bytes:
+                try:
+                    client._transport.check_usable()  # what every call does first
+                except ForkedClientError as exc:
+                    return _forked_error(exc)
+                return b"usable"
+
+            seen = in_forked_child(child)
+            client._transport.check_usable()  # the parent's client is untouched
+            return seen
+
+    assert asyncio.run(main()) == b"forked"
 
 
 def test_use_from_another_process_id_raises_forked_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from etcd3py import Context
 from etcd3py.errors import CanceledError, DeadlineExceededError, InvalidArgumentError
+from tests.forked import in_forked_child
 
 
 def test_background_is_shared_live_and_not_cancellable() -> None:
@@ -122,20 +123,11 @@ def test_deadlines_fire_in_a_forked_child() -> None:
     warm = Context.background().with_timeout(0.01)
     assert warm.wait(timeout=5.0)
     inherited = Context.background().with_timeout(0.3)
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report what it saw through the pipe, then leave at once
-        try:
-            fresh = Context.background().with_timeout(0.1)
-            ok = fresh.wait(timeout=5.0) and inherited.wait(timeout=5.0)
-            ok = ok and isinstance(fresh.err(), DeadlineExceededError)
-            os.write(write_end, b"1" if ok else b"0")
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    try:
-        with os.fdopen(read_end, "rb") as pipe:
-            assert pipe.read() == b"1"
-    finally:
-        os.waitpid(pid, 0)
+
+    def child() -> bytes:
+        fresh = Context.background().with_timeout(0.1)
+        ok = fresh.wait(timeout=5.0) and inherited.wait(timeout=5.0)
+        return b"1" if ok and isinstance(fresh.err(), DeadlineExceededError) else b"0"
+
+    assert in_forked_child(child) == b"1"
     assert inherited.wait(timeout=5.0)
