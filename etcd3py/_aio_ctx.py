@@ -18,7 +18,7 @@ import grpc.aio
 from etcd3py.context import Context
 from etcd3py.errors import from_rpc_error
 
-__all__ = ["MappedErrors", "on_ctx_done", "task_cancelling", "wait_ctx"]
+__all__ = ["MappedErrors", "cancelled_read", "on_ctx_done", "task_cancelling", "wait_ctx"]
 
 
 class MappedErrors:
@@ -102,3 +102,15 @@ def task_cancelling() -> bool:
     task = asyncio.current_task()
     cancelling = getattr(task, "cancelling", None)
     return bool(cancelling()) if cancelling is not None else False
+
+
+def cancelled_read(exc: UnboundLocalError) -> BaseException:
+    """The error a ``grpc.aio`` read raised as ``UnboundLocalError`` stands for.
+
+    grpcio before 1.5x loses the ``CancelledError`` of a read whose task is cancelled as its
+    call ends (``_read`` catches it, then reads an unbound name; later versions re-raise):
+    when the current task is being cancelled, that is its cancellation; else the error itself.
+    """
+    if task_cancelling():
+        return asyncio.CancelledError()
+    return exc

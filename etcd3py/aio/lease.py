@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import Self
 
 from etcd3py import _pb, _stubs
+from etcd3py._aio_ctx import cancelled_read
 from etcd3py._calls import lease as calls
 from etcd3py._ints import LeaseLike, lease_id
 from etcd3py._keepalive_renewals import (
@@ -361,7 +362,10 @@ class _Once:
         try:
             await self._call.write(self._request)
             await self._call.done_writing()
-            response = await self._call.read()
+            try:
+                response = await self._call.read()
+            except UnboundLocalError as exc:  # grpcio 1.51's lost cancellation
+                raise cancelled_read(exc) from None
         finally:
             self._call.cancel()
         if not isinstance(response, _pb.rpc.LeaseKeepAliveResponse):  # grpc.aio.EOF
