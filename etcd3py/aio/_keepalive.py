@@ -45,7 +45,7 @@ import grpc
 import grpc.aio
 
 from etcd3py import _pb, _stubs
-from etcd3py._aio_ctx import task_cancelling
+from etcd3py._aio_ctx import cancelled_read, task_cancelling
 from etcd3py._keepalive_renewals import Renewals, ctx_error, follow, run_callbacks
 from etcd3py._keepalive_state import (
     KeepAliveStreams,
@@ -274,6 +274,8 @@ class AioKeepAliveDriver:
                 error = UnavailableError("etcd3py: the keep-alive call was cancelled")
             except grpc.aio.AioRpcError as exc:
                 error = from_rpc_error(exc)
+            except UnboundLocalError as exc:  # grpcio 1.51's lost cancellation
+                raise cancelled_read(exc) from None
             finally:
                 stream.call_ended()
                 requests.end()

@@ -40,7 +40,7 @@ import grpc
 import grpc.aio
 
 from etcd3py import _pb, _stubs
-from etcd3py._aio_ctx import on_ctx_done, task_cancelling
+from etcd3py._aio_ctx import cancelled_read, on_ctx_done, task_cancelling
 from etcd3py._watch_core import RegistryCore, StreamCore, StreamState, WatchBuffer
 from etcd3py._watch_views import WatchResponse
 from etcd3py.context import Context
@@ -310,6 +310,8 @@ class AioWatchStream(StreamCore):
                 return None, healthy  # our _stop_call cancelled the call: the stream is over
             except grpc.aio.AioRpcError as exc:
                 error = from_rpc_error(exc)
+            except UnboundLocalError as exc:  # grpcio 1.51's lost cancellation
+                raise cancelled_read(exc) from None
             finally:
                 self._call = self._requests = None
                 requests.put_nowait(_STOP)
