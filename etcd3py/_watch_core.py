@@ -25,12 +25,22 @@ import enum
 import itertools
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from etcd3py import _pb
 from etcd3py._flags import Flag
 from etcd3py._reconnect import Reconnect, watch_policy
-from etcd3py._watch_mux import Deliver, End, Phase, Reauth, Send, WatchMux, WatchSpec
+from etcd3py._watch_mux import (
+    SUBCLASS_BIT,
+    Deliver,
+    End,
+    MuxWatch,
+    Phase,
+    Reauth,
+    Send,
+    WatchMux,
+    WatchSpec,
+)
 from etcd3py._watch_views import WatchResponse
 from etcd3py.config import Config
 from etcd3py.context import Context
@@ -58,37 +68,37 @@ class StreamState(enum.Enum):
     ENDED = "ended"  # shut down: context ended, client closed, or a fatal stream error
 
 
-class WatchBuffer:
+class WatchBuffer(MuxWatch):
     """One watch's buffer and its state, filled by its stream and read by its owner.
 
-    Kept small (slots), since a client may hold 10,000. A driver's subclass adds how a
-    reader waits: it overrides :meth:`_wake`, :meth:`_signal_done` and
-    :meth:`_signal_registered` (each a no-op here).
+    It is also the mux's record of the watch (:class:`~etcd3py._watch_mux.MuxWatch`, whose
+    ``wid`` is the mux's id of it): one object per watch, since a client may hold 10,000.
+    A driver's subclass adds how a reader waits: it overrides :meth:`_wake`,
+    :meth:`_signal_done` and :meth:`_signal_registered` (each a no-op here).
 
     Attributes:
-        wid: the mux's id of the watch.
         callback: the callback of a callback watch, None for an iterator.
         exhausted: the owner saw the end (or closed the watch).
     """
 
-    __slots__ = ("_core", "_end_error", "_flags", "_items", "callback", "wid")
+    __slots__ = ("_core", "_end_error", "_items", "callback")
 
-    # the five flags share one int (_flags): a client may hold 10,000 watches
-    _ended = Flag(0)  # the mux ended the watch (its End was pushed)
-    _user_closed = Flag(1)
-    exhausted = Flag(2)
-    _done = Flag(3)  # the end was seen / the last callback ran
-    _awaiting = Flag(4)  # someone waits for the server's `created`
+    # the buffer's five flags, in the bits of the record's one int above the mux's own
+    _ended = Flag(SUBCLASS_BIT)  # the mux ended the watch (its End was pushed)
+    _user_closed = Flag(SUBCLASS_BIT + 1)
+    exhausted = Flag(SUBCLASS_BIT + 2)
+    _done = Flag(SUBCLASS_BIT + 3)  # the end was seen / the last callback ran
+    _awaiting = Flag(SUBCLASS_BIT + 4)  # someone waits for the server's `created`
 
-    def __init__(self, core: StreamCore, wid: int, callback: Any, awaiting: bool) -> None:
+    def __init__(self, core: StreamCore, callback: Any, awaiting: bool) -> None:
+        """A buffer for a watch about to be added to ``core``'s mux (which sets its wid)."""
+        super().__init__()
         self._core = core
-        self.wid = wid
         self.callback = callback
         # made at the first push of an iterator watch (a callback watch never has one):
         # an empty deque is 600 bytes, and a client may hold 10,000 watches
         self._items: collections.deque[tuple[WatchResponse | object, bool]] | None = None
         self._end_error: BaseException | None = None  # raised by poll() once the end is taken
-        self._flags = 0
         self._awaiting = awaiting
 
     # ---- the driver's hooks --------------------------------------------------------------
@@ -178,7 +188,7 @@ class WatchBuffer:
                 self._set_done()
                 break
             if counted:
-                self._core._consumed(self.wid)
+                self._core._consumed(self)
             assert isinstance(item, WatchResponse)
             return item
         if self.exhausted and self._end_error is not None:
@@ -196,7 +206,7 @@ class WatchBuffer:
     def callback_ran(self, counted: bool) -> None:
         """The dispatcher is done with a response (``counted``: tell the mux)."""
         if counted:
-            self._core._consumed(self.wid)
+            self._core._consumed(self)
 
     def close_now(self) -> None:
         """The owner closed the watch: cancel it on the server and end the iteration."""
@@ -244,7 +254,6 @@ class StreamCore:
         self._reauth: EtcdError | None = None  # a Reauth action asked for a new token
         self._policy: Reconnect = watch_policy()  # reconnects, and the call's token
         self._state = StreamState.RUNNING
-        self._subs: dict[int, WatchBuffer] = {}  # live watches by wid
         # "from now" watches whose caller waits for the server's `created`
         self._awaiting: set[WatchBuffer] = set()
 
@@ -262,11 +271,11 @@ class StreamCore:
         raise NotImplementedError
 
     # ---- inputs --------------------------------------------------------------------------
-    def _add(self, spec: WatchSpec, make: Callable[[int], _B]) -> _B:
-        """Register a watch: ``make(wid)`` builds its buffer; then its actions run."""
-        wid, actions = self._mux.add(spec)
-        sub = make(wid)
-        self._subs[wid] = sub
+    def _add(self, spec: WatchSpec, make: Callable[[], _B]) -> _B:
+        """Register a watch: ``make()`` builds its buffer (the mux's record of it); then its
+        actions run."""
+        sub = make()
+        actions = self._mux.add(spec, sub)[1]
         if not sub.registered:
             self._awaiting.add(sub)
         self._execute(actions)
@@ -281,7 +290,7 @@ class StreamCore:
         self._execute(self._mux.on_response(response))
         if response.created and self._awaiting:
             for sub in list(self._awaiting):
-                if self._mux.phase(sub.wid) is not Phase.QUEUED:
+                if sub.phase is not Phase.QUEUED:
                     sub.mark_registered()
                     self._awaiting.discard(sub)
         if self._reauth is None:
@@ -315,18 +324,18 @@ class StreamCore:
         if self._state is StreamState.RUNNING:
             self._execute(self._mux.request_progress())
 
-    def _consumed(self, wid: int) -> None:
-        if wid in self._subs:
-            self._execute(self._mux.consumed(wid, 1))
+    def _consumed(self, sub: WatchBuffer) -> None:
+        if sub.phase is not Phase.ENDED:
+            self._execute(self._mux.consumed(sub.wid, 1))
 
     def _close_watch(self, sub: WatchBuffer) -> None:
-        if self._subs.get(sub.wid) is sub:
+        if sub.phase is not Phase.ENDED:
             self._execute(self._mux.close(sub.wid))
 
     def _close_dropped(self, wid: int) -> None:
         """Close iterator watch ``wid`` whose owner object was garbage collected."""
-        sub = self._subs.get(wid)
-        if sub is not None and sub.callback is None:
+        sub = self._mux.record(wid)
+        if isinstance(sub, WatchBuffer) and sub.callback is None:
             sub.close_now()
 
     # ---- the actions ---------------------------------------------------------------------
@@ -335,14 +344,12 @@ class StreamCore:
             if isinstance(action, Send):
                 self._send(action.request)
             elif isinstance(action, Deliver):
-                sub = self._subs.get(action.wid)
-                if sub is not None:
-                    sub.push(WatchResponse(action.response), True)
+                # the mux's record of each watch is its buffer (see _add)
+                cast(WatchBuffer, action.watch).push(WatchResponse(action.response), True)
             elif isinstance(action, End):
-                ended = self._subs.pop(action.wid, None)
-                if ended is not None:
-                    self._awaiting.discard(ended)
-                    ended.finish(action.error, action.final)
+                ended = cast(WatchBuffer, action.watch)
+                self._awaiting.discard(ended)
+                ended.finish(action.error, action.final)
             elif isinstance(action, Reauth):
                 self._reauth = action.error  # the reader ends this call and refreshes
         if self._state is StreamState.RUNNING and self._mux.live_count == 0:

@@ -57,10 +57,10 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from etcd3py import _pb
-from etcd3py._flags import Flag
+from etcd3py._flags import Bit, Flag
 from etcd3py.errors import (
     _BY_MESSAGE,
     CompactedError,
@@ -76,9 +76,11 @@ __all__ = [
     "Action",
     "Deliver",
     "End",
+    "MuxWatch",
     "PROGRESS_ALL_ID",
     "Phase",
     "Reauth",
+    "SUBCLASS_BIT",
     "Send",
     "WatchMux",
     "WatchSpec",
@@ -206,6 +208,7 @@ class Deliver:
 
     wid: int
     response: _pb.rpc.WatchResponse
+    watch: MuxWatch | None = field(default=None, compare=False, repr=False)  # wid's record
 
 
 @dataclass(slots=True)
@@ -219,6 +222,7 @@ class End:
     wid: int
     error: Exception | None
     final: _pb.rpc.WatchResponse | None
+    watch: MuxWatch | None = field(default=None, compare=False, repr=False)  # wid's record
 
 
 @dataclass(slots=True)
@@ -267,23 +271,62 @@ def watch_error(response: _pb.rpc.WatchResponse) -> EtcdError | None:
     return _BY_MESSAGE.get(message, WatchCanceledError)(message)
 
 
-@dataclass(slots=True)
-class _Watch:
-    """One live watch. Every field is changed only by WatchMux methods (under the driver's lock)."""
+class MuxWatch:
+    """One watch as the mux keeps it; every field is changed only by WatchMux methods.
+
+    A client may hold 10,000 watches, so a driver keeps its own state of a watch (its
+    buffer) in the same object: its record class subclasses this one and hands a fresh
+    instance to :meth:`WatchMux.add`, which fills these fields. The spec is not kept: its
+    key, range end and options are copied here (the options as its ``_flags`` int). A
+    subclass's own :class:`~etcd3py._flags.Flag` bits start at :data:`SUBCLASS_BIT`.
+    """
+
+    __slots__ = (
+        "_flags",
+        "_options",
+        "key",
+        "min_event_rev",
+        "next_rev",
+        "phase",
+        "range_end",
+        "server_id",
+        "undelivered",
+        "wid",
+    )
 
     wid: int  # set by add()
-    spec: WatchSpec  # set by add()
+    key: bytes  # the spec's, set by add()
+    range_end: bytes  # the spec's, set by add()
     phase: Phase  # every transition
     next_rev: int  # where a (re)creation starts: events, progress, created (start 0)
     min_event_rev: int  # events below are duplicates: set at each create send, then events
-    server_id: int | None = None  # the id of the current registration (ACTIVE only)
-    undelivered: int = 0  # Deliver actions minus consumed(); drives pausing
-    _flags: int = 0  # the four flags below, one bit each (a client may hold 10,000 watches)
+    server_id: int | None  # the id of the current registration (ACTIVE only)
+    undelivered: int  # Deliver actions minus consumed(); drives pausing
 
+    # The mux's four flags are bits 0-3 of _flags (a subclass's come next: kept under 256,
+    # the int is one CPython shares in a steady watch); the spec's options, its _flags.
     announced = Flag(0)  # a `created` was seen once: never deliver one again
     caught_up = Flag(1)  # a -1 progress may advance next_rev (see module docstring)
     in_flight = Flag(2)  # QUEUED with its create sent (it is in WatchMux._pending)
     reauthed = Flag(3)  # refused once for auth since it was last registered
+    prev_kv = Bit("_options", 0)
+    filter_put = Bit("_options", 1)
+    filter_delete = Bit("_options", 2)
+    progress_notify = Bit("_options", 3)
+    created_notify = Bit("_options", 4)
+    fragment = Bit("_options", 5)
+
+    def __init__(self) -> None:
+        """An empty record: :meth:`WatchMux.add` fills it."""
+        self._flags = 0
+        self._options = 0
+
+    def __repr__(self) -> str:
+        return f"<watch {getattr(self, 'wid', '?')} ({getattr(self, 'phase', 'not added')})>"
+
+
+#: The first bit of ``MuxWatch._flags`` a subclass may use for flags of its own.
+SUBCLASS_BIT = 4
 
 
 class WatchMux:
@@ -321,11 +364,11 @@ class WatchMux:
         self._window = create_window  # fixed
         self._reauth = reauth  # fixed
         self._next_wid = 0  # add(): the next local id
-        self._watches: dict[int, _Watch] = {}  # add() inserts, _end() removes: the live ones
-        self._queue: deque[_Watch] = deque()  # waiting for creation, no request sent yet
+        self._watches: dict[int, MuxWatch] = {}  # add() inserts, _end() removes: the live ones
+        self._queue: deque[MuxWatch] = deque()  # waiting for creation, no request sent yet
         # Creates sent, oldest first, each awaiting its `created`; None: an orphan (closed).
-        self._pending: deque[_Watch | None] = deque()
-        self._by_server_id: dict[int, _Watch] = {}  # ACTIVE watches by their server id
+        self._pending: deque[MuxWatch | None] = deque()
+        self._by_server_id: dict[int, MuxWatch] = {}  # ACTIVE watches by their server id
         self._cancelled: set[int] = set()  # server ids we cancelled, until confirmed
         self._fragments: dict[int, _pb.rpc.WatchResponse] = {}  # server id -> joined so far
         self._up = False  # stream_opened() sets, stream_broken() clears
@@ -334,11 +377,13 @@ class WatchMux:
 
     # ---- inputs from the user side -----------------------------------------------------------
 
-    def add(self, spec: WatchSpec) -> tuple[int, list[Action]]:
+    def add(self, spec: WatchSpec, record: MuxWatch | None = None) -> tuple[int, list[Action]]:
         """Register a new watch.
 
         Args:
             spec: what the watch asks for.
+            record: the fresh record to keep the watch in (a driver's subclass instance,
+                which then comes back in the watch's actions); None makes a plain one.
 
         Returns:
             Its wid and the actions: a create request if it is at the head of the queue and
@@ -346,9 +391,18 @@ class WatchMux:
         """
         wid = self._next_wid
         self._next_wid += 1
+        watch = MuxWatch() if record is None else record
+        watch.wid = wid
         if self._shut:
-            return wid, [End(wid, self._shut_error, None)]
-        watch = _Watch(wid, spec, Phase.QUEUED, spec.start_revision, spec.start_revision)
+            watch.phase = Phase.ENDED
+            return wid, [End(wid, self._shut_error, None, watch)]
+        watch.key = spec.key
+        watch.range_end = spec.range_end
+        watch.phase = Phase.QUEUED
+        watch.next_rev = watch.min_event_rev = spec.start_revision
+        watch.server_id = None
+        watch.undelivered = 0
+        watch._options = spec._flags
         self._watches[wid] = watch
         self._queue.append(watch)
         return wid, self._send_next_create()
@@ -511,6 +565,10 @@ class WatchMux:
         """
         return self._watches[wid].next_rev
 
+    def record(self, wid: int) -> MuxWatch | None:
+        """Return the record of live watch ``wid`` (None once it ended, or if unknown)."""
+        return self._watches.get(wid)
+
     def phase(self, wid: int) -> Phase:
         """Return the phase of watch ``wid`` (ENDED for an ended or unknown wid)."""
         watch = self._watches.get(wid)
@@ -559,27 +617,26 @@ class WatchMux:
         return actions
 
     @staticmethod
-    def _create_of(watch: _Watch) -> _pb.rpc.WatchCreateRequest:
+    def _create_of(watch: MuxWatch) -> _pb.rpc.WatchCreateRequest:
         """Build the create request of ``watch`` from its next revision."""
         watch.min_event_rev = max(watch.min_event_rev, watch.next_rev)
-        spec = watch.spec
         filters: list[_pb.rpc.WatchCreateRequest.FilterType.ValueType] = []
-        if spec.filter_put:
+        if watch.filter_put:
             filters.append(_pb.rpc.WatchCreateRequest.NOPUT)
-        if spec.filter_delete:
+        if watch.filter_delete:
             filters.append(_pb.rpc.WatchCreateRequest.NODELETE)
         return _pb.rpc.WatchCreateRequest(
-            key=spec.key,
-            range_end=spec.range_end,
+            key=watch.key,
+            range_end=watch.range_end,
             start_revision=watch.next_rev,
-            progress_notify=spec.progress_notify,
+            progress_notify=watch.progress_notify,
             filters=filters,
-            prev_kv=spec.prev_kv,
-            fragment=spec.fragment,
+            prev_kv=watch.prev_kv,
+            fragment=watch.fragment,
         )
 
     def _end(
-        self, watch: _Watch, error: Exception | None, final: _pb.rpc.WatchResponse | None
+        self, watch: MuxWatch, error: Exception | None, final: _pb.rpc.WatchResponse | None
     ) -> End:
         """Forget a live watch and return its End."""
         watch.phase = Phase.ENDED
@@ -587,9 +644,9 @@ class WatchMux:
         if watch.server_id is not None:
             self._by_server_id.pop(watch.server_id, None)
             watch.server_id = None
-        return End(watch.wid, error, final)
+        return End(watch.wid, error, final, watch)
 
-    def _cancel_on_server(self, watch: _Watch) -> list[Action]:
+    def _cancel_on_server(self, watch: MuxWatch) -> list[Action]:
         """Cancel an ACTIVE watch's registration; its responses are dropped from now on."""
         server_id = watch.server_id
         if server_id is None:
@@ -666,7 +723,7 @@ class WatchMux:
         self._queue.append(watch)
         return actions
 
-    def _activate(self, watch: _Watch, response: _pb.rpc.WatchResponse) -> list[Action]:
+    def _activate(self, watch: MuxWatch, response: _pb.rpc.WatchResponse) -> list[Action]:
         """Make the head ACTIVE under the id the server gave."""
         watch.phase = Phase.ACTIVE
         watch.reauthed = False
@@ -680,7 +737,7 @@ class WatchMux:
         if registered_at == 0:
             watch.next_rev = max(watch.next_rev, revision + 1)
         watch.caught_up = registered_at == 0 or registered_at > revision
-        if watch.announced or not watch.spec.created_notify:
+        if watch.announced or not watch.created_notify:
             watch.announced = True
             return []
         watch.announced = True
@@ -706,7 +763,7 @@ class WatchMux:
             actions.extend(self._deliver(watch, response))
         return actions
 
-    def _on_watch_response(self, watch: _Watch, response: _pb.rpc.WatchResponse) -> list[Action]:
+    def _on_watch_response(self, watch: MuxWatch, response: _pb.rpc.WatchResponse) -> list[Action]:
         """Events, a progress notification or a compaction for an ACTIVE watch."""
         if response.compact_revision != 0:
             # etcd drops a compacted watcher itself: no cancel to send.
@@ -723,10 +780,10 @@ class WatchMux:
         watch.next_rev = max(watch.next_rev, last + 1)
         return self._deliver(watch, fresh)
 
-    def _deliver(self, watch: _Watch, response: _pb.rpc.WatchResponse) -> list[Action]:
+    def _deliver(self, watch: MuxWatch, response: _pb.rpc.WatchResponse) -> list[Action]:
         """Deliver one response; pause the watch when its backlog passes the limit."""
         watch.undelivered += 1
-        actions: list[Action] = [Deliver(watch.wid, response)]
+        actions: list[Action] = [Deliver(watch.wid, response, watch)]
         if watch.undelivered > self._limit and watch.phase is Phase.ACTIVE:
             actions.extend(self._cancel_on_server(watch))
             watch.phase = Phase.PAUSED

@@ -27,10 +27,10 @@ Threads (never one per watch):
 Locks (taken in this order; never held while user code runs):
 
 * ``StreamRegistry._lock`` guards ``_streams`` (context -> stream) and ``_closed``.
-* ``WatchStream._lock`` guards the mux, ``_state``, ``_subs``, ``_call``, ``_requests``,
-  ``_dispatcher`` and every field of the stream's subscriptions (each subscription's
-  condition is built on this lock). Actions are executed while holding it, so their order is
-  the mux's order; executing never blocks (queue puts and deque appends).
+* ``WatchStream._lock`` guards the mux, ``_state``, ``_call``, ``_requests``, ``_dispatcher``
+  and every field of the stream's subscriptions (each one is also the mux's record of its
+  watch; its condition is built on this lock). Actions are executed while holding it, so
+  their order is the mux's order; executing never blocks (queue puts and deque appends).
 
 Shutdown order (``client.close()``): the registry refuses new watches; each stream is ended
 (``mux.shutdown`` ends every watch with the error; the request queue gets its sentinel, the
@@ -91,10 +91,8 @@ class Subscription(WatchBuffer):
 
     __slots__ = ("_cond", "_finished", "_registered")  # the stream is the buffer's _core
 
-    def __init__(
-        self, stream: WatchStream, wid: int, callback: WatchCallback | None, awaiting: bool
-    ) -> None:
-        super().__init__(stream, wid, callback, awaiting)
+    def __init__(self, stream: WatchStream, callback: WatchCallback | None, awaiting: bool) -> None:
+        super().__init__(stream, callback, awaiting)
         # an iterator's reader waits on it (made at its first next()): notified on push, end
         self._cond: threading.Condition | None = None
         self._finished: threading.Event | None = None  # made by the first wait_finished()
@@ -239,7 +237,7 @@ class WatchStream(StreamCore):
             awaiting = spec.start_revision == 0 and wait
             if callback is not None and self._dispatcher is None:
                 self._dispatcher = _Dispatcher(f"{self.name}-callbacks")
-            return self._add(spec, lambda wid: Subscription(self, wid, callback, awaiting))
+            return self._add(spec, lambda: Subscription(self, callback, awaiting))
 
     @property
     def live_count(self) -> int:

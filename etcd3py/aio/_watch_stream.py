@@ -73,9 +73,9 @@ class AioSubscription(WatchBuffer):
     __slots__ = ("_finished", "_reader", "_registered")  # the stream is the buffer's _core
 
     def __init__(
-        self, stream: AioWatchStream, wid: int, callback: WatchCallback | None, awaiting: bool
+        self, stream: AioWatchStream, callback: WatchCallback | None, awaiting: bool
     ) -> None:
-        super().__init__(stream, wid, callback, awaiting)
+        super().__init__(stream, callback, awaiting)
         self._reader: asyncio.Future[None] | None = None  # an iterator's waiting reader
         self._registered: asyncio.Future[None] | None = None
         self._finished: asyncio.Future[None] | None = None
@@ -203,7 +203,7 @@ class AioWatchStream(StreamCore):
             self._callbacks = asyncio.Queue()
             dispatcher = _dispatch_callbacks(self._callbacks)
             self._registry.track(self.loop.create_task(dispatcher, name=f"{self.name}-callbacks"))
-        return self._add(spec, lambda wid: AioSubscription(self, wid, callback, awaiting))
+        return self._add(spec, lambda: AioSubscription(self, callback, awaiting))
 
     @property
     def live_count(self) -> int:

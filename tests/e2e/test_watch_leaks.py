@@ -63,7 +63,6 @@ def _sizes(watcher: Any, locked: Callable[[Any], Any]) -> dict[str, int]:
             mux = stream._mux
             dropped = getattr(stream, "_dropped", None)  # the sync face's finalizer queue
             for name, size in (
-                ("subs", len(stream._subs)),
                 ("awaiting", len(stream._awaiting)),
                 ("dropped", 0 if dropped is None else dropped.qsize()),
                 ("mux_watches", len(mux._watches)),

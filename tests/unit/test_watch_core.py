@@ -40,7 +40,7 @@ class FakeStream(StreamCore):
         if self._state is not StreamState.RUNNING:
             return None
         awaiting = spec.start_revision == 0 and wait
-        return self._add(spec, lambda wid: WatchBuffer(self, wid, callback, awaiting))
+        return self._add(spec, lambda: WatchBuffer(self, callback, awaiting))
 
 
 def created(watch_id: int, revision: int) -> _pb.rpc.WatchResponse:

@@ -9,6 +9,7 @@ from etcd3py._watch_mux import (
     Action,
     Deliver,
     End,
+    MuxWatch,
     Phase,
     Reauth,
     Send,
@@ -744,3 +745,40 @@ def test_a_refusal_with_id_minus_one_leaves_the_active_watches_alone() -> None:
     (end,) = mux.on_response(created(-1, 6, canceled=True, reason=DENIED))
     assert isinstance(end, End)
     assert mux.phase(w0) is Phase.ACTIVE
+
+
+class _Record(MuxWatch):
+    """A driver's record, as the watch drivers' buffers subclass MuxWatch."""
+
+    __slots__ = ("delivered",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.delivered = 0
+
+
+def test_a_drivers_record_is_the_watch_and_comes_back_in_its_actions() -> None:
+    mux = WatchMux()
+    record = _Record()
+    wid, sent = mux.add(spec(b"a", 5, prev_kv=True, filter_put=True), record)
+    assert record.wid == wid and mux.record(wid) is record and record.phase is Phase.QUEUED
+    assert record.key == b"a" and record.prev_kv and record.filter_put and not record.fragment
+    assert sent == []  # the stream was down at add()
+    mux.stream_opened()
+    mux.on_response(created(7, 10))
+    out = mux.on_response(events(7, 6))
+    assert len(out) == 1 and isinstance(out[0], Deliver) and out[0].watch is record
+    cancel, end = mux.close(wid)
+    assert (
+        isinstance(cancel, Send) and isinstance(end, End) and end.watch is record and end.wid == wid
+    )
+    assert record.phase is Phase.ENDED and mux.record(wid) is None
+
+
+def test_a_watch_added_after_shutdown_ends_in_its_own_record() -> None:
+    mux = WatchMux()
+    mux.shutdown(None)
+    record = _Record()
+    wid, actions = mux.add(spec(), record)
+    assert actions == [End(wid, None, None)] and actions[0].watch is record  # type: ignore[union-attr]
+    assert record.phase is Phase.ENDED
