@@ -14,6 +14,7 @@ from google.protobuf.message import Message
 from typing_extensions import Self
 
 from etcd3py import _pb
+from etcd3py._pb_field import wrap_all
 from etcd3py.errors import InternalError
 from etcd3py.models import KeyValue, ResponseHeader
 
@@ -83,7 +84,7 @@ class GetResponse(_View[_pb.rpc.RangeResponse]):
     def kvs(self) -> list[KeyValue]:
         """The key-values read (a new list on each access would cost; this one is shared)."""
         if self._kvs is None:
-            self._kvs = [KeyValue(kv) for kv in self._pb.kvs]
+            self._kvs = wrap_all(KeyValue, self._pb.kvs)
         return self._kvs
 
     @property
@@ -138,7 +139,7 @@ class DeleteResponse(_View[_pb.rpc.DeleteRangeResponse]):
     @property
     def prev_kvs(self) -> list[KeyValue]:
         """The deleted key-values (empty unless ``prev_kv=True``)."""
-        return [KeyValue(kv) for kv in self._pb.prev_kvs]
+        return wrap_all(KeyValue, self._pb.prev_kvs)
 
     def __repr__(self) -> str:
         return f"DeleteResponse(revision={self.header.revision}, deleted={self.deleted})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing_extensions import Self
 
 from etcd3py import _pb
+from etcd3py._pb_field import pb_field, wrap_all
 from etcd3py._watch_mux import watch_error
 from etcd3py.models import EventType, KeyValue, ResponseHeader
 
@@ -154,28 +155,21 @@ class WatchResponse:
     def events(self) -> list[Event]:
         """The events, in revision order (built once, on first access)."""
         if self._events is None:
-            self._events = [Event(ev) for ev in self._pb.events]
+            self._events = wrap_all(Event, self._pb.events)
         return self._events
 
-    @property
-    def compact_revision(self) -> int:
-        """The compaction revision when the watch's start revision was compacted, else 0."""
-        return self._pb.compact_revision
-
-    @property
-    def canceled(self) -> bool:
-        """Whether the server cancelled the watch."""
-        return self._pb.canceled
-
-    @property
-    def created(self) -> bool:
-        """Whether this is the server's answer to the watch's creation."""
-        return self._pb.created
-
-    @property
-    def cancel_reason(self) -> str:
-        """The server's reason for a cancel ("" when none was given)."""
-        return self._pb.cancel_reason
+    compact_revision = pb_field(
+        "_pb.compact_revision",
+        int,
+        "The compaction revision when the watch's start revision was compacted, else 0.",
+    )
+    canceled = pb_field("_pb.canceled", bool, "Whether the server cancelled the watch.")
+    created = pb_field(
+        "_pb.created", bool, "Whether this is the server's answer to the watch's creation."
+    )
+    cancel_reason = pb_field(
+        "_pb.cancel_reason", str, "The server's reason for a cancel ( when none was given)."
+    )
 
     def err(self) -> BaseException | None:
         """Return the error that ended the watch with this response, or ``None``.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 
 from etcd3py import _pb
+from etcd3py._pb_field import pb_field
 
 __all__ = ["EventType", "KeyValue", "ResponseHeader", "SortOrder", "SortTarget"]
 
@@ -57,25 +58,12 @@ class ResponseHeader:
     def __init__(self, pb: _pb.rpc.ResponseHeader) -> None:
         self._pb = pb
 
-    @property
-    def cluster_id(self) -> int:
-        """The ID of the cluster that answered."""
-        return self._pb.cluster_id
-
-    @property
-    def member_id(self) -> int:
-        """The ID of the member that answered."""
-        return self._pb.member_id
-
-    @property
-    def revision(self) -> int:
-        """The key-value store revision when the request was applied."""
-        return self._pb.revision
-
-    @property
-    def raft_term(self) -> int:
-        """The raft term when the request was applied."""
-        return self._pb.raft_term
+    cluster_id = pb_field("_pb.cluster_id", int, "The ID of the cluster that answered.")
+    member_id = pb_field("_pb.member_id", int, "The ID of the member that answered.")
+    revision = pb_field(
+        "_pb.revision", int, "The key-value store revision when the request was applied."
+    )
+    raft_term = pb_field("_pb.raft_term", int, "The raft term when the request was applied.")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ResponseHeader):
@@ -130,35 +118,18 @@ class KeyValue:
         copy.CopyFrom(self._pb)
         return copy
 
-    @property
-    def key(self) -> bytes:
-        """The key."""
-        return self._pb.key
-
-    @property
-    def value(self) -> bytes:
-        """The value (empty for a keys-only range)."""
-        return self._pb.value
-
-    @property
-    def create_revision(self) -> int:
-        """The revision of the key's last creation."""
-        return self._pb.create_revision
-
-    @property
-    def mod_revision(self) -> int:
-        """The revision of the key's last modification."""
-        return self._pb.mod_revision
-
-    @property
-    def version(self) -> int:
-        """How many times the key was written since its creation (1 after a create)."""
-        return self._pb.version
-
-    @property
-    def lease(self) -> int:
-        """The ID of the lease attached to the key, 0 for none."""
-        return self._pb.lease
+    key = pb_field("_pb.key", bytes, "The key.")
+    value = pb_field("_pb.value", bytes, "The value (empty for a keys-only range).")
+    create_revision = pb_field(
+        "_pb.create_revision", int, "The revision of the key's last creation."
+    )
+    mod_revision = pb_field("_pb.mod_revision", int, "The revision of the key's last modification.")
+    version = pb_field(
+        "_pb.version",
+        int,
+        "How many times the key was written since its creation (1 after a create).",
+    )
+    lease = pb_field("_pb.lease", int, "The ID of the lease attached to the key, 0 for none.")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, KeyValue):
