@@ -28,6 +28,7 @@ from etcd3py.errors import (
 WatchResponse = _pb.rpc.WatchResponse
 NOPUT = _pb.rpc.WatchCreateRequest.NOPUT
 NODELETE = _pb.rpc.WatchCreateRequest.NODELETE
+WatchCreateRequest = _pb.rpc.WatchCreateRequest
 
 
 # ---- builders ----------------------------------------------------------------------------------
@@ -782,3 +783,45 @@ def test_a_watch_added_after_shutdown_ends_in_its_own_record() -> None:
     wid, actions = mux.add(spec(), record)
     assert actions == [End(wid, None, None)] and actions[0].watch is record  # type: ignore[union-attr]
     assert record.phase is Phase.ENDED
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"prev_kv": True},
+        {"filter_put": True, "filter_delete": True},
+        {"progress_notify": True, "fragment": True, "created_notify": True},
+    ],
+)
+@pytest.mark.parametrize(("key", "range_end", "start"), [(b"k", b"", 0), (b"\0", b"\0", 7)])
+def test_the_create_request_is_the_spec_at_its_next_revision(
+    options: dict[str, bool], key: bytes, range_end: bytes, start: int
+) -> None:
+    mux = WatchMux()
+    mux.stream_opened()
+    _, actions = mux.add(WatchSpec(key, range_end, start, **options))
+    (send,) = actions
+    assert isinstance(send, Send) and send.request.WhichOneof("request_union") == "create_request"
+    filters = [WatchCreateRequest.NOPUT] if options.get("filter_put") else []
+    filters += [WatchCreateRequest.NODELETE] if options.get("filter_delete") else []
+    assert send.request.create_request == WatchCreateRequest(
+        key=key,
+        range_end=range_end,
+        start_revision=start,
+        progress_notify=options.get("progress_notify", False),
+        filters=filters,
+        prev_kv=options.get("prev_kv", False),
+        fragment=options.get("fragment", False),
+    )
+
+
+def test_the_cancel_of_server_id_0_is_a_cancel_request() -> None:
+    mux = WatchMux()
+    mux.stream_opened()
+    wid, _ = mux.add(spec())
+    mux.on_response(created(0, 10))
+    cancel, _ = mux.close(wid)
+    assert isinstance(cancel, Send)
+    assert cancel.request.WhichOneof("request_union") == "cancel_request"
+    assert cancel.request.cancel_request.watch_id == 0
