@@ -12,8 +12,10 @@ driver only waits (blocking or awaited) and refreshes the token through its tran
     else:
         ...  # wait step.wait seconds (cut short by a close), then reopen
 
-The waits come from :func:`backoff` (tenacity's exponential wait with
-jitter, capped at 1 s), counted from the last call that answered at all.
+The waits come from :func:`backoff` (tenacity's exponential wait with jitter), counted from
+the last call that answered at all: a watch stream's are clientv3's (capped at 100 ms, so
+watches resume as soon as a member is reachable again), a keep-alive stream's are capped at
+1 s.
 """
 
 from __future__ import annotations
@@ -33,22 +35,34 @@ from etcd3py.errors import (
 
 __all__ = ["Reconnect", "Step", "backoff", "keep_alive_policy", "watch_policy"]
 
-#: Reconnect wait: exponential from 50 ms with up to 100 ms of jitter, capped at 1 s.
+#: A keep-alive stream's reconnect wait: exponential from 50 ms with up to 100 ms of jitter,
+#: capped at 1 s.
 _BACKOFF = tenacity.wait_exponential(multiplier=0.05, max=1.0) + tenacity.wait_random(0, 0.1)
 
+#: A watch stream's reopen wait, as clientv3's (``backoffIfUnavailable`` in watch.go): 25% more
+#: per failure in a row, capped at 100 ms, with up to 20 ms of jitter here. While no member is
+#: reachable a reopen costs nothing (the channel fails the call at once), and once one is, the
+#: watches resume within about 100 ms of the channel connecting, not at a 1 s backoff step.
+_WATCH_BACKOFF = tenacity.wait_exponential(
+    multiplier=0.01, exp_base=1.25, max=0.1
+) + tenacity.wait_random(0, 0.02)
 
-def backoff(attempt: int) -> float:
+_Wait = tenacity.wait.wait_base
+
+
+def backoff(attempt: int, waits: _Wait = _BACKOFF) -> float:
     """Return the seconds to wait before reconnect attempt ``attempt`` (1, 2, ...).
 
     Args:
         attempt: how many reconnects in a row failed so far, plus one.
+        waits: the schedule (the keep-alive one unless told).
 
     Returns:
         The wait, at most 1 second.
     """
     state = tenacity.RetryCallState(tenacity.Retrying(), None, (), {})
     state.attempt_number = max(attempt, 1)
-    return min(float(_BACKOFF(state)), 1.0)
+    return min(float(waits(state)), 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +83,13 @@ class Step:
 class Reconnect:
     """One stream's reconnect state: the failures in a row, and the rule that ends it."""
 
-    def __init__(self, ends: Callable[[EtcdError], bool], *, end_without_token: bool) -> None:
+    def __init__(
+        self,
+        ends: Callable[[EtcdError], bool],
+        *,
+        end_without_token: bool,
+        waits: _Wait = _BACKOFF,
+    ) -> None:
         """Start with no failure.
 
         Args:
@@ -77,8 +97,10 @@ class Reconnect:
             end_without_token: whether an invalid token the driver could not refresh ends
                 the stream (a watch) or is tried again (a keep-alive, which its leases'
                 expiry bounds anyway).
+            waits: the reconnect waits' schedule (see :func:`backoff`).
         """
         self._ends = ends
+        self._waits = waits
         self._end_without_token = end_without_token
         self._attempt = 0
         self.token: str | None = None  # the token the current call was opened with
@@ -114,7 +136,7 @@ class Reconnect:
             return Step(end=False, refresh=True, wait=0.0)
         if self._ends(error):
             return Step(end=True, refresh=False, wait=0.0)
-        return Step(end=False, refresh=False, wait=backoff(self._attempt))
+        return Step(end=False, refresh=False, wait=backoff(self._attempt, self._waits))
 
     def refreshed(self, ok: bool) -> Step:
         """Decide after the token refresh :meth:`failed` asked for.
@@ -127,7 +149,7 @@ class Reconnect:
         """
         if not ok and self._end_without_token:
             return Step(end=True, refresh=False, wait=0.0)
-        return Step(end=False, refresh=False, wait=backoff(self._attempt))
+        return Step(end=False, refresh=False, wait=backoff(self._attempt, self._waits))
 
 
 def _watch_ends(error: EtcdError) -> bool:
@@ -145,7 +167,7 @@ def watch_policy() -> Reconnect:
     Returns:
         A fresh policy.
     """
-    return Reconnect(_watch_ends, end_without_token=True)
+    return Reconnect(_watch_ends, end_without_token=True, waits=_WATCH_BACKOFF)
 
 
 def keep_alive_policy(require_leader: bool) -> Reconnect:

@@ -308,7 +308,9 @@ class StreamCore:
             self._state = StreamState.ENDED
             self._execute(self._mux.shutdown(error))
             return False
-        _log.info("etcd3py: %s broke (%s); reconnecting", self.name, error)
+        # reopens are tried every 100 ms while no member answers: say so once per outage
+        log = _log.info if self._policy.attempt <= 1 else _log.debug
+        log("etcd3py: %s broke (%s); reconnecting", self.name, error)
         self._execute(self._mux.stream_broken(error))
         return True
 

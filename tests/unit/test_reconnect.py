@@ -37,7 +37,7 @@ def test_a_keep_alive_retries_everything_but_no_leader_when_required() -> None:
 
 
 def test_failures_in_a_row_grow_the_wait_and_an_answer_resets_it() -> None:
-    policy = watch_policy()
+    policy = keep_alive_policy(require_leader=False)
     for _ in range(8):
         policy.failed(UnavailableError("x"), healthy=False)
     assert policy.attempt == 8
@@ -45,6 +45,15 @@ def test_failures_in_a_row_grow_the_wait_and_an_answer_resets_it() -> None:
     assert 0.5 <= long_wait <= 1.0
     policy.failed(UnavailableError("x"), healthy=True)
     assert policy.attempt == 1
+
+
+def test_a_watch_reopens_as_clientv3_growing_25_percent_to_100_ms() -> None:
+    policy = watch_policy()
+    first = policy.failed(UnavailableError("x"), healthy=False).wait
+    assert 0.01 <= first <= 0.03
+    waits = [policy.failed(UnavailableError("x"), healthy=False).wait for _ in range(30)]
+    assert all(0.1 <= wait <= 0.12 for wait in waits[-15:])  # capped, with its jitter
+    assert policy.failed(UnavailableError("x"), healthy=True).wait <= 0.03  # an answer resets
 
 
 def test_the_token_a_call_opened_with_is_the_one_a_refresh_replaces() -> None:
