@@ -371,10 +371,19 @@ class Transport(UsableCheck):
             raise
 
     def _wait_ready(self, dial_timeout: float) -> None:
+        """Wait for a first connection, as ``grpc.channel_ready_future`` would.
+
+        Without it: its connectivity-polling thread outlives the wait, and the channel's
+        ``close()`` then waits for that thread's poll (0.2 s on every client's close). A
+        Status call waiting for the connection (``wait_for_ready``) does the same wait, and
+        any answer at all (a refusal included) means the connection is up.
+        """
+        request = _pb.rpc.StatusRequest()
         try:
-            grpc.channel_ready_future(self.channel.current).result(timeout=dial_timeout)
-        except grpc.FutureTimeoutError:
-            raise dial_failure(self.config, dial_timeout, self._connect_failure()) from None
+            self.maintenance.Status(request, timeout=dial_timeout, wait_for_ready=True)
+        except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise dial_failure(self.config, dial_timeout, self._connect_failure()) from None
 
     def _connect_failure(self) -> str:
         """Return gRPC's last connection error (a refused port, a failed TLS handshake...).
