@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from etcd3py import Client
 from tests.backends import _etcd35_binary, running_etcd
-from tests.faults.bridge import Bridge
+from testserver.bridge import Bridge
 
 
 def _alive(client: Client, ids: list[int]) -> int:

@@ -28,9 +28,19 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         The exit status (0 after a clean stop).
     """
-    parser = argparse.ArgumentParser(prog="python -m testserver", description=__doc__)
-    parser.add_argument("--port", type=int, default=2379, help="port (0: pick a free one)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
+    parser = argparse.ArgumentParser(
+        prog="python -m testserver",
+        description="Serve the pure-Python reference etcd 3.5.1 (one member, data in memory). "
+        "Prints 'listening on HOST:PORT' once serving; stops on Ctrl-C or SIGTERM and "
+        "exits 0.",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=2379,
+        help="port to listen on (default 2379; 0 picks a free one)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
         "--progress-interval",
         type=float,

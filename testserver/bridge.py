@@ -14,6 +14,8 @@ import threading
 from collections.abc import Iterator
 from types import TracebackType
 
+__all__ = ["Bridge", "close_both"]
+
 _POLL = 0.2  # seconds the accept loop waits before looking at the stop flag
 _JOIN = 5.0
 
@@ -73,6 +75,8 @@ class Bridge:
     def close(self) -> None:
         """Stop accepting, drop every connection, join every thread."""
         self._stop.set()
+        with contextlib.suppress(OSError):  # wakes the accept at once (else: its next poll)
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._acceptor.join(_JOIN)
         self._listener.close()
         self.cut()

@@ -216,6 +216,26 @@ class Server:
         """
         return self._call(self._drop_streams())
 
+    def expire_lease(self, lease_id: int) -> bool:
+        """Expire a lease now, as its TTL running out would: its keys are deleted in one
+        revision (watchers see the deletes) and its keep-alives learn it is gone.
+
+        Args:
+            lease_id: the lease's ID.
+
+        Returns:
+            Whether the lease existed (False: nothing was done).
+        """
+
+        async def expire() -> bool:
+            if not self._lessor.lookup(lease_id):
+                return False
+            self._lessor.revoke(lease_id)
+            self._state.raft_index += 1  # one more entry, as the expiry loop's revoke
+            return True
+
+        return self._call(expire())
+
     def set_delay(self, seconds: float) -> None:
         """Delay every unary call by ``seconds`` before serving it (0 turns the delay off)."""
         if seconds < 0:

@@ -1,6 +1,6 @@
 """Asyncio keep-alives across faults: dropped connections, outages, hung and mute servers.
 
-The keep-alive transport dials through a :class:`~tests.faults.bridge.Bridge` (or a private
+The keep-alive transport dials through a :class:`~testserver.bridge.Bridge` (or a private
 gRPC server that misbehaves); the ``aio_transport`` fixture's direct one checks the lease.
 Every wait is bounded, as in the sync suite (``tests/faults/test_lease_faults.py``).
 """
@@ -21,8 +21,8 @@ from etcd3py.aio.lease import GrpcLease, KeepAlive
 from etcd3py.config import Config, parse_endpoints
 from etcd3py.errors import CanceledError, LeaseExpiredError, LeaseNotFoundError, NoLeaderError
 from tests.backends import Backend, EtcdProcess
-from tests.faults.bridge import Bridge
 from tests.faults.test_lease_faults import GoesSilent, Mute
+from testserver.bridge import Bridge
 
 pytestmark = pytest.mark.faults
 

@@ -1,7 +1,7 @@
 """The asyncio Watch across broken streams: every event once, in order, or an error that ends
 the watch; a slow consumer beside a fast one.
 
-The watching transport dials the server through a :class:`~tests.faults.bridge.Bridge` (or
+The watching transport dials the server through a :class:`~testserver.bridge.Bridge` (or
 the reference server drops its streams and restarts, or a private etcd is SIGKILLed and
 restarted on the same data dir and ports); the writing transport talks to the server directly
 and logs the revision of every put, which is what each watch must have seen afterwards.
@@ -24,8 +24,8 @@ from etcd3py.errors import CompactedError, PermissionDeniedError
 from etcd3py.watch import Event, WatchResponse
 from tests.aio.helpers_watch import WAIT, next_rev, put, take_events, take_until_error
 from tests.backends import Backend, EtcdProcess, EtcdTools, free_ports
-from tests.faults.bridge import Bridge
 from tests.faults.test_auth_expiry import PREFIX, ROOT, TOKEN_TTL, USER, auth_endpoint
+from testserver.bridge import Bridge
 
 pytestmark = pytest.mark.faults
 

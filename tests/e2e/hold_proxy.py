@@ -6,7 +6,7 @@ server and stays in flight until its ctx ends), and :attr:`HoldProxy.held` is se
 first such byte arrives: the moment a test knows the request has left the client. When the
 hold ends, every connection is dropped with what it held (the server never sees a partial
 request); the client reconnects on its next call. Works the same in front of the reference
-server and a real etcd. It is a :class:`~tests.faults.bridge.Bridge` with another pump.
+server and a real etcd. It is a :class:`~testserver.bridge.Bridge` with another pump.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import socket
 import threading
 from collections.abc import Iterator
 
-from tests.faults.bridge import Bridge, close_both
+from testserver.bridge import Bridge, close_both
 
 _PREFACE = len(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")  # what a client sends first
 _HEADERS = 0x1  # the HTTP/2 frame type that opens a stream: one per gRPC call
@@ -46,7 +46,7 @@ class _FrameTypes:
 
 
 class HoldProxy(Bridge):
-    """A :class:`~tests.faults.bridge.Bridge` that can hold back what the client sends.
+    """A :class:`~testserver.bridge.Bridge` that can hold back what the client sends.
 
     Attributes:
         endpoint: ``"127.0.0.1:PORT"`` for the client to dial.

@@ -2,7 +2,7 @@
 
 A private server runs with simple tokens of a 2 s TTL (etcd's ``--auth-token-ttl=2``, the
 reference server's ``auth_token_ttl=2``). A user watches a prefix and keeps a lease alive
-through a :class:`~tests.faults.bridge.Bridge` and makes no other call, so its token expires;
+through a :class:`~testserver.bridge.Bridge` and makes no other call, so its token expires;
 then every connection is cut. The watch stream comes back with the stale token, its resumed
 create is refused (etcd 3.5.1 says "permission denied", later versions "invalid auth token"),
 and the client fetches a new token and resumes: every event arrives exactly once, in order,
@@ -29,7 +29,7 @@ from tests.backends import (
     _etcd35_binary,
     running_etcd,
 )
-from tests.faults.bridge import Bridge
+from testserver.bridge import Bridge
 
 pytestmark = [pytest.mark.faults, pytest.mark.both_faces]
 

@@ -1,6 +1,6 @@
 """Kept-alive leases survive broken streams; one that cannot be renewed in time says so.
 
-The keep-alive client dials through a :class:`~tests.faults.bridge.Bridge` (or the reference
+The keep-alive client dials through a :class:`~testserver.bridge.Bridge` (or the reference
 server drops its streams and restarts, or a private etcd is SIGKILLed and restarted on the
 same data dir and ports); another client checks the lease and its key directly. Every wait
 is bounded; time passes only while renewals come in or while waiting for a keep-alive's end.
@@ -20,7 +20,7 @@ import pytest
 from etcd3py import Client, Context, KeepAlive, _pb, _stubs
 from etcd3py.errors import CanceledError, LeaseExpiredError, LeaseNotFoundError
 from tests.backends import Backend, EtcdProcess, EtcdTools, free_ports
-from tests.faults.bridge import Bridge
+from testserver.bridge import Bridge
 
 pytestmark = [pytest.mark.faults, pytest.mark.both_faces]
 

@@ -1,6 +1,6 @@
 """Watches survive broken streams: every event once, in order, or an error that ends the watch.
 
-The watching client dials the server through a :class:`~tests.faults.bridge.Bridge` (or the
+The watching client dials the server through a :class:`~testserver.bridge.Bridge` (or the
 reference server drops its streams, or a private etcd is SIGKILLed and restarted on the same
 data dir and ports); the writing client talks to the server directly and logs the revision of
 every put, which is what each watch must have seen afterwards.
@@ -18,7 +18,7 @@ import pytest
 from etcd3py import Client, WatchResponse
 from etcd3py.errors import CompactedError
 from tests.backends import Backend, EtcdProcess, EtcdTools, free_ports
-from tests.faults.bridge import Bridge
+from testserver.bridge import Bridge
 
 pytestmark = [pytest.mark.faults, pytest.mark.both_faces]
 
