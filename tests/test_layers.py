@@ -121,9 +121,14 @@ def test_concerns_and_below_never_import_wrappers(module: str) -> None:
     assert bad == [], f"{module} imports {bad}"
 
 
-@pytest.mark.parametrize("module", sorted(MODULES))
-def test_the_client_never_imports_the_reference_server(module: str) -> None:
-    bad = sorted(i for i in _imports(MODULES[module]) if _matches(i, ("testserver",)))
+#: The pytest plugin: built on the client and the reference server, imported by pytest only.
+TESTING = ("etcd3py.testing",)
+
+
+@pytest.mark.parametrize("module", [m for m in sorted(MODULES) if not _matches(m, TESTING)])
+def test_the_client_never_imports_the_reference_server_or_the_plugin(module: str) -> None:
+    imports = _imports(MODULES[module])
+    bad = sorted(i for i in imports if _matches(i, ("testserver", *TESTING)))
     assert bad == [], f"{module} imports {bad}"
 
 
@@ -132,3 +137,36 @@ def test_the_asyncio_face_never_imports_the_sync_wire(module: str) -> None:
     sync_wire = ("etcd3py._transport.Transport", "etcd3py._watch_stream", "etcd3py._channel")
     bad = sorted(i for i in _imports(MODULES[module]) if _matches(i, sync_wire))
     assert bad == [], f"{module} imports {bad}"
+
+
+SERVER = PACKAGE.parent / "testserver"
+LIBRARY = sorted(
+    p
+    for p in [*PACKAGE.rglob("*.py"), *SERVER.rglob("*.py")]
+    if "_gen" not in p.parts and p.name != "__main__.py"  # a command line prints its output
+)
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_the_library_never_prints_and_logs_under_its_name(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    prints = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "print"
+    ]
+    assert prints == [], f"{path.name} calls print() at lines {prints}"
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "getLogger"
+        ):
+            (arg,) = node.args
+            named = isinstance(arg, ast.Constant) and str(arg.value).startswith(
+                ("etcd3py", "testserver")
+            )
+            own = isinstance(arg, ast.Name) and arg.id == "__name__"
+            assert named or own, f"{path.name}:{node.lineno} logs under another name"
