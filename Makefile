@@ -1,6 +1,7 @@
 # Fresh clone: `make demo` or `make test`; nothing else is needed by hand.
 #
-#   make demo          venv + install, then run examples/quickstart.py on the reference server
+#   make demo          a light venv (.venv-demo: etcd3py and its four runtime dependencies only),
+#                      then examples/quickstart.py on the reference server
 #   make test          venv + install (dev extra, which holds the test extra), then pytest
 #                      on 2 workers (PYTEST_ARGS='--backend testserver -x' passes options on;
 #                      PYTEST_WORKERS= runs it in one process)
@@ -25,6 +26,9 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= -n 4 --dist loadfile
 BENCH_ARGS ?=
 
+DEMO_VENV := .venv-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed-stamp
+
 LOWEST_VENV := .venv-lowest
 LOWEST_PINS := grpcio==1.51.1 protobuf==3.20.3 tenacity==8.3.0 typing-extensions==4.6.0
 
@@ -40,8 +44,18 @@ $(STAMP): pyproject.toml
 	$(PIP) -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
-	$(PY) examples/quickstart.py
+# Only what the demo needs, said in a few lines: the package and its runtime dependencies.
+$(DEMO_STAMP): pyproject.toml
+	@echo "make demo: making $(DEMO_VENV), a virtualenv with etcd3py and its runtime dependencies"
+	@echo "           (grpcio, protobuf, tenacity, typing-extensions; no test or docs tools)"
+	@test -x $(DEMO_VENV)/bin/python || $(PYTHON) -m venv $(DEMO_VENV)
+	@$(DEMO_VENV)/bin/python -m pip install -qq --disable-pip-version-check -e .
+	@touch $@
+
+demo: $(DEMO_STAMP)
+	@echo "make demo: running examples/quickstart.py against the reference etcd server"
+	@echo "           (pure Python, started inside the example; nothing else to install)"
+	@$(DEMO_VENV)/bin/python examples/quickstart.py
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
@@ -86,5 +100,5 @@ bench: $(STAMP)
 	$(PY) -m bench.harness $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(LOWEST_VENV) .venv-protoc site build *.egg-info .pytest_cache \
+	rm -rf $(VENV) $(DEMO_VENV) $(LOWEST_VENV) .venv-protoc site build *.egg-info .pytest_cache \
 		.mypy_cache .ruff_cache .hypothesis bench/.venvs

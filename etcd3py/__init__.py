@@ -24,6 +24,9 @@ from etcd3py.models import EventType, SortOrder, SortTarget
 from etcd3py.op import Op
 from etcd3py.watch import Event, WatchChan, WatchHandle, WatchResponse
 
+#: The version of this etcd3py (also the package metadata's, which is read from here).
+__version__ = "0.1.0"
+
 __all__ = [
     "Client",
     "Compare",

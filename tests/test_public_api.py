@@ -157,6 +157,22 @@ def test_py_typed_is_shipped() -> None:
     assert "py.typed" in package_data
     assert any(p.endswith("*.pyi") for p in package_data), "generated .pyi stubs not shipped"
     assert list((package_dir / "_gen").rglob("*.pyi")), "no .pyi beside the generated stubs"
+    assert (ROOT / "testserver" / "py.typed").is_file()
+    assert "py.typed" in config["tool"]["setuptools"]["package-data"]["testserver"]
+
+
+def test_the_version_is_the_package_metadatas() -> None:
+    import importlib.metadata
+
+    import etcd3py
+
+    assert importlib.metadata.version("etcd3py") == etcd3py.__version__
+    if sys.version_info < (3, 11):
+        pytest.skip("tomllib needs Python 3.11")
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "version" in project["dynamic"] and project["license"] == "Apache-2.0"
 
 
 def _error_tree(text: str) -> list[str]:
