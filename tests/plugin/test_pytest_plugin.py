@@ -146,6 +146,27 @@ def test_on_a_running_etcd_given_by_endpoints(pytester: pytest.Pytester) -> None
     result.stdout.fnmatch_lines(["*cannot restart an etcd given by --etcd-endpoints*"])
 
 
+def test_the_ini_file_picks_the_etcd(pytester: pytest.Pytester) -> None:
+    try:
+        binary, _ = _etcd35_binary()
+    except BackendUnavailable as exc:
+        pytest.skip(str(exc))
+    pytester.makeini(f"[pytest]\netcd = binary\netcd_binary = {binary}\n")
+    result = _run(pytester)
+    result.stdout.fnmatch_lines([f"etcd3py.testing: one real etcd member from {binary}"])
+    result.assert_outcomes(passed=10)
+
+
+def test_a_bad_mode_in_the_ini_file_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\netcd = docker\n")
+    pytester.makepyfile("def test_it(etcd):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "etcd3py.testing")
+    result.stderr.fnmatch_lines(
+        ["*etcd = 'docker' (ini): choose one of reference, binary, endpoints*"]
+    )
+    assert result.ret != 0
+
+
 def test_endpoints_mode_needs_endpoints(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_it(etcd):\n    pass\n")
     result = pytester.runpytest_subprocess("-p", "etcd3py.testing", "--etcd=endpoints")
