@@ -15,7 +15,8 @@ from typing import Any
 import grpc
 
 from etcd3py import _pb, _stubs
-from tests.backends import EtcdProcess, _etcd35_binary, free_ports
+from tests.backends import _etcd35_binary
+from testserver.etcd_process import EtcdProcess, free_ports
 
 __all__ = ["BenchServer", "open_server"]
 
