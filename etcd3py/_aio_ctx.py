@@ -18,7 +18,15 @@ import grpc.aio
 from etcd3py.context import Context
 from etcd3py.errors import from_rpc_error
 
-__all__ = ["MappedErrors", "cancelled_read", "on_ctx_done", "task_cancelling", "wait_ctx"]
+__all__ = [
+    "MappedErrors",
+    "cancelled_read",
+    "cancels",
+    "on_ctx_done",
+    "raise_lost_cancel",
+    "task_cancelling",
+    "wait_ctx",
+]
 
 
 class MappedErrors:
@@ -92,6 +100,30 @@ async def wait_ctx(ctx: Context | None, seconds: float) -> None:
 
 def _nothing() -> None:
     pass
+
+
+def cancels() -> int:
+    """How many cancels of the current task are pending (Python 3.11+; 0 on 3.10)."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return int(cancelling()) if cancelling is not None else 0
+
+
+def raise_lost_cancel(before: int) -> None:
+    """Raise the ``CancelledError`` a ``grpc.aio`` await lost, if it lost one.
+
+    A ``grpc.aio`` call awaits tasks of its own (a unary call's invocation, a stream's
+    preparation) which catch a ``CancelledError`` and return normally when the call ends at
+    that moment: the task awaiting the call was asked to cancel, yet the await returns a
+    result or the stream's end, and the cancel is gone. Called after such an await with
+    :func:`cancels` taken before it: a cancel asked meanwhile that did not arrive as
+    ``CancelledError`` is raised here (Python 3.11+; 3.10 cannot tell).
+
+    Raises:
+        asyncio.CancelledError: the task was asked to cancel during the await.
+    """
+    if before < cancels():
+        raise asyncio.CancelledError()
 
 
 def task_cancelling() -> bool:

@@ -32,7 +32,7 @@ import tenacity
 
 from etcd3py import _pb
 from etcd3py._aio_channels import AioChannels, Generation
-from etcd3py._aio_ctx import MappedErrors, on_ctx_done, wait_ctx
+from etcd3py._aio_ctx import MappedErrors, cancels, on_ctx_done, raise_lost_cancel, wait_ctx
 from etcd3py._calls import Call
 from etcd3py._calls import auth as auth_calls
 from etcd3py._calls import cluster as cluster_calls
@@ -410,11 +410,17 @@ class AioTransport(UsableCheck):
         token = self._token
         if with_token and token:  # Authenticate goes without: a stale one must not ride along
             metadata = (*metadata, ("token", token))
+        # grpc.aio may swallow the task's cancel as the call ends: raise_lost_cancel, whether
+        # the call then answered or failed (a failure would be retried: the cancel lost)
+        before = cancels()
         if ctx is None:  # most calls: nothing to cancel them but their task
             try:
-                return await method(request, timeout=timeout, metadata=metadata)
+                response = await method(request, timeout=timeout, metadata=metadata)
             except grpc.aio.AioRpcError as exc:
+                raise_lost_cancel(before)
                 raise from_rpc_error(exc) from exc
+            raise_lost_cancel(before)
+            return response
         err = ctx.err()
         if err is not None:
             raise err
@@ -422,9 +428,14 @@ class AioTransport(UsableCheck):
         unregister = on_ctx_done(ctx, rpc.cancel)
         try:
             with MappedErrors(ctx):
-                return await rpc
+                response = await rpc
+        except EtcdError:
+            raise_lost_cancel(before)
+            raise
         finally:
             unregister()
+        raise_lost_cancel(before)
+        return response
 
     async def unary_stream(
         self, method: Any, request: Any, *, timeout: float | None, ctx: Context | None
@@ -456,8 +467,11 @@ class AioTransport(UsableCheck):
         unregister = on_ctx_done(ctx, rpc.cancel)
         try:
             with MappedErrors(ctx):
+                before = cancels()
                 async for response in rpc:
                     yield response
+                    before = cancels()  # a cancel met at the yield was the consumer's own
+                raise_lost_cancel(before)  # a stream that "ended" as its task was cancelled
         finally:
             unregister()
             rpc.cancel()

@@ -45,7 +45,7 @@ import grpc
 import grpc.aio
 
 from etcd3py import _pb, _stubs
-from etcd3py._aio_ctx import cancelled_read, task_cancelling
+from etcd3py._aio_ctx import cancelled_read, cancels, raise_lost_cancel, task_cancelling
 from etcd3py._keepalive_renewals import Renewals, ctx_error, follow, run_callbacks
 from etcd3py._keepalive_state import (
     KeepAliveStreams,
@@ -260,12 +260,14 @@ class AioKeepAliveDriver:
                 return exc, False
             stream.opened(call, requests, self._table.clock())
             healthy = False
+            before = cancels()
             try:
                 async for response in call:
                     healthy = True
                     if stream.stopped:
                         return None, healthy
                     self._table.deliver(stream, response)
+                raise_lost_cancel(before)  # the call "ended" as this task was cancelled
                 error: EtcdError = stream_ended_error()
             except asyncio.CancelledError:
                 if not call.done() or task_cancelling():

@@ -40,7 +40,13 @@ import grpc
 import grpc.aio
 
 from etcd3py import _pb, _stubs
-from etcd3py._aio_ctx import cancelled_read, on_ctx_done, task_cancelling
+from etcd3py._aio_ctx import (
+    cancelled_read,
+    cancels,
+    on_ctx_done,
+    raise_lost_cancel,
+    task_cancelling,
+)
 from etcd3py._watch_core import RegistryCore, StreamCore, StreamState, WatchBuffer
 from etcd3py._watch_views import WatchResponse
 from etcd3py.context import Context
@@ -295,6 +301,7 @@ class AioWatchStream(StreamCore):
             self._call, self._requests, self._stopping = call, requests, False
             self._opened()
             healthy = False
+            before = cancels()
             try:
                 async for response in call:
                     healthy = True
@@ -303,6 +310,7 @@ class AioWatchStream(StreamCore):
                     reauth = self._received(response)
                     if reauth is not None:
                         return reauth, healthy
+                raise_lost_cancel(before)  # the call "ended" as this task was cancelled
                 error: EtcdError = UnavailableError("etcd3py: the server ended the watch stream")
             except asyncio.CancelledError:
                 if not self._stopping or task_cancelling():

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import Self
 
 from etcd3py import _pb, _stubs
-from etcd3py._aio_ctx import cancelled_read
+from etcd3py._aio_ctx import cancelled_read, cancels, raise_lost_cancel
 from etcd3py._calls import lease as calls
 from etcd3py._ints import LeaseLike, lease_id
 from etcd3py._keepalive_renewals import (
@@ -359,6 +359,7 @@ class _Once:
         return self._first().__await__()
 
     async def _first(self) -> _pb.rpc.LeaseKeepAliveResponse:
+        before = cancels()  # grpc.aio may swallow a cancel as the call ends
         try:
             await self._call.write(self._request)
             await self._call.done_writing()
@@ -368,6 +369,7 @@ class _Once:
                 raise cancelled_read(exc) from None
         finally:
             self._call.cancel()
+        raise_lost_cancel(before)
         if not isinstance(response, _pb.rpc.LeaseKeepAliveResponse):  # grpc.aio.EOF
             raise UnavailableError("etcd3py: the keep-alive stream ended without a response")
         return response
