@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Callable
 
 import grpc
@@ -19,6 +20,7 @@ from etcd3py.context import Context
 from etcd3py.errors import from_rpc_error
 
 __all__ = [
+    "TELLS_CANCELS",
     "MappedErrors",
     "cancelled_read",
     "cancels",
@@ -100,6 +102,10 @@ async def wait_ctx(ctx: Context | None, seconds: float) -> None:
 
 def _nothing() -> None:
     pass
+
+
+#: Whether a task counts the cancels asked of it (``Task.cancelling``, Python 3.11+).
+TELLS_CANCELS = sys.version_info >= (3, 11)
 
 
 def cancels() -> int:

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from asyncio import current_task
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar, cast
@@ -32,7 +33,14 @@ import tenacity
 
 from etcd3py import _pb
 from etcd3py._aio_channels import AioChannels, Generation
-from etcd3py._aio_ctx import MappedErrors, cancels, on_ctx_done, raise_lost_cancel, wait_ctx
+from etcd3py._aio_ctx import (
+    TELLS_CANCELS,
+    MappedErrors,
+    cancels,
+    on_ctx_done,
+    raise_lost_cancel,
+    wait_ctx,
+)
 from etcd3py._calls import Call
 from etcd3py._calls import auth as auth_calls
 from etcd3py._calls import cluster as cluster_calls
@@ -410,16 +418,20 @@ class AioTransport(UsableCheck):
         token = self._token
         if with_token and token:  # Authenticate goes without: a stale one must not ride along
             metadata = (*metadata, ("token", token))
-        # grpc.aio may swallow the task's cancel as the call ends: raise_lost_cancel, whether
-        # the call then answered or failed (a failure would be retried: the cancel lost)
-        before = cancels()
+        # grpc.aio may swallow the task's cancel as the call ends (see raise_lost_cancel):
+        # raised here whether the call then answered or failed (a failure would be retried,
+        # the cancel lost). Inline, not raise_lost_cancel: this is every call's path.
+        task: Any = current_task() if TELLS_CANCELS else None  # Any: 3.10's Task lacks it
+        before = task.cancelling() if task is not None else 0
         if ctx is None:  # most calls: nothing to cancel them but their task
             try:
                 response = await method(request, timeout=timeout, metadata=metadata)
             except grpc.aio.AioRpcError as exc:
-                raise_lost_cancel(before)
+                if task is not None and task.cancelling() > before:
+                    raise asyncio.CancelledError() from None
                 raise from_rpc_error(exc) from exc
-            raise_lost_cancel(before)
+            if task is not None and task.cancelling() > before:
+                raise asyncio.CancelledError()
             return response
         err = ctx.err()
         if err is not None:
@@ -430,11 +442,13 @@ class AioTransport(UsableCheck):
             with MappedErrors(ctx):
                 response = await rpc
         except EtcdError:
-            raise_lost_cancel(before)
+            if task is not None and task.cancelling() > before:
+                raise asyncio.CancelledError() from None
             raise
         finally:
             unregister()
-        raise_lost_cancel(before)
+        if task is not None and task.cancelling() > before:
+            raise asyncio.CancelledError()
         return response
 
     async def unary_stream(
