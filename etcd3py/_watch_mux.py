@@ -91,7 +91,7 @@ __all__ = [
 PROGRESS_ALL_ID = -1
 
 
-#: WatchSpec's options in the order of their bits (the i-th name is bit i of its ``_flags``).
+#: A watch's options in the order of their bits (the i-th name is bit i of ``_options``).
 WATCH_FLAGS = (
     "prev_kv",
     "filter_put",
@@ -102,12 +102,29 @@ WATCH_FLAGS = (
 )
 
 
+class WatchOptionBits:
+    """The six options of a watch, read-only, as the bits of the instance's ``_options`` int.
+
+    Shared by :class:`WatchSpec` (what the call asked) and :class:`MuxWatch` (which copies
+    the spec's int and keeps no spec): one int per watch, read as ``watch.prev_kv``...
+    """
+
+    __slots__ = ()
+
+    prev_kv = Bit("_options", 0)  # ask for each event's previous key-value
+    filter_put = Bit("_options", 1)  # drop PUT events on the server (NOPUT)
+    filter_delete = Bit("_options", 2)  # drop DELETE events on the server (NODELETE)
+    progress_notify = Bit("_options", 3)  # ask the server for periodic progress notifications
+    created_notify = Bit("_options", 4)  # deliver the `created` response to the user
+    fragment = Bit("_options", 5)  # let the server split huge responses (joined again here)
+
+
 @dataclass(frozen=True, slots=True, init=False)
-class WatchSpec:
+class WatchSpec(WatchOptionBits):
     """What one watch asks for (built and validated by the public ``watch()`` call).
 
-    A client may hold 10,000 watches, each keeping its spec for resume: the six options are
-    bits of one int, each read as an attribute of its name (``spec.prev_kv``...).
+    The multiplexer copies it into its record of the watch and does not keep it. The six
+    options are bits of one int, each read as an attribute of its name (``spec.prev_kv``...).
 
     Attributes:
         key: the key, or the start of the range.
@@ -121,7 +138,7 @@ class WatchSpec:
     key: bytes
     range_end: bytes
     start_revision: int
-    _flags: int  # the options, one bit each in WATCH_FLAGS' order
+    _options: int  # the options, one bit each in WATCH_FLAGS' order
 
     def __init__(
         self,
@@ -161,15 +178,7 @@ class WatchSpec:
         setter(self, "key", key)
         setter(self, "range_end", range_end)
         setter(self, "start_revision", start_revision)
-        setter(self, "_flags", flags)
-
-    # the options, each one bit of _flags (read-only: the spec is frozen)
-    prev_kv = Flag(0)  # ask for each event's previous key-value
-    filter_put = Flag(1)  # drop PUT events on the server (NOPUT)
-    filter_delete = Flag(2)  # drop DELETE events on the server (NODELETE)
-    progress_notify = Flag(3)  # ask the server for periodic progress notifications
-    created_notify = Flag(4)  # deliver the `created` response to the user
-    fragment = Flag(5)  # let the server split huge responses (joined again here)
+        setter(self, "_options", flags)
 
     def __repr__(self) -> str:
         options = "".join(f", {name}=True" for name in WATCH_FLAGS if getattr(self, name))
@@ -271,13 +280,13 @@ def watch_error(response: _pb.rpc.WatchResponse) -> EtcdError | None:
     return _BY_MESSAGE.get(message, WatchCanceledError)(message)
 
 
-class MuxWatch:
+class MuxWatch(WatchOptionBits):
     """One watch as the mux keeps it; every field is changed only by WatchMux methods.
 
     A client may hold 10,000 watches, so a driver keeps its own state of a watch (its
     buffer) in the same object: its record class subclasses this one and hands a fresh
     instance to :meth:`WatchMux.add`, which fills these fields. The spec is not kept: its
-    key, range end and options are copied here (the options as its ``_flags`` int). A
+    key, range end and options are copied here (the options as its ``_options`` int). A
     subclass's own :class:`~etcd3py._flags.Flag` bits start at :data:`SUBCLASS_BIT`.
     """
 
@@ -304,17 +313,12 @@ class MuxWatch:
     undelivered: int  # Deliver actions minus consumed(); drives pausing
 
     # The mux's four flags are bits 0-3 of _flags (a subclass's come next: kept under 256,
-    # the int is one CPython shares in a steady watch); the spec's options, its _flags.
+    # the int is one CPython shares in a steady watch); the options are the spec's
+    # _options int, kept apart for the same reason (WatchOptionBits reads them).
     announced = Flag(0)  # a `created` was seen once: never deliver one again
     caught_up = Flag(1)  # a -1 progress may advance next_rev (see module docstring)
     in_flight = Flag(2)  # QUEUED with its create sent (it is in WatchMux._pending)
     reauthed = Flag(3)  # refused once for auth since it was last registered
-    prev_kv = Bit("_options", 0)
-    filter_put = Bit("_options", 1)
-    filter_delete = Bit("_options", 2)
-    progress_notify = Bit("_options", 3)
-    created_notify = Bit("_options", 4)
-    fragment = Bit("_options", 5)
 
     def __init__(self) -> None:
         """An empty record: :meth:`WatchMux.add` fills it."""
@@ -402,7 +406,7 @@ class WatchMux:
         watch.next_rev = watch.min_event_rev = spec.start_revision
         watch.server_id = None
         watch.undelivered = 0
-        watch._options = spec._flags
+        watch._options = spec._options
         self._watches[wid] = watch
         self._queue.append(watch)
         return wid, self._send_next_create()
