@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import grpc
 import grpc.aio
@@ -110,9 +111,8 @@ TELLS_CANCELS = sys.version_info >= (3, 11)
 
 def cancels() -> int:
     """How many cancels of the current task are pending (Python 3.11+; 0 on 3.10)."""
-    task = asyncio.current_task()
-    cancelling = getattr(task, "cancelling", None)
-    return int(cancelling()) if cancelling is not None else 0
+    task: Any = asyncio.current_task() if TELLS_CANCELS else None  # 3.10's Task lacks it
+    return int(task.cancelling()) if task is not None else 0
 
 
 def raise_lost_cancel(before: int) -> None:
@@ -137,9 +137,7 @@ def task_cancelling() -> bool:
 
     The stream drivers use it to tell their own task's cancel from a call they cancelled.
     """
-    task = asyncio.current_task()
-    cancelling = getattr(task, "cancelling", None)
-    return bool(cancelling()) if cancelling is not None else False
+    return cancels() > 0
 
 
 def cancelled_read(exc: UnboundLocalError) -> BaseException:
