@@ -25,7 +25,7 @@ __all__ = ["CUT_SETTLE", "Binary", "EtcdHandle", "External", "Reference", "Sourc
 
 _CLEAN_TIMEOUT = 10.0  # seconds the prefix's delete may take after a test
 
-#: Seconds :meth:`EtcdHandle.drop_streams` waits after cutting a real etcd's connections.
+#: Seconds :meth:`EtcdHandle.cut_connections` waits at least after a cut (gRPC sees it).
 CUT_SETTLE = 0.2
 
 
@@ -221,19 +221,14 @@ class EtcdHandle:
         """Break every open watch and keep-alive stream (their clients reconnect).
 
         On the reference server the server aborts its streams with ``UNAVAILABLE`` and unary
-        calls go on; on a real etcd this handle's connections are cut instead, which fails
-        the calls in flight on them too, and the call returns after a short pause
-        (:data:`CUT_SETTLE` seconds) in which gRPC sees the cut, so that a call made next
-        does not go out on a connection already gone.
+        calls go on; on a real etcd this handle's connections are cut instead
+        (:meth:`cut_connections`), which fails the calls in flight on them too.
 
         Returns:
             How many streams (or connections) were broken.
         """
         dropped = self._source.drop_streams()
-        if dropped is None:
-            dropped = self.cut_connections()
-            time.sleep(CUT_SETTLE)
-        return dropped
+        return self.cut_connections() if dropped is None else dropped
 
     def restart(self) -> None:
         """Restart the etcd keeping its keys, revisions and leases (not on ``endpoints``,
@@ -244,29 +239,29 @@ class EtcdHandle:
         """Cut every connection of this handle's clients, and refuse new ones for
         ``seconds`` (blocking), as a network blip would.
 
+        It returns no sooner than :data:`CUT_SETTLE` seconds after the cut, in which gRPC
+        sees it: a call made right after a cut could otherwise go out on a connection
+        already gone, and fail.
+
         Returns:
             How many connections were cut.
+        """
+        with self.outage() as cut:
+            time.sleep(seconds)
+        time.sleep(max(0.0, CUT_SETTLE - seconds))
+        return cut
+
+    @contextlib.contextmanager
+    def outage(self) -> Iterator[int]:
+        """Inside the ``with`` block, this handle's clients cannot reach the etcd at all.
+
+        Yields:
+            How many connections were cut as it began.
         """
         for bridge in self._bridges:
             bridge.block()
         try:
-            cut = sum(bridge.cut() for bridge in self._bridges)
-            if seconds > 0:
-                time.sleep(seconds)
-        finally:
-            for bridge in self._bridges:
-                bridge.unblock()
-        return cut
-
-    @contextlib.contextmanager
-    def outage(self) -> Iterator[None]:
-        """Inside the ``with`` block, this handle's clients cannot reach the etcd at all."""
-        for bridge in self._bridges:
-            bridge.block()
-        try:
-            for bridge in self._bridges:
-                bridge.cut()
-            yield
+            yield sum(bridge.cut() for bridge in self._bridges)
         finally:
             for bridge in self._bridges:
                 bridge.unblock()
