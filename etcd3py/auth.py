@@ -170,7 +170,6 @@ class Auth:
         Raises:
             AuthFailedError: unknown user, wrong password, or a user without a password.
             AuthNotEnabledError: authentication is not enabled.
-            UserEmptyError: ``name`` is empty.
         """
         return self._transport.run(calls.authenticate(name, password), timeout=timeout, ctx=ctx)
 
@@ -221,7 +220,6 @@ class Auth:
             ``.roles``.
 
         Raises:
-            UserEmptyError: ``name`` is empty.
             UserNotFoundError: there is no such user.
         """
         return self._transport.run(calls.user_get(name), timeout=timeout, ctx=ctx)
@@ -254,7 +252,6 @@ class Auth:
             The response.
 
         Raises:
-            UserEmptyError: ``name`` is empty.
             UserNotFoundError: there is no such user.
             InvalidAuthMgmtError: deleting ``root`` while auth is enabled.
         """
@@ -275,7 +272,6 @@ class Auth:
             The response.
 
         Raises:
-            UserEmptyError: ``name`` is empty.
             UserNotFoundError: there is no such user.
         """
         return self._transport.run(
@@ -297,8 +293,6 @@ class Auth:
             The response.
 
         Raises:
-            UserEmptyError: ``user`` is empty.
-            RoleEmptyError: ``role`` is empty.
             UserNotFoundError: there is no such user.
             RoleNotFoundError: there is no such role.
         """
@@ -319,8 +313,6 @@ class Auth:
             The response.
 
         Raises:
-            UserEmptyError: ``name`` is empty.
-            RoleEmptyError: ``role`` is empty.
             UserNotFoundError: there is no such user.
             RoleNotGrantedError: the user does not have the role.
             InvalidAuthMgmtError: revoking ``root`` from ``root`` while auth is enabled.
@@ -362,7 +354,6 @@ class Auth:
             ``.perms``, sorted by key.
 
         Raises:
-            RoleEmptyError: ``role`` is empty.
             RoleNotFoundError: there is no such role.
         """
         return self._transport.run(calls.role_get(role), timeout=timeout, ctx=ctx)
@@ -395,7 +386,6 @@ class Auth:
             The response.
 
         Raises:
-            RoleEmptyError: ``role`` is empty.
             RoleNotFoundError: there is no such role.
             InvalidAuthMgmtError: deleting ``root`` while auth is enabled.
         """
@@ -431,7 +421,6 @@ class Auth:
             The response.
 
         Raises:
-            RoleEmptyError: ``role`` is empty.
             RoleNotFoundError: there is no such role.
             EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
             InvalidArgumentError: conflicting range options or an unknown ``perm_type``.
@@ -471,7 +460,6 @@ class Auth:
             The response.
 
         Raises:
-            RoleEmptyError: ``role`` is empty.
             RoleNotFoundError: there is no such role.
             PermissionNotGrantedError: the role has no permission over that exact range.
             EmptyKeyError: an empty key without ``prefix`` or ``from_key``.

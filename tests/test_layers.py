@@ -108,7 +108,12 @@ def test_wrappers_use_public_interfaces_only(module: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "module", [m for m in sorted(MODULES) if not _matches(m, (*WRAPPERS, "etcd3py.aio.client"))]
+    "module",
+    [
+        m
+        for m in sorted(MODULES)
+        if not _matches(m, (*WRAPPERS, "etcd3py.aio.client", "etcd3py.cli", "etcd3py.__main__"))
+    ],
 )
 def test_concerns_and_below_never_import_wrappers(module: str) -> None:
     # the clients' with_namespace() imports its namespace wrapper inside the method: the
@@ -129,6 +134,22 @@ TESTING = ("etcd3py.testing",)
 def test_the_client_never_imports_the_reference_server_or_the_plugin(module: str) -> None:
     imports = _imports(MODULES[module])
     bad = sorted(i for i in imports if _matches(i, ("testserver", *TESTING)))
+    assert bad == [], f"{module} imports {bad}"
+
+
+#: The etcdctl-compatible command line: built on the sync client's public interface.
+CLI = ("etcd3py.cli", "etcd3py.__main__")
+
+
+@pytest.mark.parametrize("module", _cases(CLI))
+def test_the_command_line_uses_the_clients_public_interface(module: str) -> None:
+    bad = sorted(i for i in _imports(MODULES[module]) if _matches(i, PRIVATE_TO_THE_CLIENT))
+    assert bad == [], f"{module} imports {bad}"
+
+
+@pytest.mark.parametrize("module", [m for m in sorted(MODULES) if not _matches(m, CLI)])
+def test_the_library_never_imports_the_command_line(module: str) -> None:
+    bad = sorted(i for i in _imports(MODULES[module]) if _matches(i, CLI))
     assert bad == [], f"{module} imports {bad}"
 
 

@@ -60,21 +60,28 @@ __all__ = [
 # ---- argument checks ---------------------------------------------------------------------
 
 
-def _name(value: object, what: str, empty: type[UserEmptyError] | type[RoleEmptyError]) -> str:
-    """Return a user or role name, refusing a non-str or an empty one as etcd would."""
+def _name(value: object, what: str) -> str:
+    """Return a user or role name, refusing a non-str."""
     if not isinstance(value, str):
         raise ArgumentTypeError(f"{what} must be str, not {type(value).__name__}")
-    if not value:
-        raise empty(empty.etcd_message)
     return value
 
 
 def _user(value: object) -> str:
-    return _name(value, "user name", UserEmptyError)
+    # etcd refuses an empty name only when adding one; elsewhere it is a name not found
+    return _name(value, "user name")
 
 
 def _role(value: object) -> str:
-    return _name(value, "role name", RoleEmptyError)
+    return _name(value, "role name")
+
+
+def _new_name(value: object, what: str, empty: type[UserEmptyError] | type[RoleEmptyError]) -> str:
+    """Return the name of a user or role to add, refusing an empty one as etcd does."""
+    name = _name(value, what)
+    if not name:
+        raise empty(empty.etcd_message)
+    return name
 
 
 def _password(value: object) -> str:
@@ -147,7 +154,6 @@ def authenticate(name: str, password: str) -> Call[AuthenticateResponse]:
 
     Raises:
         ArgumentTypeError: ``name`` or ``password`` is not a str.
-        UserEmptyError: ``name`` is empty.
     """
     request = _pb.rpc.AuthenticateRequest(name=_user(name), password=_password(password))
     return Call("auth", "Authenticate", request, AuthenticateResponse, repeatable=True)
@@ -179,7 +185,7 @@ def user_add(name: str, password: str | None, no_password: bool) -> Call[AuthUse
     if not no_password and password is None:
         raise InvalidArgumentError("user_add needs a password, or no_password=True")
     request = _pb.rpc.AuthUserAddRequest(
-        name=_user(name),
+        name=_new_name(name, "user name", UserEmptyError),
         password="" if password is None else _password(password),
         options=_pb.auth.UserAddOptions(no_password=no_password),
     )
@@ -197,7 +203,6 @@ def user_get(name: str) -> Call[AuthUserGetResponse]:
 
     Raises:
         ArgumentTypeError: ``name`` is not a str.
-        UserEmptyError: ``name`` is empty.
     """
     request = _pb.rpc.AuthUserGetRequest(name=_user(name))
     return Call("auth", "UserGet", request, AuthUserGetResponse, repeatable=True)
@@ -224,7 +229,6 @@ def user_delete(name: str) -> Call[AuthUserDeleteResponse]:
 
     Raises:
         ArgumentTypeError: ``name`` is not a str.
-        UserEmptyError: ``name`` is empty.
     """
     request = _pb.rpc.AuthUserDeleteRequest(name=_user(name))
     return Call("auth", "UserDelete", request, AuthUserDeleteResponse)
@@ -242,7 +246,6 @@ def user_change_password(name: str, password: str) -> Call[AuthUserChangePasswor
 
     Raises:
         ArgumentTypeError: ``name`` or ``password`` is not a str.
-        UserEmptyError: ``name`` is empty.
     """
     request = _pb.rpc.AuthUserChangePasswordRequest(name=_user(name), password=_password(password))
     return Call("auth", "UserChangePassword", request, AuthUserChangePasswordResponse)
@@ -260,8 +263,6 @@ def user_grant_role(user: str, role: str) -> Call[AuthUserGrantRoleResponse]:
 
     Raises:
         ArgumentTypeError: ``user`` or ``role`` is not a str.
-        UserEmptyError: ``user`` is empty.
-        RoleEmptyError: ``role`` is empty.
     """
     request = _pb.rpc.AuthUserGrantRoleRequest(user=_user(user), role=_role(role))
     return Call("auth", "UserGrantRole", request, AuthUserGrantRoleResponse)
@@ -279,8 +280,6 @@ def user_revoke_role(name: str, role: str) -> Call[AuthUserRevokeRoleResponse]:
 
     Raises:
         ArgumentTypeError: ``name`` or ``role`` is not a str.
-        UserEmptyError: ``name`` is empty.
-        RoleEmptyError: ``role`` is empty.
     """
     request = _pb.rpc.AuthUserRevokeRoleRequest(name=_user(name), role=_role(role))
     return Call("auth", "UserRevokeRole", request, AuthUserRevokeRoleResponse)
@@ -302,7 +301,7 @@ def role_add(name: str) -> Call[AuthRoleAddResponse]:
         ArgumentTypeError: ``name`` is not a str.
         RoleEmptyError: ``name`` is empty.
     """
-    request = _pb.rpc.AuthRoleAddRequest(name=_role(name))
+    request = _pb.rpc.AuthRoleAddRequest(name=_new_name(name, "role name", RoleEmptyError))
     return Call("auth", "RoleAdd", request, AuthRoleAddResponse)
 
 
@@ -317,7 +316,6 @@ def role_get(role: str) -> Call[AuthRoleGetResponse]:
 
     Raises:
         ArgumentTypeError: ``role`` is not a str.
-        RoleEmptyError: ``role`` is empty.
     """
     request = _pb.rpc.AuthRoleGetRequest(role=_role(role))
     return Call("auth", "RoleGet", request, AuthRoleGetResponse, repeatable=True)
@@ -344,7 +342,6 @@ def role_delete(role: str) -> Call[AuthRoleDeleteResponse]:
 
     Raises:
         ArgumentTypeError: ``role`` is not a str.
-        RoleEmptyError: ``role`` is empty.
     """
     request = _pb.rpc.AuthRoleDeleteRequest(role=_role(role))
     return Call("auth", "RoleDelete", request, AuthRoleDeleteResponse)
@@ -378,7 +375,6 @@ def role_grant_permission(
         EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
         InvalidArgumentError: conflicting range options or an unknown ``perm_type``.
         ArgumentTypeError: an argument of the wrong type.
-        RoleEmptyError: ``role`` is empty.
     """
     raw, end = _perm_range(key, range_end, prefix, from_key)
     perm = _pb.auth.Permission(key=raw, range_end=end)
@@ -406,7 +402,6 @@ def role_revoke_permission(
         EmptyKeyError: an empty key without ``prefix`` or ``from_key``.
         InvalidArgumentError: conflicting range options.
         ArgumentTypeError: an argument of the wrong type.
-        RoleEmptyError: ``role`` is empty.
     """
     raw, end = _perm_range(key, range_end, prefix, from_key)
     request = _pb.rpc.AuthRoleRevokePermissionRequest(role=_role(role), key=raw, range_end=end)
