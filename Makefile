@@ -91,7 +91,7 @@ test-lowest:
 	# One process runs every test here: an event loop's socket the lowest anyio/pytest-asyncio
 	# leave to the garbage collector surfaces as an unraisable ResourceWarning in whichever
 	# test runs then (make test, with the current versions, keeps it an error).
-	$(LOWEST_VENV)/bin/python -m pytest tests/unit tests/e2e tests/aio --backend testserver -q \
+	$(LOWEST_VENV)/bin/python -m pytest tests/unit tests/e2e tests/aio tests/cli --backend testserver -q \
 		-p no:cacheprovider -W "ignore::pytest.PytestUnraisableExceptionWarning" $(PYTEST_ARGS)
 
 # The harness builds one venv per client under bench/.venvs/ itself (see bench/README.md).

@@ -59,7 +59,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import grpc
 from google.protobuf import text_format
@@ -99,6 +99,7 @@ __all__ = [
     "Step",
     "StepOutcome",
     "Tool",
+    "Tools",
     "assert_same",
     "chain",
     "check_kind",
@@ -419,7 +420,14 @@ class Decoded(Tool):
         return dataclasses.replace(result, stdout=shown)
 
 
-def decoded(kind: type[Message] | Callable[[Sequence[str]], type[Message]]) -> dict[str, Tool]:
+class Tools(TypedDict):
+    """The ``reference`` and ``candidate`` keywords of :meth:`Pair.run` and :meth:`Pair.check`."""
+
+    reference: Tool
+    candidate: Tool
+
+
+def decoded(kind: type[Message] | Callable[[Sequence[str]], type[Message]]) -> Tools:
     """The ``reference`` and ``candidate`` arguments of a check whose protobuf steps print a
     ``kind`` message: etcdctl and :class:`InProcess`, both :class:`Decoded`."""
     return {"reference": Decoded(Etcdctl(), kind), "candidate": Decoded(InProcess(), kind)}
