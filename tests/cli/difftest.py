@@ -1328,7 +1328,22 @@ class Report:
         )
 
     def assert_identical(self) -> None:
-        """Raise AssertionError with :meth:`diff` unless :attr:`identical`."""
+        """Raise AssertionError with :meth:`diff` unless :attr:`identical`.
+
+        With ``ETCD3PY_CLI_DIFF_LOG=<file>`` set, each step compared is also appended to that
+        file as a JSON line (kind, tools, the step, identical or not): the tally of a run.
+        """
+        log = os.environ.get("ETCD3PY_CLI_DIFF_LOG")
+        if log:
+            with open(log, "a") as tally:
+                for o in self.outcomes:
+                    entry = {
+                        "kind": self.kind,
+                        "tools": list(self.tools),
+                        "step": o.step.describe(),
+                        "identical": o.identical,
+                    }
+                    tally.write(json.dumps(entry) + "\n")
         if not self.identical:
             raise AssertionError(self.diff())
 
