@@ -7,16 +7,15 @@ and on failure (``put k v``, ``get --prefix k``, ``del k``). Everything is read 
 * lines come through a 4096-byte ``bufio.Reader``; a missing terminator is ``Error: EOF``;
 * a compare is scanned with Go's ``fmt.Sscanf("%q) %s %q")`` rules (the space after ``)``
   is required, a bad operator or a ``lease`` compare is a Go panic);
-* an op line is split by :func:`argify` (its single-quote slicing uses the number of
-  tokens, not the token's length) and parsed by a small cobra command tree of its own, with
-  the ``get``/``put``/``del`` definitions and argument rules of
+* an op line is split by :func:`~etcd3py.cli._goscan.argify` (its single-quote slicing
+  uses the number of tokens, not the token's length) and parsed by a small cobra command
+  tree of its own, with the ``get``/``put``/``del`` definitions and argument rules of
   :mod:`etcd3py.cli._commands.kv`, cobra's default usage and help texts, and etcdctl's wait
   forever when a help text was printed instead of an op.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TypeVar
@@ -29,34 +28,20 @@ from etcd3py.cli._display import Out
 from etcd3py.cli._failures import failed
 from etcd3py.cli._flags import Flag, FlagError, FlagSet
 from etcd3py.cli._gofmt import GoNumError, parse_int, quote
+from etcd3py.cli._goscan import (
+    ScanError,
+    Scanner,
+    argify,
+    bytes_of,
+    go_trim_space,
+    text_of,
+)
 from etcd3py.cli._kv_display import show_txn
 from etcd3py.compare import Cmp, CompareResult, CompareTarget
 from etcd3py.errors import EtcdError
 from etcd3py.op import Op
 
-__all__ = ["argify", "commands", "parse_compare", "parse_op"]
-
-#: Go's ``unicode.IsSpace`` (also fmt's scanning spaces and ``strings.TrimSpace``'s).
-GO_SPACES = frozenset(
-    "\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000"
-    + "".join(chr(c) for c in range(0x2000, 0x200B))
-)
-
-
-def _text(data: bytes) -> str:
-    """Bytes as text, each undecodable byte kept as a lone surrogate (Go keeps the byte)."""
-    return data.decode("utf-8", "surrogateescape")
-
-
-def _bytes(text: str) -> bytes:
-    """Undo :func:`_text`."""
-    return text.encode("utf-8", "surrogateescape")
-
-
-def go_trim_space(text: str) -> str:
-    """Go's ``strings.TrimSpace``: Unicode spaces off both ends (no undecodable byte is one)."""
-    return text.strip("".join(GO_SPACES))
-
+__all__ = ["commands", "parse_compare", "parse_op"]
 
 # ---- stdin, as etcdctl's bufio.Reader reads it --------------------------------------------
 
@@ -90,7 +75,7 @@ class _LineReader:
             if end >= 0:
                 parts.append(self._buffered[: end + 1])
                 self._buffered = self._buffered[end + 1 :]
-                return _text(b"".join(parts))
+                return text_of(b"".join(parts))
             if len(self._buffered) >= self.SIZE:  # ErrBufferFull: keep the piece, read on
                 parts.append(self._buffered)
                 self._buffered = b""
@@ -102,133 +87,6 @@ class _LineReader:
             if not chunk:
                 raise fail(INVALID_INPUT, "EOF")
             self._buffered += chunk
-
-
-# ---- Go's fmt scanning of quoted strings --------------------------------------------------
-
-
-class _ScanError(Exception):
-    """fmt's scan stopped (its error text is never shown by etcdctl, only what was scanned)."""
-
-
-_SIMPLE_ESCAPES = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92, '"': 34}
-_HEX = frozenset("0123456789abcdefABCDEF")
-
-
-def _unquote(quoted: str) -> bytes:
-    """Go's ``strconv.Unquote`` of a double-quoted string of valid runes, as bytes.
-
-    Raises:
-        _ScanError: ``invalid syntax`` (a bad escape).
-    """
-    body, out, i = quoted[1:-1], bytearray(), 0
-    while i < len(body):
-        ch = body[i]
-        if ch != "\\":
-            out += ch.encode()
-            i += 1
-            continue
-        escape, i = body[i + 1 : i + 2], i + 2
-        if escape in _SIMPLE_ESCAPES:
-            out.append(_SIMPLE_ESCAPES[escape])
-        elif escape in ("x", "u", "U"):
-            width = {"x": 2, "u": 4, "U": 8}[escape]
-            digits, i = body[i : i + width], i + width
-            if len(digits) < width or not set(digits) <= _HEX:
-                raise _ScanError("invalid syntax")
-            value = int(digits, 16)
-            if escape == "x":
-                out.append(value)
-            elif value > 0x10FFFF:
-                raise _ScanError("invalid syntax")
-            else:  # Go encodes a surrogate half as U+FFFD
-                out += ("\ufffd" if 0xD800 <= value <= 0xDFFF else chr(value)).encode()
-        elif escape and escape in "01234567":
-            digits, i = escape + body[i : i + 2], i + 2
-            if len(digits) < 3 or not set(digits) <= set("01234567") or int(digits, 8) > 255:
-                raise _ScanError("invalid syntax")
-            out.append(int(digits, 8))
-        else:
-            raise _ScanError("invalid syntax")
-    return bytes(out)
-
-
-class _Scanner:
-    """Go's ``fmt`` scan state over a string: runes, an undecodable byte read as U+FFFD."""
-
-    def __init__(self, text: str) -> None:
-        """Scan ``text`` from its start."""
-        self._runes = "".join("\ufffd" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in text)
-        self._pos = 0
-
-    def _get(self) -> str:
-        """The next rune, or "" at the end."""
-        if self._pos >= len(self._runes):
-            return ""
-        self._pos += 1
-        return self._runes[self._pos - 1]
-
-    def _must_get(self) -> str:
-        """The next rune; the end is ``unexpected EOF``."""
-        rune = self._get()
-        if not rune:
-            raise _ScanError("unexpected EOF")
-        return rune
-
-    def skip_space(self) -> None:
-        """Skip spaces (the input never holds a newline)."""
-        while self._pos < len(self._runes) and self._runes[self._pos] in GO_SPACES:
-            self._pos += 1
-
-    def _start_operand(self) -> None:
-        """What fmt does before a string verb: skip spaces, then require input (``EOF``)."""
-        self.skip_space()
-        if self._pos >= len(self._runes):
-            raise _ScanError("EOF")
-
-    def quoted(self) -> bytes:
-        """``%q``: a Go double-quoted (escapes) or back-quoted (raw) string."""
-        self._start_operand()
-        quote_char = self._get()
-        if quote_char == "`":
-            raw: list[str] = []
-            while (rune := self._must_get()) != "`":
-                raw.append(rune)
-            return "".join(raw).encode()
-        if quote_char != '"':
-            raise _ScanError("expected quoted string")
-        text = ['"']
-        while True:
-            rune = self._must_get()
-            text.append(rune)
-            if rune == "\\":
-                text.append(self._must_get())
-            elif rune == '"':
-                return _unquote("".join(text))
-
-    def word(self) -> str:
-        """``%s``: the next run of non-space runes."""
-        self._start_operand()
-        start = self._pos
-        while self._pos < len(self._runes) and self._runes[self._pos] not in GO_SPACES:
-            self._pos += 1
-        return self._runes[start : self._pos]
-
-    def literal(self, char: str) -> None:
-        """A literal character of the format, which the input must have next."""
-        if self._must_get() != char:
-            self._pos -= 1
-            raise _ScanError("input does not match format")
-
-    def space(self) -> None:
-        """A space of the format: one or more spaces in the input, or its end."""
-        rune = self._get()
-        if rune and rune not in GO_SPACES:
-            raise _ScanError("expected space in input to match format")
-        while rune and rune in GO_SPACES:
-            rune = self._get()
-        if rune:
-            self._pos -= 1
 
 
 # ---- compares -----------------------------------------------------------------------------
@@ -251,7 +109,7 @@ _INT_TARGETS = {
 
 def _scan_compare(text: str) -> tuple[int, bytes, str, bytes]:
     """``fmt.Sscanf(text, "%q) %s %q")``: how many operands were scanned, and their values."""
-    scanner, key, op, value, count = _Scanner(text), b"", "", b"", 0
+    scanner, key, op, value, count = Scanner(text), b"", "", b"", 0
     try:
         key = scanner.quoted()
         count = 1
@@ -262,7 +120,7 @@ def _scan_compare(text: str) -> tuple[int, bytes, str, bytes]:
         scanner.space()
         value = scanner.quoted()
         count = 3
-    except _ScanError:
+    except ScanError:
         pass
     return count, key, op, value
 
@@ -293,7 +151,7 @@ def parse_compare(line: str) -> Cmp:
         )
     if target in _INT_TARGETS:
         try:
-            number = parse_int(_text(value), 10)
+            number = parse_int(text_of(value), 10)
         except GoNumError:
             raise fail(INVALID_INPUT, f"invalid txn compare request: {line}") from None
         return Cmp(_INT_TARGETS[target], _result(op), key, number)
@@ -306,39 +164,6 @@ def parse_compare(line: str) -> Cmp:
 
 
 # ---- op lines -----------------------------------------------------------------------------
-
-_NOT_ARG = "'\"\t\n\f\r "  # RE2's \s is [\t\n\f\r ]
-_TOKEN = re.compile(rf'"(?:[^"\\]|\\.)*"|\'[^\']*\'|[^{_NOT_ARG}][^\t\n\f\r ]*[^{_NOT_ARG}]?')
-
-
-def argify(line: str) -> list[str]:
-    """etcdctl's ``Argify``: split a line into words as txn op lines and interactive watch do.
-
-    A double-quoted word is unquoted with Go's rules (``Error: invalid syntax``, exit 3); a
-    single-quoted word becomes ``word[1 : len(words) - 1]`` in bytes (etcdctl's bug: the
-    number of words, not the word's length), a Go panic when out of range.
-
-    Raises:
-        Exit: a double-quoted word with a bad escape.
-        GoPanic: the single-quote slice is out of range.
-    """
-    words = _TOKEN.findall(line)
-    for i, word in enumerate(words):
-        if word.startswith("'"):
-            raw, high = _bytes(word), len(words) - 1
-            if high > len(raw):
-                raise GoPanic(
-                    f"runtime error: slice bounds out of range [:{high}] with length {len(raw)}"
-                )
-            if high < 1:
-                raise GoPanic(f"runtime error: slice bounds out of range [1:{high}]")
-            words[i] = _text(raw[1:high])
-        elif word.startswith('"'):
-            try:
-                words[i] = _text(_Scanner(word).quoted())
-            except _ScanError as exc:
-                raise fail(INVALID_INPUT, exc) from None
-    return words
 
 
 def _hang() -> NoReturn:
@@ -485,7 +310,7 @@ class _OpLine:
 
 def _backquote(text: str) -> str:
     """Go's ``%#q`` of one string: back-quoted where ``strconv.CanBackquote``, else ``%q``."""
-    raw = _bytes(text)
+    raw = bytes_of(text)
     try:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError:

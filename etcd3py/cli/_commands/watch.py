@@ -18,7 +18,6 @@ from collections.abc import Iterator, Sequence
 
 import etcd3py
 from etcd3py.cli._command import Command, Invocation
-from etcd3py.cli._commands.txn import argify
 from etcd3py.cli._config import client
 from etcd3py.cli._console import (
     BAD_ARGS,
@@ -35,6 +34,7 @@ from etcd3py.cli._exec import run_command
 from etcd3py.cli._failures import go_error
 from etcd3py.cli._flags import Flag, FlagError, FlagSet
 from etcd3py.cli._gofmt import quote, quote_list
+from etcd3py.cli._goscan import argify
 from etcd3py.cli._watch_display import WatchView, show_watch
 from etcd3py.context import Context
 from etcd3py.errors import EtcdError
