@@ -88,8 +88,13 @@ class AlarmStore:
         return sorted(found, key=lambda a: (a[1], a[0]))
 
     def status_errors(self) -> list[str]:
-        """The alarms as etcd 3.5 lists them in ``StatusResponse.errors``."""
-        return [f"memberID:{m} alarm:{_pb.rpc.AlarmType.Name(k)} " for m, k in self.get()]  # type: ignore[arg-type]
+        """The alarms as etcd 3.5 lists them in ``StatusResponse.errors``: each alarm's protobuf
+        text form, whose zero fields are left out (an alarm of member 0 is ``alarm:NOSPACE ``).
+        """
+        return [
+            (f"memberID:{m} " if m else "") + f"alarm:{_pb.rpc.AlarmType.Name(k)} "  # type: ignore[arg-type]
+            for m, k in self.get()
+        ]
 
     def check_apply(self, write: WriteKind) -> None:
         """Refuse a write as etcd's wrapped applier would, given the alarms raised.

@@ -56,6 +56,9 @@ def test_alarm_store_alone() -> None:
     assert store.deactivate(3, NOSPACE) is None
     assert store.deactivate(3, CORRUPT) == (3, CORRUPT)
     assert store.get() == [(7, NOSPACE)]
+    # protobuf's text form leaves a zero field out, as etcd's a.String() does
+    assert store.activate(0, CORRUPT) == (0, CORRUPT)
+    assert store.status_errors() == ["memberID:7 alarm:NOSPACE ", "alarm:CORRUPT "]
 
 
 def test_alarm_rpc_and_status(server: Server, maint: _stubs.rpc_grpc.MaintenanceStub) -> None:
