@@ -8,6 +8,8 @@ parts (promote) run on the ``etcd_cluster`` fixture.
 
 from __future__ import annotations
 
+import itertools
+import os
 import time
 from collections.abc import Callable
 
@@ -43,9 +45,17 @@ class JoiningEtcd(EtcdProcess):
         ]
 
 
+_PEER_PORTS = itertools.count(20000 + os.getpid() % 20000)
+
+
 def unserved_peer_url() -> str:
-    """A loopback peer URL on a free port that no process serves."""
-    return f"http://127.0.0.1:{free_ports(1)[0]}"
+    """A peer URL no process will ever serve: TEST-NET-1 (RFC 5737), a port of its own.
+
+    Not a free loopback port: with many servers starting in parallel, another test's etcd
+    may bind it later, and the shared etcd then reaches "its" new member, which changes how
+    it judges a membership change (etcd's quorum checks count connected members).
+    """
+    return f"http://192.0.2.1:{next(_PEER_PORTS)}"
 
 
 def test_member_list_one_member(client: Client, backend: Backend) -> None:
