@@ -1342,6 +1342,7 @@ class Report:
                         "tools": list(self.tools),
                         "step": o.step.describe(),
                         "identical": o.identical,
+                        "test": os.environ.get("PYTEST_CURRENT_TEST", ""),
                     }
                     tally.write(json.dumps(entry) + "\n")
         if not self.identical:
