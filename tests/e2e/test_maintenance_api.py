@@ -395,7 +395,6 @@ def test_maintenance_calls_take_a_context(client: Client, backend: Backend) -> N
             call()
 
 
-@pytest.mark.real_etcd_only
 def test_move_leader_to_itself(client: Client) -> None:
     member_id = client.member_list(timeout=TIMEOUT).header.member_id
     resp = client.move_leader(member_id, timeout=TIMEOUT)
@@ -404,18 +403,10 @@ def test_move_leader_to_itself(client: Client) -> None:
     assert status.leader == member_id
 
 
-@pytest.mark.real_etcd_only
 def test_move_leader_to_unknown_member(client: Client) -> None:
     member_id = client.member_list(timeout=TIMEOUT).header.member_id
     with pytest.raises(BadLeaderTransfereeError):
         client.move_leader(member_id ^ 0xFFFF, timeout=TIMEOUT)
-
-
-@pytest.mark.testserver_only
-def test_reference_server_move_leader_unimplemented(client: Client) -> None:
-    member_id = client.member_list(timeout=TIMEOUT).header.member_id
-    with pytest.raises(UnimplementedError, match=r"testserver: Maintenance\.MoveLeader"):
-        client.move_leader(member_id, timeout=TIMEOUT)
 
 
 @pytest.mark.cluster

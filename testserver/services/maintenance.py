@@ -5,7 +5,8 @@ server never raises one by itself, and a raised alarm does not refuse writes),
 Defragment (nothing to do), Hash and HashKV (real CRC-32C hashes of the store; HashKV follows
 etcd's ``HashByRev`` so it can match real etcd), Snapshot (the server's own serialization
 with etcd's SHA-256 trailer: :mod:`testserver.snapshot`) and Downgrade (as etcd 3.5.1:
-:mod:`testserver.downgrade`). MoveLeader answers ``UNIMPLEMENTED``.
+:mod:`testserver.downgrade`). MoveLeader: the one member is the leader (a move to itself
+succeeds, any other id is a bad transferee).
 
 Auth, as etcd 3.5.1's ``authMaintenanceServer``: Hash, HashKV, Defragment and Snapshot need
 the root role, and report a refusal (or a bad token) unconverted, as ``UNKNOWN`` with the auth
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 import grpc
 
 from etcd3py import _pb, _stubs
+from etcd3py.errors import BadLeaderTransfereeError
 from testserver import snapshot
 from testserver.auth.store import raw_errors
 from testserver.services._base import ServerState, auth_info, serve_unary
@@ -32,12 +34,6 @@ ETCD_VERSION = "3.5.1"
 
 if TYPE_CHECKING:  # for annotations only: nothing subscripts grpc types at run time
     _Ctx = grpc.aio.ServicerContext[object, object]
-
-
-async def _unimplemented(context: _Ctx, name: str) -> None:
-    await context.abort(
-        grpc.StatusCode.UNIMPLEMENTED, f"testserver: Maintenance.{name} is not implemented"
-    )
 
 
 class MaintenanceService(_stubs.rpc_grpc.MaintenanceServicer):
@@ -160,9 +156,22 @@ class MaintenanceService(_stubs.rpc_grpc.MaintenanceServicer):
         for message in snapshot.chunks(blob):
             yield message
 
-    async def MoveLeader(self, request: _pb.rpc.MoveLeaderRequest, context: _Ctx) -> None:
-        """Unimplemented."""
-        await _unimplemented(context, "MoveLeader")
+    async def MoveLeader(
+        self, request: _pb.rpc.MoveLeaderRequest, context: _Ctx
+    ) -> _pb.rpc.MoveLeaderResponse:
+        """Hand leadership over, as a single etcd 3.5.1 member does.
+
+        The one member is the leader already: moving to itself succeeds at once (an answer
+        without a header, as etcd's), and any other id is not a member
+        (``BadLeaderTransfereeError``).
+        """
+
+        def run() -> _pb.rpc.MoveLeaderResponse:
+            if request.targetID != self._state.header.member_id:
+                raise BadLeaderTransfereeError()
+            return _pb.rpc.MoveLeaderResponse()
+
+        return await serve_unary(self._state, context, run)
 
     async def Downgrade(
         self, request: _pb.rpc.DowngradeRequest, context: _Ctx
