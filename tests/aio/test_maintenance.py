@@ -2,7 +2,7 @@
 
 Status, alarms, hash, defragment and downgrade answer as the sync client's; every alarm is
 disarmed in one call (the shared flow: a list, then a clear of each); ``move_leader`` finds
-the leader (real etcd; the reference server has no MoveLeader); a snapshot is saved to a
+the leader (on the one member, itself); a snapshot is saved to a
 path and to a file object and checked; a ctx ended before or during the transfer, or the
 awaiting task cancelled while the status or the stream is in flight, ends it with nothing
 left at the path and no task behind. Bad input raises the sync face's error before sending.
@@ -27,7 +27,6 @@ from etcd3py.errors import (
     CanceledError,
     DeadlineExceededError,
     EtcdError,
-    UnimplementedError,
 )
 from etcd3py.maintenance import AlarmType, DowngradeAction, SnapshotResponse
 from tests.aio.unary_support import (
@@ -106,7 +105,6 @@ async def test_every_alarm_disarmed_in_one_call(
     client.put(prefix + "k", "v", timeout=WAIT)  # writes are accepted again
 
 
-@pytest.mark.real_etcd_only
 async def test_move_leader_finds_the_leader(aio_transport: AioTransport, client: Client) -> None:
     m = Maintenance(aio_transport)
     member_id = client.member_list(timeout=WAIT).header.member_id
@@ -114,16 +112,6 @@ async def test_move_leader_finds_the_leader(aio_transport: AioTransport, client:
     assert moved.header.member_id == 0  # etcd answers a leader move without a header
     with pytest.raises(BadLeaderTransfereeError):
         await m.move_leader(member_id ^ 0xFFFF, timeout=WAIT)
-
-
-@pytest.mark.testserver_only
-async def test_reference_server_move_leader_unimplemented(
-    aio_transport: AioTransport, client: Client
-) -> None:
-    m = Maintenance(aio_transport)
-    member_id = client.member_list(timeout=WAIT).header.member_id
-    with pytest.raises(UnimplementedError, match=r"testserver: Maintenance\.MoveLeader"):
-        await m.move_leader(member_id, timeout=WAIT)
 
 
 async def test_snapshot_to_a_file_object_and_a_path(

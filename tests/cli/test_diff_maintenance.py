@@ -219,8 +219,7 @@ def test_defrag_data_dir_is_refused(tmp_path: Path) -> None:
 
 def test_move_leader(fastcheck: Check, pair: Pair) -> None:
     steps = [
-        # a one-member cluster: the leader hands leadership to itself (the reference server
-        # has no MoveLeader: both tools print its Unimplemented error)
+        # a one-member cluster: the leader hands leadership to itself
         step("move-leader {member_id}"),
         step("move-leader {member_id} -w json"),
         step("move-leader {member_id} -w fields"),
