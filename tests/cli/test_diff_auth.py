@@ -52,7 +52,9 @@ class Candidate(Tool):
 
 
 OURS = Candidate()
-ROOT = "--user=root:rootpw"
+# A long dial timeout in every step with credentials: it bounds clientv3's authentication,
+# which etcd makes through raft (on a loaded machine etcdctl's 2 s default was seen to run out).
+ROOT = "--dial-timeout=20s --user=root:rootpw"
 
 
 def each_writer(command: str) -> list[Step]:
@@ -268,26 +270,29 @@ def test_global_credentials(diffcheck: Check) -> None:
             step(f"{ROOT} get k"),
             step(f"{ROOT} put k v2"),
             step(f"{ROOT} user list"),
-            step("--user=root:wrong get k"),
-            step("--user=root:wrong user list"),
-            step("--user=nobody:x get k"),
-            step("--user=root --password=rootpw get k"),
-            step("--user=root --password=rootpw role list"),
-            step("--user=root:ignored --password=rootpw get k"),  # the user is "root:ignored"
-            step("--user=root: get k"),  # an empty password: no authentication
-            step("--password=rootpw get k"),  # no user: no authentication
-            step("--user=root get k", stdin="rootpw\n"),  # the prompt
-            step("--user=root role list", stdin=" rootpw \n"),
-            step("--user=root role list", stdin="wrong\n"),
-            step("--user=root role list", stdin=""),  # end of input: an empty password
-            step("--user=reader:readpw get k"),
-            step("--user=reader:readpw put k v3"),
-            step("--user=reader:readpw user list"),
+            step("--dial-timeout=20s --user=root:wrong get k"),
+            step("--dial-timeout=20s --user=root:wrong user list"),
+            step("--dial-timeout=20s --user=nobody:x get k"),
+            step("--dial-timeout=20s --user=root --password=rootpw get k"),
+            step("--dial-timeout=20s --user=root --password=rootpw role list"),
+            # the user is "root:ignored"
+            step("--dial-timeout=20s --user=root:ignored --password=rootpw get k"),
+            step("--dial-timeout=20s --user=root: get k"),  # an empty password: no authentication
+            step("--dial-timeout=20s --password=rootpw get k"),  # no user: no authentication
+            step("--dial-timeout=20s --user=root get k", stdin="rootpw\n"),  # the prompt
+            step("--dial-timeout=20s --user=root role list", stdin=" rootpw \n"),
+            step("--dial-timeout=20s --user=root role list", stdin="wrong\n"),
+            # end of input: an empty password
+            step("--dial-timeout=20s --user=root role list", stdin=""),
+            step("--dial-timeout=20s --user=reader:readpw get k"),
+            step("--dial-timeout=20s --user=reader:readpw put k v3"),
+            step("--dial-timeout=20s --user=reader:readpw user list"),
             step("get k"),
             step("role list"),
             step(f"{ROOT} auth disable"),
-            step("--user=root:pw user list"),  # authentication is not enabled: ignored
-            step("--user=root:pw get k"),
+            # authentication is not enabled: ignored
+            step("--dial-timeout=20s --user=root:pw user list"),
+            step("--dial-timeout=20s --user=root:pw get k"),
             *(step(f"user delete {name}") for name in ("root", "reader")),
             *(step(f"role delete {name}") for name in ("root", "reader")),
         ],

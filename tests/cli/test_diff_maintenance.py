@@ -323,7 +323,8 @@ def test_lines_with_a_stack_trace(pair: Pair) -> None:
 
 
 def test_maintenance_without_permission(fastcheck: Check) -> None:
-    user, root = "--user=nobody:nopw", "--user=root:rootpw"
+    # a long dial timeout: it bounds the authentication, which etcd makes through raft
+    user, root = "--user=nobody:nopw --dial-timeout=20s", "--user=root:rootpw --dial-timeout=20s"
     fastcheck(
         [
             step("user add root:rootpw"),
