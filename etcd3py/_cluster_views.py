@@ -5,8 +5,10 @@ Re-exported by :mod:`etcd3py.cluster`, whose names they are; no I/O here.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from etcd3py import _pb
-from etcd3py.models import ResponseHeader
+from etcd3py._responses import _View
 
 __all__ = [
     "Member",
@@ -73,25 +75,20 @@ class Member:
         )
 
 
-class _MembersResponse:
+_M = TypeVar(
+    "_M",
+    _pb.rpc.MemberListResponse,
+    _pb.rpc.MemberAddResponse,
+    _pb.rpc.MemberRemoveResponse,
+    _pb.rpc.MemberUpdateResponse,
+    _pb.rpc.MemberPromoteResponse,
+)
+
+
+class _MembersResponse(_View[_M]):
     """A response carrying a header and the member list (after the change, if any)."""
 
-    __slots__ = ("_pb",)
-
-    def __init__(
-        self,
-        pb: _pb.rpc.MemberListResponse
-        | _pb.rpc.MemberAddResponse
-        | _pb.rpc.MemberRemoveResponse
-        | _pb.rpc.MemberUpdateResponse
-        | _pb.rpc.MemberPromoteResponse,
-    ) -> None:
-        self._pb = pb
-
-    @property
-    def header(self) -> ResponseHeader:
-        """The response header."""
-        return ResponseHeader(self._pb.header)
+    __slots__ = ()
 
     @property
     def members(self) -> list[Member]:
@@ -102,7 +99,7 @@ class _MembersResponse:
         return f"{type(self).__name__}(members={self.members!r})"
 
 
-class MemberListResponse(_MembersResponse):
+class MemberListResponse(_MembersResponse[_pb.rpc.MemberListResponse]):
     """The answer to a member list.
 
     Attributes:
@@ -113,7 +110,7 @@ class MemberListResponse(_MembersResponse):
     __slots__ = ()
 
 
-class MemberAddResponse(_MembersResponse):
+class MemberAddResponse(_MembersResponse[_pb.rpc.MemberAddResponse]):
     """The answer to a member add.
 
     Attributes:
@@ -134,7 +131,7 @@ class MemberAddResponse(_MembersResponse):
         return f"MemberAddResponse(member={self.member!r}, members={self.members!r})"
 
 
-class MemberRemoveResponse(_MembersResponse):
+class MemberRemoveResponse(_MembersResponse[_pb.rpc.MemberRemoveResponse]):
     """The answer to a member remove.
 
     Attributes:
@@ -145,7 +142,7 @@ class MemberRemoveResponse(_MembersResponse):
     __slots__ = ()
 
 
-class MemberUpdateResponse(_MembersResponse):
+class MemberUpdateResponse(_MembersResponse[_pb.rpc.MemberUpdateResponse]):
     """The answer to a member update.
 
     Attributes:
@@ -156,7 +153,7 @@ class MemberUpdateResponse(_MembersResponse):
     __slots__ = ()
 
 
-class MemberPromoteResponse(_MembersResponse):
+class MemberPromoteResponse(_MembersResponse[_pb.rpc.MemberPromoteResponse]):
     """The answer to a member promote.
 
     Attributes:

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from etcd3py import _pb
 from etcd3py.cli._command import Command, Invocation
 from etcd3py.cli._config import client, seconds
-from etcd3py.cli._console import BAD_ARGS, ERROR, fail
+from etcd3py.cli._console import BAD_ARGS, fail
 from etcd3py.cli._display import GoNilPanic, Out
-from etcd3py.cli._failures import go_error, warn
+from etcd3py.cli._failures import failed
 from etcd3py.cli._flags import Flag
 from etcd3py.cli._gofmt import GoNumError, parse_uint, quote
 from etcd3py.cli._gojson import dumps
@@ -58,27 +58,6 @@ def _peer_urls(inv: Invocation) -> tuple[str, list[str]]:
     return given, given.split(",")
 
 
-def _header_pb(header: ResponseHeader) -> _pb.rpc.ResponseHeader:
-    """The header message of a response view."""
-    return _pb.rpc.ResponseHeader(
-        cluster_id=header.cluster_id,
-        member_id=header.member_id,
-        revision=header.revision,
-        raft_term=header.raft_term,
-    )
-
-
-def _member_pb(member: Member) -> _pb.rpc.Member:
-    """The member message of a member view."""
-    return _pb.rpc.Member(
-        ID=member.id,
-        name=member.name,
-        peerURLs=member.peer_urls,
-        clientURLs=member.client_urls,
-        isLearner=member.is_learner,
-    )
-
-
 def _change_done(
     out: Out,
     verb: str,
@@ -118,8 +97,7 @@ def _add(inv: Invocation) -> None:
         else:
             resp = cli.member_add(urls, timeout=timeout)
     except EtcdError as exc:
-        warn(inv, exc)
-        raise fail(ERROR, go_error(exc)) from None
+        raise failed(inv, exc) from None
     out = Out(inv)
     new = resp.member
     if out.kind == "simple":
@@ -136,12 +114,7 @@ def _add(inv: Invocation) -> None:
             'ETCD_INITIAL_CLUSTER_STATE="existing"\n'
         )
         return
-    pb = _pb.rpc.MemberAddResponse(
-        header=_header_pb(resp.header),
-        member=_member_pb(new),
-        members=[_member_pb(m) for m in resp.members],
-    )
-    out.whole(pb)
+    out.whole(resp.to_pb())
 
 
 def _remove(inv: Invocation) -> None:
@@ -152,12 +125,8 @@ def _remove(inv: Invocation) -> None:
     try:
         resp = cli.member_remove(member_id, timeout=timeout)
     except EtcdError as exc:
-        warn(inv, exc)
-        raise fail(ERROR, go_error(exc)) from None
-    pb = _pb.rpc.MemberRemoveResponse(
-        header=_header_pb(resp.header), members=[_member_pb(m) for m in resp.members]
-    )
-    _change_done(Out(inv), "removed from", member_id, resp.header, pb)
+        raise failed(inv, exc) from None
+    _change_done(Out(inv), "removed from", member_id, resp.header, resp.to_pb())
 
 
 def _update(inv: Invocation) -> None:
@@ -170,12 +139,8 @@ def _update(inv: Invocation) -> None:
     try:
         resp = cli.member_update(member_id, urls, timeout=timeout)
     except EtcdError as exc:
-        warn(inv, exc)
-        raise fail(ERROR, go_error(exc)) from None
-    pb = _pb.rpc.MemberUpdateResponse(
-        header=_header_pb(resp.header), members=[_member_pb(m) for m in resp.members]
-    )
-    _change_done(Out(inv), "updated in", member_id, resp.header, pb)
+        raise failed(inv, exc) from None
+    _change_done(Out(inv), "updated in", member_id, resp.header, resp.to_pb())
 
 
 def _promote(inv: Invocation) -> None:
@@ -186,8 +151,7 @@ def _promote(inv: Invocation) -> None:
     try:
         resp = cli.member_promote(member_id, timeout=timeout)
     except EtcdError as exc:
-        warn(inv, exc)
-        raise fail(ERROR, go_error(exc)) from None
+        raise failed(inv, exc) from None
     out = Out(inv)
     if out.kind != "simple":
         raise GoNilPanic()
@@ -234,8 +198,7 @@ def _list(inv: Invocation) -> None:
     try:
         resp = cli.member_list(timeout=timeout)
     except EtcdError as exc:
-        warn(inv, exc)
-        raise fail(ERROR, go_error(exc)) from None
+        raise failed(inv, exc) from None
     out = Out(inv)
     members = resp.members
     if out.kind == "simple":
@@ -244,7 +207,7 @@ def _list(inv: Invocation) -> None:
         header = ["ID", "Status", "Name", "Peer Addrs", "Client Addrs", "Is Learner"]
         out.raw(render(header, _rows(members)))
     elif out.kind == "fields":
-        out.header(_header_pb(resp.header))
+        out.header(resp.to_pb().header)
         for m in members:
             out.line('"ID" :', m.id)
             out.raw(f'"Name" : {quote(m.name)}\n')
@@ -255,9 +218,7 @@ def _list(inv: Invocation) -> None:
     elif out.kind == "json" and out.hex:
         out.raw(_hex_json(resp.header, members))
     else:
-        pb = _pb.rpc.MemberListResponse(
-            header=_header_pb(resp.header), members=[_member_pb(m) for m in members]
-        )
+        pb = resp.to_pb()
         if out.kind == "json":
             out.json(pb)
         else:
