@@ -21,7 +21,7 @@ from etcd3py.compare import Cmp, Compare
 from etcd3py.concurrency._flow import Apply, Do, Flow
 from etcd3py.concurrency._scope import call_context, check_context
 from etcd3py.context import Context
-from etcd3py.errors import InvalidArgumentError
+from etcd3py.errors import FutureRevisionError, InvalidArgumentError
 from etcd3py.op import GetOptions, Op, PutOptions
 
 # The largest revision: no read happened yet (Go's math.MaxInt64 - 1).
@@ -122,7 +122,18 @@ class STMCore:
             if key in self._rset:
                 return self._rset[key]
         ops = [Op.get(key, **self._get_opts) for key in keys]
-        txn = yield Do(Op.txn((), ops), ctx=self._ctx)
+        try:
+            txn = yield Do(Op.txn((), ops), ctx=self._ctx)
+        except FutureRevisionError:
+            rev = self._get_opts.get("rev")
+            if rev is None:
+                raise
+            # A serializable read at the attempt's base revision reached a member that has
+            # not applied that revision yet (round robin over a cluster; clientv3 returns
+            # this error to the caller). The revision is committed, since a read saw it: a
+            # linearizable read at it waits until the member has applied it.
+            ops = [Op.get(key, rev=rev) for key in keys]
+            txn = yield Do(Op.txn((), ops), ctx=self._ctx)
         self._add_reads(keys, txn)
         return self._rset[keys[0]]
 

@@ -20,7 +20,14 @@ from etcd3py._watch_views import WatchResponse
 from etcd3py.concurrency._election import ElectionCore, ObserverCore
 from etcd3py.concurrency._flow import Do, Done, Emit, Flow, Next, Pump, Unwatch, Watch
 from etcd3py.concurrency._mutex import MutexCore
-from etcd3py.errors import ElectionNotLeaderError, SessionExpiredError
+from etcd3py.concurrency._stm import (
+    REPEATABLE_READS,
+    SERIALIZABLE,
+    SERIALIZABLE_SNAPSHOT,
+    Isolation,
+    STMCore,
+)
+from etcd3py.errors import ElectionNotLeaderError, FutureRevisionError, SessionExpiredError
 from etcd3py.models import EventType
 from etcd3py.op import OpType
 
@@ -161,3 +168,30 @@ def test_resign_and_proclaim_send_nothing_without_a_key() -> None:
     assert isinstance(Pump(None, election._resign(None, None)).next_step(), Done)
     with pytest.raises(ElectionNotLeaderError):
         Pump(None, election._proclaim(b"v", None, None)).next_step()
+
+
+@pytest.mark.parametrize("isolation", [SERIALIZABLE, SERIALIZABLE_SNAPSHOT])
+def test_a_serializable_stm_read_at_a_revision_a_lagging_member_lacks_is_read_again(
+    isolation: Isolation,
+) -> None:
+    stm = STMCore(None, isolation, Context.background())
+    first = _Script(stm._get((b"/a",)))
+    read = first.step()
+    assert isinstance(read, Do) and read.op.to_txn_request().success[0].request_range.revision == 0
+    assert first.answer(_txn(40, True, _op_range(40, (b"/a", 7)))) == Done(b"")
+    later = _Script(stm._get((b"/b",)))
+    pinned = later.step().op.to_txn_request().success[0].request_range
+    assert (pinned.revision, pinned.serializable) == (40, True)
+    # round robin reached a member still at revision 39: read again, linearizable, at 40
+    again = later.throw(FutureRevisionError()).op.to_txn_request().success[0].request_range
+    assert (again.key, again.revision, again.serializable) == (b"/b", 40, False)
+    assert later.answer(_txn(41, True, _op_range(41, (b"/b", 9)))) == Done(b"")
+    assert stm._rset[b"/b"].kvs[0].mod_revision == 9
+
+
+def test_a_future_revision_is_the_callers_error_when_the_stm_pinned_no_revision() -> None:
+    stm = STMCore(None, REPEATABLE_READS, Context.background())
+    run = _Script(stm._get((b"/a",)))
+    run.step()
+    with pytest.raises(FutureRevisionError):
+        run.throw(FutureRevisionError())
