@@ -42,6 +42,8 @@ class _Entry(Generic[_S]):
     deadline: float  # monotonic time after which the lease is taken as expired
     ttl: float  # the last TTL the server renewed it to (first_timeout before any)
     waiting_since: float | None  # when the oldest unanswered renewal went out
+    answered: bool = False  # a renewal of it succeeded on this stream
+    asked_again: bool = False  # a "gone" answer before any renewal succeeded was doubted
 
 
 class KeepAliveSchedule(Generic[_S]):
@@ -96,14 +98,26 @@ class KeepAliveSchedule(Generic[_S]):
 
         A gone lease (``ttl <= 0``) leaves the schedule; a live one is renewed again a
         third of ``ttl`` from now and expires ``ttl`` from now. An unknown ID is ignored.
+
+        The first "gone" of a lease no renewal has kept alive yet is doubted: the lease is
+        asked about again :data:`RESEND` seconds later, and only a second "gone" ends it
+        (its deadline still holds meanwhile). etcd before 3.5.3 renews on the leader without
+        waiting for the leader to apply the grant (etcd #13675): on a cluster, a lease granted
+        through a follower and kept alive at once can be reported gone while it exists.
         """
         self._last_answer = now
         entry = self._entries.get(lease_id)
         if entry is None:
             return [], False
+        if ttl <= 0 and not entry.answered and not entry.asked_again:
+            entry.asked_again = True
+            entry.next_at = now + RESEND
+            entry.waiting_since = None
+            return [], False
         if ttl <= 0:
             del self._entries[lease_id]
             return entry.subscribers, True
+        entry.answered = True
         entry.next_at = now + ttl / 3.0
         entry.deadline = now + ttl
         entry.ttl = ttl

@@ -65,7 +65,8 @@ def test_second_caller_shares_the_entry(sched: KeepAliveSchedule[str]) -> None:
 def test_ttl_zero_means_gone(sched: KeepAliveSchedule[str]) -> None:
     sched.add(3, "a", now=0.0)
     sched.add(3, "b", now=0.0)
-    assert sched.on_response(3, 0, now=0.5) == (["a", "b"], True)
+    assert sched.on_response(3, 0, now=0.5) == ([], False)  # never renewed: asked again
+    assert sched.on_response(3, 0, now=1.0) == (["a", "b"], True)
     assert 3 not in sched
     assert sched.on_response(3, 5, now=0.6) == ([], False)  # a late answer is ignored
 

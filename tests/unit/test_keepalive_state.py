@@ -8,7 +8,7 @@ import pytest
 
 from etcd3py import Context, _pb
 from etcd3py._keepalive_renewals import Renewals, add_done_callback, follow
-from etcd3py._keepalive_schedule import KeepAliveSchedule
+from etcd3py._keepalive_schedule import RESEND, KeepAliveSchedule
 from etcd3py._keepalive_state import (
     KeepAliveStreams,
     StreamKey,
@@ -76,6 +76,21 @@ def test_a_stream_still_answering_others_is_not_stalled() -> None:
     assert sched.stalled(1.5 + FIRST / 3)  # silent that long since its last answer
 
 
+def test_a_gone_lease_is_doubted_once_only_before_its_first_renewal() -> None:
+    # etcd < 3.5.3 may renew on a leader that has not applied the grant yet (etcd #13675)
+    sched: KeepAliveSchedule[str] = KeepAliveSchedule(FIRST)
+    sched.add(1, "new", now=0.0)
+    sched.add(2, "kept", now=0.0)
+    sched.stream_opened(0.0)
+    assert sched.on_response(1, 0, now=0.1) == ([], False)  # doubted: asked again
+    assert 1 in sched and 1 in sched.due(0.1 + RESEND)
+    assert sched.on_response(1, 30, now=0.7) == (["new"], False)  # it was there after all
+    assert sched.on_response(2, 30, now=0.1) == (["kept"], False)
+    assert sched.on_response(2, 0, now=5.0) == (["kept"], True)  # renewed before: believed
+    assert sched.on_response(1, 0, now=9.0) == (["new"], True)
+    assert 1 not in sched and 2 not in sched
+
+
 def test_stream_events() -> None:
     woken: list[bool] = []
     stream = StreamState((), FIRST, lambda: woken.append(True))
@@ -87,8 +102,11 @@ def test_stream_events() -> None:
     stream.add(2, b, now=0.2)  # the call is up: sent at once
     assert queue.sent == [1, 2]
     stream.deliver(answer(1, 9), now=0.3)
-    stream.deliver(answer(2, 0), now=0.3)  # gone
-    assert a.got == [9] and b.ended and isinstance(b.ended[0], LeaseNotFoundError)
+    stream.deliver(answer(2, 0), now=0.3)  # gone, before any renewal of it: asked again
+    assert a.got == [9] and not b.ended and not b.got
+    assert stream.tick(0.3 + RESEND) == [_pb.rpc.LeaseKeepAliveRequest(ID=2)]
+    stream.deliver(answer(2, 0), now=0.3)  # gone again: it is
+    assert b.ended and isinstance(b.ended[0], LeaseNotFoundError)
     assert stream.tick(0.3 + 3.0) == [_pb.rpc.LeaseKeepAliveRequest(ID=1)]  # a third of 9
     assert not call.cancelled
     assert stream.tick(0.3 + 3.0 + 3.0) == []  # unanswered for 3 s: the call is hung
