@@ -20,7 +20,9 @@ lazily, when the first test needs it, and stops at session end.
 
 Markers: ``testserver_only`` and ``real_etcd_only`` restrict a test to those backends;
 ``cluster`` and ``faults`` need a server this session started itself (not ``external``),
-and ``cluster`` needs a real etcd binary.
+and ``cluster`` needs a real etcd binary. On ``external``, a ``cluster_wide`` test (one that
+compacts, raises an alarm, or changes the members or the leader) runs alone
+(:mod:`tests.shared_cluster`).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from tests.backends import (  # noqa: F401 (re-exported for tests that start the
     wait_serving,
 )
 from tests.faces import FACES, AioModuleView, AioView
+from tests.shared_cluster import cluster_turn
 
 # Which backends a marker allows; a test with several markers needs all of them to allow.
 _MARKER_ALLOWS = {
@@ -214,6 +217,20 @@ def backend_pool(pytestconfig: pytest.Config) -> Iterator[BackendPool]:
 def backend(request: pytest.FixtureRequest, backend_pool: BackendPool) -> Backend:
     """The running backend of this parametrization; skips loudly when it cannot run."""
     return backend_pool.get_or_skip(request.param)
+
+
+@pytest.fixture(autouse=True)
+def _external_cluster_turn(request: pytest.FixtureRequest) -> Iterator[None]:
+    """On ``external``, hold the shared cluster: alone for a ``cluster_wide`` test, beside the
+    others for the rest (:mod:`tests.shared_cluster`). Nothing on the other backends."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is None or callspec.params.get("backend") != "external":
+        yield
+        return
+    endpoints = [e.strip() for e in os.environ.get(ENDPOINTS_ENV, "").split(",") if e.strip()]
+    alone = request.node.get_closest_marker("cluster_wide") is not None
+    with cluster_turn(endpoints, alone):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -2,14 +2,16 @@
 
 Each test runs in its own event loop, in asyncio's debug mode; ``aio_transport`` is an
 :class:`~etcd3py._aio_transport.AioTransport` started on the test's backend in that loop,
-closed after the test. A test also fails when it leaves a task of its own running (see
+closed after the test; ``member_transport`` and ``member_client`` ask the backend's first
+endpoint only. A test also fails when it leaves a task of its own running (see
 :mod:`tests.aio.tasks_left`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -28,6 +30,27 @@ async def aio_transport(backend: Backend) -> AsyncIterator[AioTransport]:
         yield transport
     finally:
         await transport.close()
+
+
+@pytest.fixture
+async def member_transport(backend: Backend) -> AsyncIterator[AioTransport]:
+    """A started transport on the backend's first endpoint only; closed after the test.
+
+    With ``member_client``, two faces asked the same member: their answers (headers
+    included) compare exactly on one member and on a cluster alike."""
+    transport = AioTransport(Config(endpoints=parse_endpoints(backend.endpoints[:1])))
+    await transport.start()
+    try:
+        yield transport
+    finally:
+        await transport.close()
+
+
+@pytest.fixture
+def member_client(backend: Backend, new_client: Callable[..., Any]) -> Any:
+    """A sync client on the backend's first endpoint only: ``member_transport``'s member (and
+    ``raw_channel``'s)."""
+    return new_client(endpoints=backend.endpoints[:1])
 
 
 @pytest.fixture(autouse=True)

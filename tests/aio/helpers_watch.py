@@ -30,9 +30,16 @@ async def next_rev(transport: AioTransport, prefix: str) -> int:
     return (await transport.run(kv_calls.do(Op.get(prefix + "\0")))).header.revision + 1
 
 
-async def take_events(chan: WatchChan, count: int, timeout: float = WAIT) -> list[Event]:
-    """Read responses until ``count`` events came; fail on an error or a timeout."""
+async def take_events(
+    chan: WatchChan, count: int, timeout: float = WAIT, within: str | None = None
+) -> list[Event]:
+    """Read responses until ``count`` events came; fail on an error or a timeout.
+
+    With ``within``, only events on keys under that prefix count: a from-key watch on a
+    shared cluster also sees other tests' keys.
+    """
     events: list[Event] = []
+    mine = b"" if within is None else within.encode()  # b"" starts every key
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while len(events) < count:
@@ -41,7 +48,7 @@ async def take_events(chan: WatchChan, count: int, timeout: float = WAIT) -> lis
         resp = await chan.get(remaining)
         assert resp is not None, f"watch ended or timed out after {len(events)} events"
         assert resp.err() is None, resp.err()
-        events.extend(resp.events)
+        events.extend(e for e in resp.events if e.kv.key.startswith(mine))
     assert len(events) == count, [e.kv.key for e in events]
     return events
 

@@ -1,15 +1,17 @@
 """The asyncio Cluster (:class:`etcd3py.aio.cluster.Cluster`) and endpoint sync on every backend.
 
-The member list answers as the sync client's (both forms); a learner is added then removed
-on real etcd, and the reference server refuses membership changes as the sync tests show;
-bad input raises the sync face's error before sending; a ctx and a task cancel apply.
-``sync_endpoints``/``set_endpoints`` of the asyncio transport move new calls to a new
-channel at once and close the old one when its last call ends, and ``close()`` closes all.
+The member list answers as the sync client's (both forms, both asking the same endpoint);
+a learner is added then removed on real etcd (alone on a shared cluster), and the reference
+server refuses membership changes as the sync tests show; bad input raises the sync face's
+error before sending; a ctx and a task cancel apply. ``sync_endpoints``/``set_endpoints`` of
+the asyncio transport move new calls to a new channel at once and close the old one when its
+last call ends, and ``close()`` closes all. The backend may be one member or a cluster.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from etcd3py import Client, Context
 from etcd3py._aio_transport import AioTransport
 from etcd3py._calls import kv as kv_calls
 from etcd3py.aio.cluster import Cluster
+from etcd3py.aio.maintenance import Maintenance
 from etcd3py.cluster import MemberAddResponse, MemberListResponse
 from etcd3py.config import parse_endpoints
 from etcd3py.errors import (
@@ -44,42 +47,51 @@ from tests.aio.unary_support import (
 )
 from tests.backends import Backend, EtcdProcess
 from tests.e2e.hold_proxy import HoldProxy
-from tests.e2e.test_cluster_api import unserved_peer_url
+from tests.e2e.test_cluster_api import check_lists_endpoint_members, unserved_peer_url
 
 __all__ = ["held_transport", "proxy", "rejects"]  # fixtures
 
 
 @pytest.mark.parametrize("linearizable", [True, False])
 async def test_member_list_answers_as_the_sync_client(
-    aio_transport: AioTransport, client: Client, backend: Backend, linearizable: bool
+    backend: Backend, new_client: Callable[..., Client], linearizable: bool
 ) -> None:
-    cluster = Cluster(aio_transport)
-    listed = await cluster.member_list(linearizable=linearizable, timeout=WAIT)
-    assert isinstance(listed, MemberListResponse)
-    same_view(listed, client.member_list(linearizable=linearizable, timeout=WAIT))
-    (member,) = listed.members
-    assert member.id == listed.header.member_id != 0
-    leader = Context.background().with_require_leader()
-    same_view(await cluster.member_list(ctx=leader), listed)
+    first = backend.endpoints[0]  # both faces ask one member: the headers are the same
+    async with aio_transport_on(first) as transport:
+        cluster = Cluster(transport)
+        listed = await cluster.member_list(linearizable=linearizable, timeout=WAIT)
+        assert isinstance(listed, MemberListResponse)
+        sync = new_client(endpoints=[first])
+        same_view(listed, sync.member_list(linearizable=linearizable, timeout=WAIT))
+        status = await Maintenance(transport).status(first, timeout=WAIT)
+        assert listed.header.member_id == status.header.member_id != 0
+        check_lists_endpoint_members(listed.members, {first: status.header.member_id})
+        leader = Context.background().with_require_leader()
+        same_view(await cluster.member_list(ctx=leader), listed)
 
 
 @pytest.mark.real_etcd_only
+@pytest.mark.cluster_wide  # adds, updates and removes a member: alone on a shared cluster
 async def test_learner_added_then_removed(aio_transport: AioTransport, client: Client) -> None:
     cluster = Cluster(aio_transport)
+    before = {m.id for m in (await cluster.member_list(timeout=WAIT)).members}
     added = await cluster.member_add_as_learner([unserved_peer_url()], timeout=WAIT)
     try:
         assert isinstance(added, MemberAddResponse) and added.member.is_learner
         listed = {m.id: m for m in client.member_list(timeout=WAIT).members}
+        assert listed.keys() == before | {added.member.id}
         assert listed[added.member.id].is_learner
         urls = [unserved_peer_url()]
         updated = await cluster.member_update(added.member.id, urls, timeout=WAIT)
         assert {m.id: m.peer_urls for m in updated.members}[added.member.id] == urls
     finally:
         left = await cluster.member_remove(added.member.id, timeout=WAIT)
-    assert added.member.id not in {m.id for m in left.members}
-    (voter,) = (await cluster.member_list()).members
-    with pytest.raises(MemberNotLearnerError):
-        await cluster.member_promote(voter.id, timeout=WAIT)
+    assert {m.id for m in left.members} == before
+    voters = (await cluster.member_list(timeout=WAIT)).members
+    assert {m.id for m in voters} == before and not any(m.is_learner for m in voters)
+    for voter in voters:
+        with pytest.raises(MemberNotLearnerError):
+            await cluster.member_promote(voter.id, timeout=WAIT)
 
 
 @pytest.mark.testserver_only
@@ -120,7 +132,9 @@ async def test_bad_input_raises_the_sync_error_before_sending(
     await rejects(Cluster(aio_transport), method, args, kwargs)
 
 
-async def test_ctx_and_task_cancel(held_transport: AioTransport, proxy: HoldProxy) -> None:
+async def test_ctx_and_task_cancel(
+    held_transport: AioTransport, proxy: HoldProxy, backend: Backend
+) -> None:
     cluster = Cluster(held_transport)
     expired = Context.background().with_timeout(1e-9)
     with pytest.raises(DeadlineExceededError):
@@ -133,7 +147,8 @@ async def test_ctx_and_task_cancel(held_transport: AioTransport, proxy: HoldProx
         held_transport, proxy, lambda ctx: cluster.member_list(ctx=ctx, timeout=WAIT)
     )
     await cancel_in_flight(held_transport, proxy, lambda: cluster.member_list(timeout=WAIT))
-    assert len((await cluster.member_list(timeout=WAIT)).members) == 1
+    listed = await cluster.member_list(timeout=WAIT)  # the proxy's member answers
+    check_lists_endpoint_members(listed.members, {backend.endpoints[0]: listed.header.member_id})
 
 
 async def test_sync_endpoints_moves_to_the_listed_members(
@@ -143,8 +158,9 @@ async def test_sync_endpoints_moves_to_the_listed_members(
     assert t.endpoints == (proxy.endpoint,)
     old = t.channel
     synced = await t.sync_endpoints(timeout=WAIT)
-    (member,) = (await Cluster(t).member_list(timeout=WAIT)).members  # on the new channel
-    assert synced == t.endpoints == tuple(u.split("://")[-1] for u in member.client_urls)
+    members = (await Cluster(t).member_list(timeout=WAIT)).members  # on the new channel
+    urls = tuple(u.split("://")[-1] for m in members if not m.is_learner for u in m.client_urls)
+    assert synced == t.endpoints == urls  # every voter's, in the list's order
     assert t.channel is not old and old._channel.closed()  # no call ran on it: closed at once
     assert await t.set_endpoints(parse_endpoints(list(synced))) is False  # the same list
     with proxy.hold():  # new calls no longer go through the proxy

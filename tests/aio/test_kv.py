@@ -1,10 +1,13 @@
 """The asyncio KV (:class:`etcd3py.aio.kv.GrpcKV`) on every backend.
 
 Each read is made by the asyncio face and the sync client with the same options and the
-answers' messages must be equal (headers included: nothing writes in between); writes are
-checked by what they answer and leave. Bad input raises the sync face's error before
-anything leaves; a ctx bounds, cancels (from another thread, in flight) and carries
-metadata; cancelling the awaiting task cancels the call (a hold proxy keeps it in flight).
+answers' messages must be equal, headers included; both faces are on the backend's first
+endpoint only (``member_transport``, ``member_client``), so that one member answers both on
+a cluster too. Only the header's revision may grow between the two reads, when another
+client writes on a shared ``external`` cluster. Writes are checked by what they answer and
+leave. Bad input raises the sync face's error before anything leaves; a ctx bounds, cancels
+(from another thread, in flight) and carries metadata; cancelling the awaiting task cancels
+the call (a hold proxy keeps it in flight). The compaction test is ``cluster_wide``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from etcd3py.errors import (
 )
 from etcd3py.kv import DeleteResponse, GetResponse, PutResponse
 from tests.aio.unary_support import (
+    REVISIONS,
     WAIT,
     Rejects,
     cancel_ctx_in_flight,
@@ -42,9 +46,9 @@ __all__ = ["held_transport", "proxy", "rejects"]  # fixtures
 
 
 async def test_reads_answer_as_the_sync_client(
-    aio_transport: AioTransport, client: Client, prefix: str
+    member_transport: AioTransport, member_client: Client, prefix: str
 ) -> None:
-    kv = GrpcKV(aio_transport)
+    kv, client = GrpcKV(member_transport), member_client  # the same member answers both
     first = await kv.put(prefix + "a", "1")
     await kv.put(prefix + "b", "22")
     await kv.put(prefix + "c", "3")
@@ -71,7 +75,8 @@ async def test_reads_answer_as_the_sync_client(
     for key, opts in options:
         got = await kv.get(prefix + key, **opts, timeout=WAIT)
         assert isinstance(got, GetResponse)
-        same_view(got, client.get(prefix + key, **opts, timeout=WAIT))
+        # the header's revision is the store's: another test's write may move it on between
+        same_view(got, client.get(prefix + key, **opts, timeout=WAIT), grown=REVISIONS)
     assert [kv.value for kv in (await kv.get(prefix, prefix=True)).kvs] == [b"4", b"22", b"3"]
 
 
@@ -116,12 +121,15 @@ async def test_delete_options(aio_transport: AioTransport, client: Client, prefi
     await kv.delete(tail, prefix=True)
 
 
-async def test_do_txn_and_compact(aio_transport: AioTransport, client: Client, prefix: str) -> None:
-    kv = GrpcKV(aio_transport)
+@pytest.mark.cluster_wide  # a compaction ends every other test's reads of older revisions
+async def test_do_txn_and_compact(
+    member_transport: AioTransport, member_client: Client, prefix: str
+) -> None:
+    kv, client = GrpcKV(member_transport), member_client  # the same member answers both
     assert isinstance(await kv.do(Op.put(prefix + "k", "1")), PutResponse)
     old = client.get(prefix + "k").header.revision
     got = await kv.do(Op.get(prefix + "k"))
-    same_view(got, client.do(Op.get(prefix + "k")))
+    same_view(got, client.do(Op.get(prefix + "k")), grown=REVISIONS)
     now = (await kv.put(prefix + "k", "2")).header.revision
     compacted = await kv.compact(now, physical=True)
     assert compacted.header.revision >= now

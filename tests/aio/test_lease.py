@@ -34,6 +34,7 @@ from etcd3py.lease import (
     LeaseTimeToLiveResponse,
 )
 from etcd3py.op import Op
+from tests.leases import alease_gone
 
 WAIT = 10.0  # seconds any single expected renewal or end may take
 MIN_TTL = 2  # etcd's minimum TTL with its default election timeout
@@ -82,7 +83,7 @@ async def test_grant_time_to_live_leases_revoke(lease: GrpcLease) -> None:
     revoked = await lease.revoke(grant.id)
     assert isinstance(revoked, LeaseRevokeResponse) and revoked.header.revision > 0
     assert grant.id not in (await lease.leases()).leases
-    assert (await lease.time_to_live(grant.id)).ttl == -1
+    assert await alease_gone(lease, grant.id)
     with pytest.raises(LeaseNotFoundError):
         await lease.revoke(grant.id)
 

@@ -1,11 +1,18 @@
 """The asyncio Maintenance (:class:`etcd3py.aio.maintenance.Maintenance`) on every backend.
 
-Status, alarms, hash, defragment and downgrade answer as the sync client's; every alarm is
-disarmed in one call (the shared flow: a list, then a clear of each); ``move_leader`` finds
-the leader (on the one member, itself); a snapshot is saved to a
-path and to a file object and checked; a ctx ended before or during the transfer, or the
-awaiting task cancelled while the status or the stream is in flight, ends it with nothing
-left at the path and no task behind. Bad input raises the sync face's error before sending.
+Status, alarms, hash, defragment and downgrade answer as the sync client's (the same member
+answers both; only the counters another client's write may move on in between differ, and
+only forward); every alarm is disarmed in one call (the shared flow: a list, then a clear of
+each); ``move_leader`` finds the leader among the endpoints; a snapshot is saved to a path
+and to a file object and checked; a ctx ended before or during the transfer, or the awaiting
+task cancelled while the status or the stream is in flight, ends it with nothing left at the
+path and no task behind. Bad input raises the sync face's error before sending.
+
+On a cluster, a transport or client of several endpoints is answered by any member: where an
+answer is compared with the sync client's (headers included) or is about one member, both
+sides are on the backend's first endpoint only (``member_transport``, ``member_client``),
+and a snapshot names its member. Tests that raise alarms or move the leader are
+``cluster_wide`` (alone on an ``external`` cluster).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from etcd3py.errors import (
 )
 from etcd3py.maintenance import AlarmType, DowngradeAction, SnapshotResponse
 from tests.aio.unary_support import (
+    REVISIONS,
     WAIT,
     Rejects,
     cancel_ctx_in_flight,
@@ -52,16 +60,30 @@ from tests.e2e.test_maintenance_api import (
 __all__ = ["held_transport", "proxy", "rejects"]  # fixtures
 
 
+#: what another client's write may change in a member's status between two calls
+STATUS_GROWN = ("revision", "raftIndex", "raftAppliedIndex")
+STATUS_SIZES = ("dbSize", "dbSizeInUse")
+
+
 async def test_reads_answer_as_the_sync_client(
-    aio_transport: AioTransport, client: Client, backend: Backend, prefix: str
+    member_transport: AioTransport, member_client: Client, backend: Backend, prefix: str
 ) -> None:
-    m = Maintenance(aio_transport)
+    m, client = Maintenance(member_transport), member_client  # the same member answers both
     endpoint = backend.endpoints[0]
     rev = client.put(prefix + "k", "v").header.revision
-    same_view(await m.status(endpoint, timeout=WAIT), client.status(endpoint, timeout=WAIT))
-    same_view(await m.alarm_list(timeout=WAIT), client.alarm_list(timeout=WAIT))
-    same_view(await m.hash_kv(endpoint, rev), client.hash_kv(endpoint, rev))
-    same_view(await m.hash_kv(endpoint), client.hash_kv(endpoint))
+    status = await m.status(endpoint, timeout=WAIT)
+    assert status.db_size > 0 and status.db_size_in_use > 0
+    same_view(
+        status, client.status(endpoint, timeout=WAIT), grown=STATUS_GROWN, unordered=STATUS_SIZES
+    )
+    listed = await m.alarm_list(timeout=WAIT)
+    same_view(listed, client.alarm_list(timeout=WAIT), grown=REVISIONS)
+    at_rev = await m.hash_kv(endpoint, rev)
+    same_view(at_rev, client.hash_kv(endpoint, rev), grown=REVISIONS)
+    # the hash of the member's current revision is its hash at the revision it answers with
+    latest = await m.hash_kv(endpoint)
+    assert latest.header.revision >= rev
+    same_view(latest, client.hash_kv(endpoint, latest.header.revision), grown=REVISIONS)
     defrag = await m.defragment(endpoint, timeout=30.0)
     same_view(defrag, client.defragment(endpoint, timeout=30.0), header=False)
     for action, version in [(DowngradeAction.VALIDATE, "3.4"), (DowngradeAction.CANCEL, "")]:
@@ -73,13 +95,19 @@ async def test_reads_answer_as_the_sync_client(
                 lambda a=action, v=version: client.downgrade(a, v, timeout=WAIT),  # type: ignore[misc]
             )
         else:
-            same_view(await m.downgrade(action, version, timeout=WAIT), expected)
+            got = await m.downgrade(action, version, timeout=WAIT)
+            same_view(expected, got, grown=REVISIONS)
 
 
+@pytest.mark.cluster_wide
 async def test_every_alarm_disarmed_in_one_call(
-    aio_transport: AioTransport, client: Client, raw_channel: grpc.Channel, prefix: str
+    member_transport: AioTransport,
+    member_client: Client,
+    raw_channel: grpc.Channel,
+    prefix: str,
 ) -> None:
-    m = Maintenance(aio_transport)
+    # one member answers both faces (the headers are compared) and raw_channel's activations
+    m, client = Maintenance(member_transport), member_client
     member_id = client.member_list(timeout=WAIT).header.member_id
     assert (await m.alarm_disarm(timeout=WAIT)).alarms == []  # none raised: nothing cleared
     try:
@@ -87,7 +115,13 @@ async def test_every_alarm_disarmed_in_one_call(
         activate(raw_channel, OTHER_MEMBER, AlarmType.NOSPACE)
         listed = await m.alarm_list(timeout=WAIT)
         expected = client.alarm_list(timeout=WAIT)
-        assert listed._pb.header == expected._pb.header  # etcd 3.4 lists in no fixed order
+        # the same member's header (etcd 3.4 sends none); a lease that expires may move the
+        # revision on in between
+        assert listed.header.revision <= expected.header.revision
+        head = [(h.cluster_id, h.member_id, h.raft_term) for h in (listed.header, expected.header)]
+        assert head[0] == head[1]
+        assert listed._pb.HasField("header") == expected._pb.HasField("header")
+        # etcd 3.4 lists in no fixed order
         assert sorted((a.member_id, a.alarm) for a in listed.alarms) == sorted(
             (a.member_id, a.alarm) for a in expected.alarms
         )
@@ -105,32 +139,50 @@ async def test_every_alarm_disarmed_in_one_call(
     client.put(prefix + "k", "v", timeout=WAIT)  # writes are accepted again
 
 
-async def test_move_leader_finds_the_leader(aio_transport: AioTransport, client: Client) -> None:
+@pytest.mark.cluster_wide
+async def test_move_leader_finds_the_leader(
+    aio_transport: AioTransport, client: Client, backend: Backend
+) -> None:
+    # a move to the leader itself is a no-op that only the leader answers: the transport of
+    # every endpoint finds it (on a cluster, not necessarily the first endpoint)
     m = Maintenance(aio_transport)
-    member_id = client.member_list(timeout=WAIT).header.member_id
-    moved = await m.move_leader(member_id, timeout=WAIT)
+    leader = client.status(backend.endpoints[0], timeout=WAIT).leader
+    members = {member.id for member in client.member_list(timeout=WAIT).members}
+    assert leader in members
+    moved = await m.move_leader(leader, timeout=WAIT)
     assert moved.header.member_id == 0  # etcd answers a leader move without a header
+    for endpoint in backend.endpoints:
+        assert (await m.status(endpoint, timeout=WAIT)).leader == leader
+    assert leader ^ 0xFFFF not in members
     with pytest.raises(BadLeaderTransfereeError):
-        await m.move_leader(member_id ^ 0xFFFF, timeout=WAIT)
+        await m.move_leader(leader ^ 0xFFFF, timeout=WAIT)
 
 
 async def test_snapshot_to_a_file_object_and_a_path(
-    aio_transport: AioTransport, client: Client, backend: Backend, prefix: str, tmp_path: Path
+    aio_transport: AioTransport,
+    member_transport: AioTransport,
+    member_client: Client,
+    backend: Backend,
+    prefix: str,
+    tmp_path: Path,
 ) -> None:
-    m = Maintenance(aio_transport)
+    endpoint = backend.endpoints[0]
+    m = Maintenance(member_transport)  # one endpoint: its member's snapshot, no endpoint=
     key = (prefix + "k").encode()
-    client.put(key, "v")
+    member_client.put(key, "v")  # the member snapshotted has applied it
     buf = io.BytesIO()
     resp = await m.snapshot(buf, timeout=30.0)
     assert isinstance(resp, SnapshotResponse) and resp.size == len(buf.getvalue())
     check_snapshot_of(buf.getvalue(), backend, key)
-    status = client.status(backend.endpoints[0], timeout=WAIT)
+    status = member_client.status(endpoint, timeout=WAIT)
     assert resp.version == status.version != ""
     assert resp.header.member_id == status.header.member_id != 0
     path = tmp_path / "snap.db"
     path.write_bytes(b"an older backup")
-    at_path = await m.snapshot(path, endpoint=backend.endpoints[0], timeout=30.0)
+    # the transport of every endpoint snapshots the member named
+    at_path = await Maintenance(aio_transport).snapshot(path, endpoint=endpoint, timeout=30.0)
     assert at_path.size == len(path.read_bytes())
+    assert at_path.header.member_id == resp.header.member_id
     check_snapshot_of(path.read_bytes(), backend, key)
     again = await m.snapshot(str(tmp_path / "second.db"))
     assert again.header.member_id == resp.header.member_id
@@ -139,7 +191,7 @@ async def test_snapshot_to_a_file_object_and_a_path(
 
 @pytest.mark.parametrize("how", ["cancelled", "expired"])
 async def test_snapshot_ctx_ended_leaves_no_file(
-    aio_transport: AioTransport, tmp_path: Path, how: str
+    aio_transport: AioTransport, backend: Backend, tmp_path: Path, how: str
 ) -> None:
     if how == "cancelled":
         ctx = Context.background().with_cancel()
@@ -149,15 +201,19 @@ async def test_snapshot_ctx_ended_leaves_no_file(
         ctx = Context.background().with_timeout(1e-9)
         error = DeadlineExceededError
     with pytest.raises(error):
-        await Maintenance(aio_transport).snapshot(tmp_path / "snap.db", ctx=ctx)
+        await Maintenance(aio_transport).snapshot(
+            tmp_path / "snap.db", endpoint=backend.endpoints[0], ctx=ctx
+        )
     assert list(tmp_path.iterdir()) == []
 
 
-async def test_snapshot_ctx_cancelled_mid_stream(aio_transport: AioTransport) -> None:
+async def test_snapshot_ctx_cancelled_mid_stream(
+    aio_transport: AioTransport, backend: Backend
+) -> None:
     ctx = Context.background().with_cancel()
     out = CancelOnFirstWrite(ctx)  # etcd sends the database, then its trailer
     with pytest.raises(CanceledError):
-        await Maintenance(aio_transport).snapshot(out, ctx=ctx)
+        await Maintenance(aio_transport).snapshot(out, endpoint=backend.endpoints[0], ctx=ctx)
     assert len(out.getvalue()) > 0
 
 
@@ -171,9 +227,12 @@ class CancelTaskOnFirstWrite(io.BytesIO):
         return super().write(data)
 
 
-async def test_snapshot_task_cancelled_mid_stream(aio_transport: AioTransport) -> None:
+async def test_snapshot_task_cancelled_mid_stream(
+    aio_transport: AioTransport, backend: Backend
+) -> None:
     out = CancelTaskOnFirstWrite()
-    task = asyncio.ensure_future(Maintenance(aio_transport).snapshot(out, timeout=30.0))
+    snapshot = Maintenance(aio_transport).snapshot(out, endpoint=backend.endpoints[0], timeout=30.0)
+    task = asyncio.ensure_future(snapshot)
     with pytest.raises(asyncio.CancelledError):
         await task
     assert len(out.getvalue()) > 0
@@ -205,12 +264,14 @@ class CancelFromAThreadOnFirstWrite(io.BytesIO):
 
 
 async def test_snapshot_ctx_cancelled_from_a_thread_mid_stream(
-    aio_transport: AioTransport,
+    aio_transport: AioTransport, backend: Backend
 ) -> None:
     ctx = Context.background().with_cancel()
     out = CancelFromAThreadOnFirstWrite(ctx)
     with pytest.raises(CanceledError):
-        await Maintenance(aio_transport).snapshot(out, ctx=ctx, timeout=30.0)
+        await Maintenance(aio_transport).snapshot(
+            out, endpoint=backend.endpoints[0], ctx=ctx, timeout=30.0
+        )
     assert len(out.getvalue()) > 0
 
 

@@ -26,6 +26,7 @@ from etcd3py.kv import DeleteResponse, GetResponse, PutResponse
 from etcd3py.txn import Txn as SyncTxn
 from etcd3py.txn import TxnResponse
 from tests.aio.unary_support import (
+    REVISIONS,
     WAIT,
     cancel_ctx_in_flight,
     cancel_in_flight,
@@ -81,9 +82,9 @@ def test_builder_errors_are_the_sync_ones(
 
 
 async def test_commit_answers_as_the_sync_commit(
-    aio_transport: AioTransport, client: Client, prefix: str
+    member_transport: AioTransport, member_client: Client, prefix: str
 ) -> None:
-    kv = GrpcKV(aio_transport)
+    kv, client = GrpcKV(member_transport), member_client  # the same member answers both
     await kv.put(prefix + "a", "1")
     await kv.put(prefix + "b", "2")
 
@@ -103,7 +104,7 @@ async def test_commit_answers_as_the_sync_commit(
         assert isinstance(got, TxnResponse) and got.succeeded is holds
         sync_txn = read_only(client.txn(), holds)
         assert isinstance(sync_txn, SyncTxn)
-        same_view(got, sync_txn.commit(timeout=WAIT))
+        same_view(got, sync_txn.commit(timeout=WAIT), grown=REVISIONS)
 
     writes = kv.txn().if_(Compare.create_revision(prefix + "c") == 0)
     resp = await writes.then(Op.put(prefix + "c", "3"), Op.delete(prefix + "a")).commit()

@@ -37,8 +37,21 @@ async def aio_transport_on(endpoint: str, **settings: Any) -> AsyncIterator[AioT
         await transport.close()
 
 
-def same_view(aio: Any, sync: Any, *, header: bool = True) -> None:
-    """Assert two answers are the same view of the same message (headers too, if asked)."""
+def same_view(
+    aio: Any,
+    sync: Any,
+    *,
+    header: bool = True,
+    grown: tuple[str, ...] = (),
+    unordered: tuple[str, ...] = (),
+) -> None:
+    """Assert two answers are the same view of the same message (headers too, if asked).
+
+    ``grown`` names counters (fields, at any depth) that may have grown between the first
+    answer and the second, never shrunk: on a shared cluster another client's write (another
+    test, a lease that expires) moves a member's revision and raft indexes on. ``unordered``
+    names fields that may differ either way (a database's sizes).
+    """
     assert type(aio) is type(sync)
     a, s = type(aio._pb)(), type(sync._pb)()
     a.CopyFrom(aio._pb)
@@ -46,7 +59,28 @@ def same_view(aio: Any, sync: Any, *, header: bool = True) -> None:
     if not header:
         a.ClearField("header")
         s.ClearField("header")
+    _settle(a, s, grown, unordered)
     assert a == s, f"{a} != {s}"
+
+
+#: The counters of a member's store: every header's revision.
+REVISIONS = ("revision",)
+
+
+def _settle(a: Any, b: Any, grown: tuple[str, ...], unordered: tuple[str, ...]) -> None:
+    """Give ``b`` the values of ``a`` for the ``grown`` fields (after checking they did not
+    shrink) and the ``unordered`` ones, at every depth of the two messages."""
+    for field, value in a.ListFields():
+        if field.message_type is not None:
+            other = getattr(b, field.name)
+            one = hasattr(value, "ListFields")  # a message, else a repeated field of them
+            for x, y in [(value, other)] if one else zip(value, other, strict=False):
+                _settle(x, y, grown, unordered)
+        elif field.name in grown:
+            assert getattr(b, field.name) >= value, f"{field.name} went back"
+            setattr(b, field.name, value)
+        elif field.name in unordered:
+            setattr(b, field.name, value)
 
 
 def forbid_sending(transport: AioTransport, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,9 +1,12 @@
 """End-to-end tests of the Cluster API: list, add, remove, update, promote members.
 
-Single-member backends: the member list (linearizable and serializable), ``ctx=`` on the
-calls, and (real etcd) adding a learner at a peer URL no process serves, then removing it
-again. The reference server answers membership changes with ``UNIMPLEMENTED``. The 3-member
-parts (promote) run on the ``etcd_cluster`` fixture.
+Every backend, one member or a cluster (``external`` may be either): the member list names
+the member behind each of the client's endpoints (as its own Status says), in both forms and
+with ``ctx=``; comparisons of two answers ask one endpoint, so the headers agree exactly. On
+real etcd, a learner is added at a peer URL no process serves and removed again, and a voter
+refuses promotion; these change (or try to change) the membership, so they run alone on a
+shared cluster (``cluster_wide``). The reference server answers membership changes with
+``UNIMPLEMENTED``. The 3-member parts (promote) run on the ``etcd_cluster`` fixture.
 """
 
 from __future__ import annotations
@@ -11,12 +14,12 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 
 import pytest
 
 from etcd3py import Client, Context
-from etcd3py.cluster import MemberAddResponse
+from etcd3py.cluster import Member, MemberAddResponse
 from etcd3py.errors import (
     CanceledError,
     DeadlineExceededError,
@@ -58,27 +61,55 @@ def unserved_peer_url() -> str:
     return f"http://192.0.2.1:{next(_PEER_PORTS)}"
 
 
-def test_member_list_one_member(client: Client, backend: Backend) -> None:
+def endpoint_members(client: Client, endpoints: Iterable[str]) -> dict[str, int]:
+    """Return the id of the member behind each endpoint, as that member's Status says."""
+    return {e: client.status(e, timeout=TIMEOUT).header.member_id for e in endpoints}
+
+
+def check_lists_endpoint_members(members: Iterable[Member], behind: Mapping[str, int]) -> None:
+    """Assert a member list names the member behind each endpoint (``behind``: endpoint to
+    member id), as a started voter with that endpoint among its client URLs.
+
+    Not that the list has one member per endpoint: a client may know only some members
+    of a cluster (or reach one member by two addresses).
+    """
+    listed = {m.id: m for m in members}
+    for endpoint, member_id in behind.items():
+        assert member_id != 0
+        assert member_id in listed, f"{endpoint}'s member {member_id:#x} is not in {listed}"
+        member = listed[member_id]
+        assert member.is_learner is False
+        assert member.name and member.peer_urls
+        assert any(url.endswith(endpoint) for url in member.client_urls), (endpoint, member)
+
+
+def test_member_list_names_each_endpoints_member(
+    client: Client, backend: Backend, new_client: Callable[..., Client]
+) -> None:
     resp = client.member_list(timeout=TIMEOUT)
-    assert len(resp.members) == 1
-    (member,) = resp.members
-    assert member.id == resp.header.member_id != 0
-    assert member.is_learner is False
-    assert member.peer_urls
-    assert any(url.endswith(backend.endpoints[0]) for url in member.client_urls)
+    check_lists_endpoint_members(resp.members, endpoint_members(client, backend.endpoints))
+    assert resp.header.member_id in {m.id for m in resp.members}
+    first = backend.endpoints[0]
+    pinned = new_client(endpoints=[first]).member_list(timeout=TIMEOUT)
+    assert pinned.header.member_id == client.status(first, timeout=TIMEOUT).header.member_id
+    assert pinned.members == resp.members  # any member answers the same list
 
 
 @pytest.mark.parametrize("linearizable", [True, False])
-def test_member_list_both_forms(client: Client, linearizable: bool) -> None:
+def test_member_list_both_forms(
+    backend: Backend, new_client: Callable[..., Client], linearizable: bool
+) -> None:
+    client = new_client(endpoints=backend.endpoints[:1])  # both answers from one member
     default = client.member_list(timeout=TIMEOUT)
     resp = client.member_list(linearizable=linearizable, timeout=TIMEOUT)
     assert resp.members == default.members
     assert resp.header.member_id == default.header.member_id != 0
 
 
-def test_member_list_with_a_context(client: Client) -> None:
+def test_member_list_with_a_context(client: Client, backend: Backend) -> None:
     ctx = Context.background().with_timeout(TIMEOUT)
-    assert len(client.member_list(ctx=ctx).members) == 1
+    listed = client.member_list(ctx=ctx).members
+    check_lists_endpoint_members(listed, endpoint_members(client, backend.endpoints))
     cancelled = Context.background().with_cancel()
     cancelled.cancel()
     with pytest.raises(CanceledError):
@@ -91,24 +122,33 @@ def test_member_list_with_a_context(client: Client) -> None:
 
 
 @pytest.mark.real_etcd_only
+@pytest.mark.cluster_wide  # adds and removes a member: alone on a shared cluster
 def test_learner_added_then_removed(client: Client) -> None:
+    before = {m.id for m in client.member_list(timeout=TIMEOUT).members}
     added = client.member_add_as_learner([unserved_peer_url()], timeout=TIMEOUT)
     try:
         assert added.member.is_learner is True
         assert added.member.name == ""  # not started
+        assert added.member.id not in before
         listed = {m.id: m for m in client.member_list(timeout=TIMEOUT).members}
+        assert listed.keys() == before | {added.member.id}
         assert listed[added.member.id].is_learner is True
     finally:
         left = client.member_remove(added.member.id, timeout=TIMEOUT)
-    assert added.member.id not in {m.id for m in left.members}
-    assert len(client.member_list(timeout=TIMEOUT).members) == 1
+    assert {m.id for m in left.members} == before
+    assert {m.id for m in client.member_list(timeout=TIMEOUT).members} == before
 
 
+# etcd refuses the promotion only when it applies it: it goes through raft as a membership
+# change, and raft drops one proposed while another is pending (its caller then times out).
 @pytest.mark.real_etcd_only
+@pytest.mark.cluster_wide  # a membership change (refused): alone on a shared cluster
 def test_member_promote_voter_is_refused(client: Client) -> None:
-    (member,) = client.member_list(timeout=TIMEOUT).members
-    with pytest.raises(MemberNotLearnerError):
-        client.member_promote(member.id, timeout=TIMEOUT)
+    voters = [m for m in client.member_list(timeout=TIMEOUT).members if not m.is_learner]
+    assert voters
+    for voter in voters:
+        with pytest.raises(MemberNotLearnerError):
+            client.member_promote(voter.id, timeout=TIMEOUT)
 
 
 @pytest.mark.testserver_only

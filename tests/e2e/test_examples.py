@@ -157,10 +157,18 @@ def test_every_example_has_its_asyncio_twin() -> None:
 
 
 faces = pytest.mark.parametrize("face", sorted(FACE_DIRS))
+#: Examples that compact the key space: on a shared external cluster they run alone.
+COMPACTING = {"kv_compaction", "watch_compacted"}
 
 
 @faces
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.cluster_wide) if n in COMPACTING else n
+        for n in sorted(EXPECTED)
+    ],
+)
 def test_example_on_backend(backend: Backend, name: str, face: str) -> None:
     output = run_example(name, "--endpoint", backend.endpoints[0], face=face)
     assert_says(output, EXPECTED[name])

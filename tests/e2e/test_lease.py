@@ -24,7 +24,10 @@ from etcd3py.errors import (
     LeaseNotFoundError,
 )
 from etcd3py.lease import GrpcLease, LeaseKeepAliveResponse
+from etcd3py.models import EventType
+from etcd3py.watch import Event
 from tests.backends import Backend
+from tests.leases import lease_gone
 
 WAIT = 10.0  # seconds any single expected renewal may take
 KEEPALIVE_THREAD = "etcd3py-keepalive"
@@ -102,7 +105,7 @@ def test_grant_time_to_live_leases_revoke(client: Client) -> None:
     revoke = client.revoke(grant.id)
     assert revoke.header.revision > 0
     assert grant.id not in client.leases().leases
-    assert client.time_to_live(grant.id).ttl == -1  # etcd's answer for a gone lease
+    assert lease_gone(client, grant.id)  # etcd's answer for a gone lease: ttl -1
 
 
 def test_grant_with_id(client: Client) -> None:
@@ -126,8 +129,21 @@ def test_put_with_lease_key_vanishes_after_revoke(client: Client, prefix: str) -
         (prefix + "b").encode(),
     ]
     before = client.get(prefix, prefix=True).header.revision
-    revision = client.revoke(lid).header.revision
-    assert revision == before + 1  # both keys deleted in one revision
+    with client.watch(prefix, prefix=True, rev=before + 1) as chan:
+        revision = client.revoke(lid).header.revision
+        events: list[Event] = []
+        deadline = time.monotonic() + WAIT
+        while len(events) < 2 and time.monotonic() < deadline:
+            resp = chan.get(deadline - time.monotonic())
+            assert resp is not None and resp.err() is None, resp
+            events.extend(resp.events)
+    # both keys deleted in one revision, the revoke's (other writes may come between on a
+    # shared cluster, so the revision is compared with the events, not with ``before + 1``)
+    assert [(ev.type, ev.kv.key) for ev in events] == [
+        (EventType.DELETE, (prefix + "a").encode()),
+        (EventType.DELETE, (prefix + "b").encode()),
+    ]
+    assert {ev.kv.mod_revision for ev in events} == {revision}
     assert [kv.key for kv in client.get(prefix, prefix=True).kvs] == [(prefix + "c").encode()]
 
 

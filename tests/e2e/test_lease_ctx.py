@@ -27,6 +27,7 @@ from etcd3py.errors import (
 from etcd3py.lease import GrpcLease, LeaseGrantResponse
 from tests.backends import Backend
 from tests.e2e.test_lease import stream_workers, wait_worker_ended
+from tests.leases import lease_gone
 
 WAIT = 10.0  # seconds any single expected renewal or end may take
 MIN_TTL = 2  # etcd's minimum TTL with its default election timeout: ceil(1.5 * 1 s)
@@ -81,7 +82,7 @@ def test_a_grant_response_is_accepted_wherever_an_id_is(client: Client) -> None:
         got = ka.get(WAIT)
         assert got is not None and got.id == lease.id
     client.revoke(lease)
-    assert client.time_to_live(lease).ttl == -1
+    assert lease_gone(client, lease)
 
 
 def test_bad_ids_and_ttls_are_refused_at_the_call(new_client: Callable[..., Any]) -> None:

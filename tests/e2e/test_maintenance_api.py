@@ -7,7 +7,13 @@ backend (real etcd's with ``etcdutl snapshot status`` too; the reference server'
 serialization, read back with ``testserver.snapshot.read_snapshot``). Downgrades are
 validated on every backend (etcd 3.4 has none), and enabled then cancelled on the reference
 server and on a private etcd 3.5. Moving the leadership to another member runs on the
-3-member ``etcd_cluster`` fixture.
+3-member ``etcd_cluster`` fixture, and on an ``external`` backend of several members.
+
+On a cluster, calls of a client of several endpoints are answered by any member: a test about
+one member (its status, hash, snapshot, or the header of its answers) makes its calls through
+``member_client``, a client of the backend's first endpoint only, or names that endpoint. A
+test that raises an alarm or moves the leader is ``cluster_wide``: on ``external`` it runs
+alone (a NOSPACE alarm refuses every other test's writes while it is raised).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from etcd3py.errors import (
     CanceledError,
     DeadlineExceededError,
     DowngradeInProcessError,
+    InvalidArgumentError,
     InvalidDowngradeTargetVersionError,
     NoInflightDowngradeError,
     NoSpaceError,
@@ -62,6 +69,21 @@ SHA256_SIZE = 32
 OTHER_MEMBER = 0x5
 
 
+@pytest.fixture
+def member_client(backend: Backend, new_client: NewClient) -> Client:
+    """A client of the test's face on the backend's first endpoint only (``raw_channel``'s).
+
+    Every call it makes is answered by that one member, so its answers' headers, its status
+    and what it has applied are that member's, on one member and on a cluster alike.
+    """
+    return new_client(endpoints=backend.endpoints[:1])
+
+
+def member_ids(client: Client) -> set[int]:
+    """The IDs of the cluster's members."""
+    return {m.id for m in client.member_list(timeout=TIMEOUT).members}
+
+
 def activate(channel: grpc.Channel, member_id: int, alarm: AlarmType) -> None:
     """Raise an alarm with etcd's own RPC (etcd accepts ``ACTIVATE`` from any client)."""
     request = _pb.rpc.AlarmRequest(
@@ -83,10 +105,15 @@ def test_alarm_disarm_none_raised(client: Client) -> None:
     assert client.alarm_list(timeout=TIMEOUT).alarms == []
 
 
+@pytest.mark.cluster_wide
 def test_alarms_raised_then_all_disarmed_in_one_call(
-    client: Client, backend: Backend, raw_channel: grpc.Channel, prefix: str
+    member_client: Client, backend: Backend, raw_channel: grpc.Channel, prefix: str
 ) -> None:
+    # one member throughout: the alarms raised on it are in its status as soon as they are
+    # answered, and each answer's header is its own
+    client = member_client
     member_id = client.member_list(timeout=TIMEOUT).header.member_id
+    assert member_id in member_ids(client)
     try:
         activate(raw_channel, member_id, AlarmType.NOSPACE)
         activate(raw_channel, OTHER_MEMBER, AlarmType.NOSPACE)
@@ -107,8 +134,12 @@ def test_alarms_raised_then_all_disarmed_in_one_call(
     client.put(prefix + "k", "v", timeout=TIMEOUT)
 
 
+@pytest.mark.cluster_wide
 def test_alarm_disarm_one(client: Client, raw_channel: grpc.Channel) -> None:
+    # the alarms are the cluster's: raised through one member, listed and disarmed through
+    # whichever member answers the client (every member, on a cluster)
     member_id = client.member_list(timeout=TIMEOUT).header.member_id
+    assert member_id in member_ids(client)
     try:
         activate(raw_channel, OTHER_MEMBER, AlarmType.NOSPACE)
         activate(raw_channel, member_id, AlarmType.NOSPACE)
@@ -165,7 +196,10 @@ def test_defragment(client: Client, backend: Backend, prefix: str) -> None:
     assert client.get(prefix + "k").kvs[0].value == b"v"
 
 
-def test_hash_kv_stable_without_writes(client: Client, backend: Backend, prefix: str) -> None:
+def test_hash_kv_stable_without_writes(
+    member_client: Client, backend: Backend, prefix: str
+) -> None:
+    client = member_client  # the member hashed has applied the put (it answered it)
     rev = client.put(prefix + "k", "v").header.revision
     first = client.hash_kv(backend.endpoints[0], rev, timeout=TIMEOUT)
     second = client.hash_kv(backend.endpoints[0], rev, timeout=TIMEOUT)
@@ -175,7 +209,8 @@ def test_hash_kv_stable_without_writes(client: Client, backend: Backend, prefix:
     assert first.header.revision >= rev
 
 
-def test_hash_kv_changes_with_a_write(client: Client, backend: Backend, prefix: str) -> None:
+def test_hash_kv_changes_with_a_write(member_client: Client, backend: Backend, prefix: str) -> None:
+    client = member_client  # the member hashed has applied the puts (it answered them)
     rev = client.put(prefix + "k", "v1").header.revision
     before = client.hash_kv(backend.endpoints[0], rev, timeout=TIMEOUT).hash
     rev2 = client.put(prefix + "k", "v2").header.revision
@@ -194,7 +229,8 @@ def check_snapshot_of(data: bytes, backend: Backend, key: bytes) -> None:
         assert key in [kv.key for kv in kvs]
 
 
-def test_snapshot_to_a_file_object(client: Client, backend: Backend, prefix: str) -> None:
+def test_snapshot_to_a_file_object(member_client: Client, backend: Backend, prefix: str) -> None:
+    client = member_client  # one endpoint: the snapshot is its member's, no endpoint= needed
     client.put(prefix + "k", "v")
     buf = io.BytesIO()
     resp = client.snapshot(buf, timeout=30.0)
@@ -208,21 +244,42 @@ def test_snapshot_to_a_file_object(client: Client, backend: Backend, prefix: str
     check_snapshot_of(buf.getvalue(), backend, (prefix + "k").encode())
 
 
-def test_snapshot_to_a_path(client: Client, backend: Backend, prefix: str, tmp_path: Path) -> None:
-    client.put(prefix + "k", "v")
+def test_snapshot_to_a_path(
+    client: Client, member_client: Client, backend: Backend, prefix: str, tmp_path: Path
+) -> None:
+    endpoint = backend.endpoints[0]
+    member_client.put(prefix + "k", "v")  # the member snapshotted has applied it
     path = tmp_path / "snap.db"
     path.write_bytes(b"an older backup")
-    resp = client.snapshot(path, endpoint=backend.endpoints[0], timeout=30.0)
+    # the client of every endpoint snapshots the member it names
+    resp = client.snapshot(path, endpoint=endpoint, timeout=30.0)
     data = path.read_bytes()
     assert resp.size == len(data)
     check_snapshot_of(data, backend, (prefix + "k").encode())
     assert [p.name for p in tmp_path.iterdir()] == ["snap.db"]  # no temp file left
-    again = client.snapshot(str(tmp_path / "second.db"), timeout=30.0)
+    again = client.snapshot(str(tmp_path / "second.db"), endpoint=endpoint, timeout=30.0)
     assert again.header.member_id == resp.header.member_id
+    assert resp.header.member_id == member_client.status(endpoint).header.member_id
+
+
+def test_snapshot_of_a_client_of_several_endpoints_names_one(
+    backend: Backend, new_client: NewClient, tmp_path: Path
+) -> None:
+    # the first endpoint twice: a client of two endpoints on any backend
+    endpoint = backend.endpoints[0]
+    client = new_client(endpoints=[endpoint, endpoint])
+    path = tmp_path / "snap.db"
+    with pytest.raises(InvalidArgumentError, match="the client has 2 endpoints"):
+        client.snapshot(path, timeout=30.0)
+    assert list(tmp_path.iterdir()) == []
+    resp = client.snapshot(path, endpoint=endpoint, timeout=30.0)
+    assert resp.size == len(path.read_bytes()) > SHA256_SIZE
 
 
 @pytest.mark.parametrize("how", ["cancelled", "expired"])
-def test_snapshot_ctx_ended_leaves_no_file(client: Client, tmp_path: Path, how: str) -> None:
+def test_snapshot_ctx_ended_leaves_no_file(
+    client: Client, backend: Backend, tmp_path: Path, how: str
+) -> None:
     if how == "cancelled":
         ctx = Context.background().with_cancel()
         ctx.cancel()
@@ -232,7 +289,7 @@ def test_snapshot_ctx_ended_leaves_no_file(client: Client, tmp_path: Path, how: 
         error = DeadlineExceededError
     path = tmp_path / "snap.db"
     with pytest.raises(error):
-        client.snapshot(path, ctx=ctx)
+        client.snapshot(path, endpoint=backend.endpoints[0], ctx=ctx)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -248,13 +305,13 @@ class CancelOnFirstWrite(io.BytesIO):
         return super().write(data)
 
 
-def test_snapshot_cancelled_mid_stream(client: Client) -> None:
+def test_snapshot_cancelled_mid_stream(client: Client, backend: Backend) -> None:
     # etcd sends at least two messages (the database, then its trailer): the cancel lands
     # between them, and the bytes already written stay in the caller's file
     ctx = Context.background().with_cancel()
     out = CancelOnFirstWrite(ctx)
     with pytest.raises(CanceledError):
-        client.snapshot(out, ctx=ctx)
+        client.snapshot(out, endpoint=backend.endpoints[0], ctx=ctx)
     assert len(out.getvalue()) > 0
 
 
@@ -274,11 +331,11 @@ def test_snapshot_deadline_while_the_server_is_slow(
 
 @pytest.mark.real_etcd_only
 def test_snapshot_accepted_by_etcdutl(
-    client: Client, prefix: str, etcd_tools: EtcdTools, tmp_path: Path
+    client: Client, backend: Backend, prefix: str, etcd_tools: EtcdTools, tmp_path: Path
 ) -> None:
     client.put(prefix + "k", "v")
     path = tmp_path / "snap.db"
-    resp = client.snapshot(path, timeout=30.0)
+    resp = client.snapshot(path, endpoint=backend.endpoints[0], timeout=30.0)
     out = subprocess.run(
         [str(etcd_tools.etcdutl), "snapshot", "status", str(path), "-w", "json"],
         capture_output=True,
@@ -395,32 +452,51 @@ def test_maintenance_calls_take_a_context(client: Client, backend: Backend) -> N
             call()
 
 
-def test_move_leader_to_itself(client: Client) -> None:
-    member_id = client.member_list(timeout=TIMEOUT).header.member_id
-    resp = client.move_leader(member_id, timeout=TIMEOUT)
+@pytest.mark.cluster_wide
+def test_move_leader_to_itself(client: Client, backend: Backend) -> None:
+    # a move to the leader itself is a no-op, answered by the leader (the client finds it
+    # among its endpoints: on a cluster, not necessarily the first)
+    leader = client.status(backend.endpoints[0], timeout=TIMEOUT).leader
+    assert leader in member_ids(client)
+    resp = client.move_leader(leader, timeout=TIMEOUT)
     assert resp.header.member_id == 0  # etcd answers a leader move without a header
-    status = client.status(client.member_list(timeout=TIMEOUT).members[0].client_urls[0])
-    assert status.leader == member_id
+    for endpoint in backend.endpoints:
+        assert client.status(endpoint, timeout=TIMEOUT).leader == leader
 
 
+@pytest.mark.cluster_wide
 def test_move_leader_to_unknown_member(client: Client) -> None:
     member_id = client.member_list(timeout=TIMEOUT).header.member_id
+    assert member_id ^ 0xFFFF not in member_ids(client)
     with pytest.raises(BadLeaderTransfereeError):
         client.move_leader(member_id ^ 0xFFFF, timeout=TIMEOUT)
 
 
-@pytest.mark.cluster
+def check_move_leader_to_another_member(client: Client, endpoints: list[str]) -> None:
+    """Move the leadership from the leader to another member of ``endpoints``' cluster."""
+    statuses = {e: client.status(e, timeout=TIMEOUT) for e in endpoints}
+    leader = next(s.leader for s in statuses.values())
+    assert all(s.leader == leader for s in statuses.values())
+    endpoint, target = next(
+        (e, s.header.member_id) for e, s in statuses.items() if s.header.member_id != leader
+    )
+    client.move_leader(target, timeout=TIMEOUT)
+    assert client.status(endpoint, timeout=TIMEOUT).leader == target
+    with pytest.raises(BadLeaderTransfereeError):
+        client.move_leader(target ^ 0xFFFF, timeout=TIMEOUT)
+
+
+@pytest.mark.cluster  # a private cluster: not the backend's, so not cluster_wide
 def test_move_leader_to_another_member(
     etcd_cluster: list[EtcdProcess], new_client: NewClient
 ) -> None:
     with new_client(endpoints=[m.endpoint for m in etcd_cluster]) as client:
-        statuses = {m.endpoint: client.status(m.endpoint, timeout=TIMEOUT) for m in etcd_cluster}
-        leader = next(s.leader for s in statuses.values())
-        assert all(s.leader == leader for s in statuses.values())
-        endpoint, target = next(
-            (e, s.header.member_id) for e, s in statuses.items() if s.header.member_id != leader
-        )
-        client.move_leader(target, timeout=TIMEOUT)
-        assert client.status(endpoint, timeout=TIMEOUT).leader == target
-        with pytest.raises(BadLeaderTransfereeError):
-            client.move_leader(target ^ 0xFFFF, timeout=TIMEOUT)
+        check_move_leader_to_another_member(client, [m.endpoint for m in etcd_cluster])
+
+
+@pytest.mark.real_etcd_only
+@pytest.mark.cluster_wide
+def test_move_leader_to_another_member_of_the_backend(client: Client, backend: Backend) -> None:
+    if len(backend.endpoints) < 2:
+        pytest.skip(f"needs a backend of several members; {backend.name} has one endpoint")
+    check_move_leader_to_another_member(client, backend.endpoints)

@@ -87,6 +87,7 @@ def nul_key(client: Client) -> Iterator[bytes]:
 # plugs a sync recording KV into the client; the shared flow sends nothing without a key
 # in either face (tests/unit/test_recipe_flows.py)
 @pytest.mark.sync_face_only
+@pytest.mark.cluster_wide  # writes b"\x00", outside its prefix: alone on a shared cluster
 def test_unlock_without_a_lock_sends_nothing_and_keeps_a_key_named_nul(
     client: Client, prefix: str, session: Session, nul_key: bytes
 ) -> None:

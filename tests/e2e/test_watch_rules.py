@@ -76,6 +76,7 @@ def grpc_watcher(client: Client) -> GrpcWatcher:
 # ---- errors never pass silently -----------------------------------------------------------
 
 
+@pytest.mark.cluster_wide  # compacts: on a shared cluster, alone
 def test_a_loop_ignoring_err_ends_with_the_error(client: Client, prefix: str) -> None:
     first = client.put(prefix + "k", "1").header.revision
     last = client.put(prefix + "k", "2").header.revision
@@ -154,6 +155,7 @@ def test_close_after_the_error_ends_cleanly(client: Client, prefix: str) -> None
     assert chan.get(0) is None and list(chan) == []
 
 
+@pytest.mark.cluster_wide  # compacts: on a shared cluster, alone
 @pytest.mark.parametrize("how", ["cancel", "client-close", "compacted"])
 def test_a_callback_gets_the_last_response_with_err(
     backend: Backend, prefix: str, how: str, new_client: Callable[..., Any]
@@ -187,9 +189,11 @@ def test_a_closed_callback_watch_gets_no_error(client: Client, prefix: str) -> N
 # ---- dropped iterators are cancelled --------------------------------------------------------
 
 
+@pytest.mark.cluster_wide  # counts every watcher of the member: alone on a shared cluster
 def test_dropped_chans_are_cancelled_on_the_server(
-    client: Client, backend: Backend, prefix: str
+    new_client: Callable[..., Client], backend: Backend, prefix: str
 ) -> None:
+    client = new_client(endpoints=backend.endpoints[:1])  # the member whose gauge is read
     rev = client.put(prefix + "k", "v").header.revision
     anchor = client.watch(prefix + "anchor")  # keeps the stream open: only the 50 must go
     watcher = grpc_watcher(client)
