@@ -19,7 +19,18 @@ from etcd3py._ints import check_int
 from etcd3py._keys import KeyLike, to_bytes
 from etcd3py._responses import GetResponse, TxnResponse
 from etcd3py.compare import Compare
-from etcd3py.concurrency._flow import Do, Done, Emit, Flow, Next, Pump, Unwatch, Watch
+from etcd3py.concurrency._flow import (
+    Checkpoint,
+    Do,
+    Done,
+    Emit,
+    Flow,
+    Next,
+    Pump,
+    Settle,
+    Unwatch,
+    Watch,
+)
 from etcd3py.concurrency._key import by_create, get, wait_deletes
 from etcd3py.concurrency._scope import SessionScope, call_context, check_context, check_session
 from etcd3py.context import Context
@@ -76,16 +87,20 @@ class ElectionCore:
         session = self._session
         check_session(session, "election")
         with call_context(ctx, timeout) as call_ctx:
+            check_context(call_ctx)
             key = self._pfx + b"%x" % session.lease
             op = Op.txn(
                 [Compare.create_revision(key) == 0],
                 [Op.put(key, value, lease=session.lease)],
                 [Op.get(key)],
             )
-            resp = yield Do(op, ctx=call_ctx)
+            # the put runs to its answer whatever the caller does meanwhile: a caller who
+            # gives up while it is in flight must still know the key, to withdraw it
+            resp = yield Settle(op, float(session.ttl))
             assert isinstance(resp, TxnResponse)
             self._leader_key, self._leader_rev = key, resp.header.revision
             try:
+                yield Checkpoint(call_ctx)  # an end that came during the put withdraws the key
                 if not resp.succeeded:
                     mine = resp.responses[0]
                     assert isinstance(mine, GetResponse)
@@ -98,7 +113,7 @@ class ElectionCore:
                 raise  # the flow is being dropped: no step may run any more
             except BaseException:
                 with contextlib.suppress(Exception):  # the lease removes the key anyway
-                    yield from self._resign(float(session.ttl), None)
+                    yield from self._resign(float(session.ttl), None, settle=True)
                 raise
         self._hdr = resp.header
 
@@ -116,12 +131,19 @@ class ElectionCore:
             raise ElectionNotLeaderError()
         self._hdr = resp.header
 
-    def _resign(self, timeout: float | None, ctx: Context | None) -> Flow[None]:
+    def _resign(
+        self, timeout: float | None, ctx: Context | None, settle: bool = False
+    ) -> Flow[None]:
+        """Delete the candidate's key; with ``settle`` (a withdrawal, ``timeout`` set), to its
+        answer whatever the caller does meanwhile (a :class:`Settle`)."""
         if self._leader_key is None:
             return
         key, self._leader_key = self._leader_key, None
         op = Op.txn([Compare.create_revision(key) == self._leader_rev], [Op.delete(key)])
-        resp = yield Do(op, timeout, ctx)
+        if settle and timeout is not None:
+            resp = yield Settle(op, timeout)
+        else:
+            resp = yield Do(op, timeout, ctx)
         self._hdr = resp.header
 
     def _leader(self, timeout: float | None, ctx: Context | None) -> Flow[GetResponse]:

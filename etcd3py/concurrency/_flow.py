@@ -59,6 +59,43 @@ class Do(Step):
 
 
 @dataclass(frozen=True, slots=True)
+class Settle(Step):
+    """Run one write to its answer, whatever happens to the caller meanwhile.
+
+    For a write the flow must know the fate of (a waiter's key, its withdrawal): it is sent
+    without the caller's context, bounded by ``timeout`` alone (the session's TTL), and the
+    asyncio runner shields it from a cancel of the task, which it throws in at the flow's
+    next step instead (or raises once the flow has ended). A flow follows the put of a key
+    with a :class:`Checkpoint` inside the ``try`` that withdraws the key, so a caller who
+    gives up while the put is in flight leaves no key behind to queue others.
+    """
+
+    op: Op
+    timeout: float
+
+    def start(self, client: Any) -> Any:
+        """Send the op; see :meth:`etcd3py.kv.KV.do`."""
+        return client.kv.do(self.op, timeout=self.timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint(Step):
+    """Where a caller's end that came during a :class:`Settle` reaches the flow.
+
+    Raises the error of ``ctx`` if it ended (its cancel, its deadline); in the asyncio face a
+    cancel of the task is thrown in here by the runner. Otherwise does nothing.
+    """
+
+    ctx: Context
+
+    def start(self, client: Any) -> None:
+        """Raise the context's error if it ended."""
+        err = self.ctx.err()
+        if err is not None:
+            raise err
+
+
+@dataclass(frozen=True, slots=True)
 class Grant(Step):
     """Grant a lease: ``client.grant(ttl)``."""
 

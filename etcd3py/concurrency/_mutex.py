@@ -9,15 +9,14 @@ Each is a flow (:mod:`etcd3py.concurrency._flow`); the faces only run them. No I
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from etcd3py._keys import KeyLike, to_bytes
 from etcd3py._responses import GetResponse, TxnResponse
 from etcd3py.compare import Cmp, Compare
-from etcd3py.concurrency._flow import Do, Flow
+from etcd3py.concurrency._flow import Checkpoint, Do, Flow, Settle
 from etcd3py.concurrency._key import by_create, get, wait_deletes
-from etcd3py.concurrency._scope import SessionScope, call_context, check_session
+from etcd3py.concurrency._scope import SessionScope, call_context, check_context, check_session
 from etcd3py.context import Context
 from etcd3py.errors import (
     DeadlineExceededError,
@@ -84,18 +83,26 @@ class MutexCore:
         check_session(self._session, "mutex")
         with call_context(ctx, timeout) as call_ctx:
             resp = yield from self._try_acquire(call_ctx)
-            if self._owns(resp):
-                return
-            yield from self._delete_mine(ctx=call_ctx)
+            try:
+                yield Checkpoint(call_ctx)  # an end that came during the put withdraws the key
+                if self._owns(resp):
+                    return
+            except GeneratorExit:
+                raise
+            except BaseException:
+                yield from self._delete_quietly()
+                raise
+            yield from self._delete_quietly(errors=True)  # not ours: the key goes
         raise LockedError()
 
     def _lock(self, timeout: float | None, ctx: Context | None) -> Flow[None]:
         check_session(self._session, "mutex")
         with call_context(ctx, timeout) as call_ctx:
             resp = yield from self._try_acquire(call_ctx)
-            if self._owns(resp):
-                return
             try:
+                yield Checkpoint(call_ctx)  # an end that came during the put withdraws the key
+                if self._owns(resp):
+                    return
                 with SessionScope(self._session, call_ctx, "mutex") as scope:
                     yield from wait_deletes(self._pfx, self._my_rev - 1, scope.ctx)
                     # make sure the session is not expired and our key still exists
@@ -152,13 +159,28 @@ class MutexCore:
         yield Do(Op.txn([Compare.create_revision(key) == rev], [Op.delete(key)]), timeout, ctx)
         self._forget()
 
-    def _delete_quietly(self) -> Flow[None]:
-        """Withdraw after a failed wait; if that fails too, the session's end removes it."""
-        with contextlib.suppress(Exception):
-            yield from self._delete_mine(timeout=float(self._session.ttl))
+    def _delete_quietly(self, errors: bool = False) -> Flow[None]:
+        """Withdraw this waiter's key, whatever the caller does meanwhile (a :class:`Settle`
+        bounded by the TTL); if that fails, the session's end removes the key (the error is
+        raised only with ``errors``)."""
+        assert self._my_key is not None
+        key, rev = self._my_key, self._my_rev
+        op = Op.txn([Compare.create_revision(key) == rev], [Op.delete(key)])
+        try:
+            yield Settle(op, float(self._session.ttl))
+        except Exception:
+            if errors:
+                raise
+        finally:
+            self._forget()
 
     def _try_acquire(self, ctx: Context) -> Flow[TxnResponse]:
-        """Put this waiter's key unless it exists, and read the current holder, in one txn."""
+        """Put this waiter's key unless it exists, and read the current holder, in one txn.
+
+        The put runs to its answer whatever the caller does meanwhile (a :class:`Settle`):
+        a caller who gives up while it is in flight must still know the key, to withdraw it.
+        """
+        check_context(ctx)
         lease = self._session.lease
         key = self._pfx + b"%x" % lease
         get_owner = by_create(self._pfx, SortOrder.ASCEND)
@@ -168,7 +190,7 @@ class MutexCore:
             # the key exists when this session already waits or holds: reuse it
             [Op.get(key), get_owner],
         )
-        resp = yield Do(op, ctx=ctx)
+        resp = yield Settle(op, float(self._session.ttl))
         assert isinstance(resp, TxnResponse)
         self._my_key, self._my_rev = key, resp.header.revision
         if not resp.succeeded:

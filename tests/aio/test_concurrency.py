@@ -46,6 +46,7 @@ from etcd3py.errors import (
 )
 from etcd3py.models import EventType
 from tests.conftest import Backend
+from tests.e2e.hold_proxy import HoldProxy
 from tests.e2e.test_concurrency import _Etcdctl
 from tests.leases import alease_gone
 
@@ -328,6 +329,30 @@ async def test_a_task_cancelled_while_waiting_leaves_no_key(aclient: Client, pre
         with pytest.raises(DeadlineExceededError):
             await election.campaign("c", timeout=1.0)
         assert await _count(aclient, lock + "/") == 1 and await _count(aclient, name + "/") == 1
+
+
+async def test_a_task_cancelled_while_its_key_is_put_waits_for_the_put_then_ends(
+    aclient: Client, backend: Backend, prefix: str
+) -> None:
+    # the put's answer says whether there is a key to withdraw, so the cancel waits for it
+    # (unit tests of the flows: tests/unit/test_recipe_flows.py); here the put never reaches
+    # the server (the proxy holds it, then drops the connection): nothing to withdraw
+    lock = prefix + "lock"
+    with HoldProxy(backend.endpoints[0]) as proxy:
+        async with Client(endpoints=[proxy.endpoint]) as held, Session(held, ttl=30) as session:
+            mutex = Mutex(session, lock)
+            with proxy.hold():
+                task = asyncio.create_task(mutex.lock())
+                assert await asyncio.to_thread(proxy.held.wait, WAIT)  # the put left
+                task.cancel()
+                done, _ = await asyncio.wait([task], timeout=0.3)
+                assert not done  # waits for the put's answer: it is still in flight
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(task, WAIT)  # the hold dropped it: the cancel ends it
+            assert mutex.key == b"" and not mutex.locked()
+            await held.get(lock, timeout=WAIT)  # a read, retried until a new connection serves
+            await session.close()
+    assert await _count(aclient, lock + "/") == 0
 
 
 async def test_a_task_cancelled_while_observing_closes_its_watch(

@@ -18,7 +18,18 @@ from etcd3py import Context, _pb
 from etcd3py._responses import GetResponse, TxnResponse
 from etcd3py._watch_views import WatchResponse
 from etcd3py.concurrency._election import ElectionCore, ObserverCore
-from etcd3py.concurrency._flow import Do, Done, Emit, Flow, Next, Pump, Unwatch, Watch
+from etcd3py.concurrency._flow import (
+    Checkpoint,
+    Do,
+    Done,
+    Emit,
+    Flow,
+    Next,
+    Pump,
+    Settle,
+    Unwatch,
+    Watch,
+)
 from etcd3py.concurrency._mutex import MutexCore
 from etcd3py.concurrency._stm import (
     REPEATABLE_READS,
@@ -27,7 +38,12 @@ from etcd3py.concurrency._stm import (
     Isolation,
     STMCore,
 )
-from etcd3py.errors import ElectionNotLeaderError, FutureRevisionError, SessionExpiredError
+from etcd3py.errors import (
+    CanceledError,
+    ElectionNotLeaderError,
+    FutureRevisionError,
+    SessionExpiredError,
+)
 from etcd3py.models import EventType
 from etcd3py.op import OpType
 
@@ -89,15 +105,21 @@ class _Script:
         return self.step()
 
 
+def _put_then_holder() -> TxnResponse:
+    """The answer of a waiter's put: its key written at revision 10; the holder's at 5."""
+    put = _pb.rpc.ResponseOp(response_put=_pb.rpc.PutResponse(header=_header(10)))
+    return _txn(10, True, put, _op_range(10, (b"/lock/holder", 5)))
+
+
 def _lock_until_watching() -> tuple[_Script, MutexCore, Any]:
     """Run a lock flow up to its watch on the predecessor's key; return the chan too."""
     mutex = MutexCore(_Session(), "/lock")
     run = _Script(mutex._lock(None, None))
-    first = run.step()
-    assert isinstance(first, Do) and first.op.type is OpType.TXN
+    first = run.step()  # the put runs to its answer whatever the caller does (no ctx)
+    assert isinstance(first, Settle) and first.op.type is OpType.TXN and first.timeout == 7.0
     # our key was written at revision 10; the holder's key was created at 5
-    put = _pb.rpc.ResponseOp(response_put=_pb.rpc.PutResponse(header=_header(10)))
-    read = run.answer(_txn(10, True, put, _op_range(10, (b"/lock/holder", 5))))
+    assert isinstance(run.answer(_put_then_holder()), Checkpoint)
+    read = run.answer(None)
     assert isinstance(read, Do)  # the youngest key created before ours
     assert read.op.option("max_create_revision") == 9
     watch = run.answer(GetResponse(_range(10, (b"/lock/holder", 5))))
@@ -111,8 +133,8 @@ def _lock_until_watching() -> tuple[_Script, MutexCore, Any]:
 def test_a_failed_wait_withdraws_the_waiters_own_key(err: BaseException) -> None:
     run, mutex, chan = _lock_until_watching()
     withdraw = run.throw(err)
-    assert isinstance(withdraw, Do) and withdraw.timeout == 7.0  # bounded by the TTL
-    assert withdraw.ctx is None  # not by the ctx that may have ended the wait
+    # bounded by the TTL, not by the ctx that may have ended the wait, and run to its answer
+    assert isinstance(withdraw, Settle) and withdraw.timeout == 7.0
     txn = withdraw.op.to_txn_request()
     assert txn.compare[0].key == b"/lock/%x" % LEASE and txn.compare[0].create_revision == 10
     assert txn.success[0].request_delete_range.key == b"/lock/%x" % LEASE
@@ -195,3 +217,77 @@ def test_a_future_revision_is_the_callers_error_when_the_stm_pinned_no_revision(
     run.step()
     with pytest.raises(FutureRevisionError):
         run.throw(FutureRevisionError())
+
+
+def test_a_lock_that_ends_during_the_put_of_its_key_withdraws_the_key() -> None:
+    mutex = MutexCore(_Session(), "/lock")
+    ctx = Context.background().with_cancel()
+    run = _Script(mutex._lock(None, ctx))
+    assert isinstance(run.step(), Settle)
+    ctx.cancel()  # while the put is in flight (a deadline passing is the same): it answers
+    checkpoint = run.answer(_put_then_holder())
+    assert isinstance(checkpoint, Checkpoint) and checkpoint.ctx.err() is not None
+    with pytest.raises(Exception) as raised:
+        checkpoint.start(None)  # the step raises the context's error, the runner throws it in
+    withdraw = run.throw(raised.value)
+    assert isinstance(withdraw, Settle)
+    txn = withdraw.op.to_txn_request()
+    assert txn.compare[0].key == b"/lock/%x" % LEASE and txn.compare[0].create_revision == 10
+    with pytest.raises(type(raised.value)):
+        run.answer(_txn(11, True))
+    assert mutex.key == b"" and not mutex.locked()
+
+
+def test_a_campaign_that_ends_during_the_put_of_its_key_resigns() -> None:
+    election = ElectionCore(_Session(), "/e")
+    ctx = Context.background().with_cancel()
+    run = _Script(election._campaign("v", None, ctx))
+    put = run.step()
+    assert isinstance(put, Settle) and put.timeout == 7.0
+    ctx.cancel()
+    written = _pb.rpc.ResponseOp(response_put=_pb.rpc.PutResponse(header=_header(12)))
+    checkpoint = run.answer(_txn(12, True, written))
+    assert isinstance(checkpoint, Checkpoint)
+    resign = run.throw(CanceledError())
+    assert isinstance(resign, Settle)
+    txn = resign.op.to_txn_request()
+    assert txn.compare[0].key == b"/e/%x" % LEASE and txn.compare[0].create_revision == 12
+    with pytest.raises(CanceledError):
+        run.answer(_txn(13, True))
+    assert election.key == b""
+
+
+class _SlowKV:
+    """An asyncio client's KV whose answers wait for ``release``; records what it ran."""
+
+    def __init__(self, answers: list[Any]) -> None:
+        self.answers, self.ops = answers, []
+        self.release = asyncio.Event()
+
+    async def do(self, op: Any, **_: Any) -> Any:
+        self.ops.append(op)
+        await self.release.wait()
+        return self.answers.pop(0)
+
+
+async def test_a_task_cancelled_during_the_put_of_its_key_withdraws_it_then_ends() -> None:
+    from etcd3py.aio.concurrency._drive import drive
+
+    kv = _SlowKV([_put_then_holder(), _txn(11, True)])
+    client = type("C", (), {"kv": kv})()
+    mutex = MutexCore(_Session(), "/lock")
+    task = asyncio.create_task(drive(Pump(client, mutex._lock(None, None))))
+    for _ in range(100):  # until the put is in flight
+        if kv.ops:
+            break
+        await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.sleep(0)
+    assert not task.done()  # the put still runs: its answer says what to withdraw
+    kv.release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    withdraw = kv.ops[1].to_txn_request()
+    assert withdraw.success[0].request_delete_range.key == b"/lock/%x" % LEASE
+    assert withdraw.compare[0].create_revision == 10
+    assert mutex.key == b"" and not mutex.locked()

@@ -3,15 +3,18 @@
 Does each step a flow yields with the asyncio client, awaiting what the step returns, and
 feeds the flow the answer, or throws in the error: a cancelled task throws its
 ``CancelledError`` into the flow, which withdraws what it must (a waiter's key) and re-raises
-it. The sync twin is :mod:`etcd3py.concurrency._drive`. No task of its own.
+it. During a :class:`~etcd3py.concurrency._flow.Settle` step (the put of that key) the cancel
+waits for the step's answer, so that the flow knows what to withdraw: that step runs in a task
+of its own, always awaited to its end. The sync twin is :mod:`etcd3py.concurrency._drive`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from typing import Any, TypeVar
 
-from etcd3py.concurrency._flow import Done, Emit, Flow, Pump, Step
+from etcd3py.concurrency._flow import Done, Emit, Flow, Pump, Settle, Step
 
 _R = TypeVar("_R")
 
@@ -21,10 +24,30 @@ async def _do(step: Step, client: Any) -> Any:
     return await answer if inspect.isawaitable(answer) else answer
 
 
+async def _settle(step: Settle, client: Any) -> tuple[Any, BaseException | None]:
+    """Run a :class:`Settle` step to its answer, shielded from a cancel of the task: return
+    the answer and the cancel that came meanwhile, if any (raised if the write failed)."""
+    call = asyncio.ensure_future(_do(step, client))
+    cancel: BaseException | None = None
+    while True:
+        try:
+            return await asyncio.shield(call), cancel
+        except asyncio.CancelledError as exc:
+            if call.done():
+                raise
+            cancel = exc  # wait for the answer all the same: it says what the server holds
+        except Exception:
+            if cancel is not None:
+                raise cancel from None
+            raise
+
+
 async def drive(pump: Pump[_R]) -> Emit | Done[_R]:
     """Run the flow until it returns, or hands out a value (an :class:`Emit`).
 
-    Once the flow has ended (returned or raised), the chans it left open are closed.
+    Once the flow has ended (returned or raised), the chans it left open are closed. A cancel
+    of the task during a :class:`Settle` step waits for its answer, then is thrown in at the
+    flow's next step (a :class:`Checkpoint`), or raised once the flow has ended.
 
     Args:
         pump: the flow being run.
@@ -33,17 +56,32 @@ async def drive(pump: Pump[_R]) -> Emit | Done[_R]:
         The value handed out, or :class:`Done` with the flow's result.
 
     Raises:
-        BaseException: what the flow raised.
+        BaseException: what the flow raised, or the task's cancel.
     """
+    cancel: BaseException | None = None
     try:
         while not isinstance(step := pump.next_step(), (Emit, Done)):
+            if cancel is not None:
+                pump.fail(cancel)
+                cancel = None
+                continue
             try:
-                pump.answer(await _do(step, pump.client))
+                if isinstance(step, Settle):
+                    answer, cancel = await _settle(step, pump.client)
+                else:
+                    answer = await _do(step, pump.client)
+                pump.answer(answer)
             except BaseException as exc:  # the flow decides; it re-raises what it does not handle
                 pump.fail(exc)
-        return step
+    except BaseException as exc:
+        if cancel is not None and exc is not cancel:
+            raise cancel from exc
+        raise
     finally:
         await close_leftovers(pump)
+    if cancel is not None:
+        raise cancel
+    return step
 
 
 async def close_leftovers(pump: Pump[Any], force: bool = False) -> None:
