@@ -34,7 +34,7 @@ from etcd3py.lease import (
     LeaseTimeToLiveResponse,
 )
 from etcd3py.op import Op
-from tests.leases import alease_gone
+from tests.leases import alease_gone, asettled
 
 WAIT = 10.0  # seconds any single expected renewal or end may take
 MIN_TTL = 2  # etcd's minimum TTL with its default election timeout
@@ -74,15 +74,15 @@ async def test_grant_time_to_live_leases_revoke(lease: GrpcLease) -> None:
     grant = await lease.grant(30)
     assert isinstance(grant, LeaseGrantResponse)
     assert grant.id > 0 and grant.ttl == 30 and grant.header.revision > 0
-    ttl = await lease.time_to_live(grant, keys=True)
+    ttl = await asettled(lambda: lease.time_to_live(grant, keys=True), lambda r: r.ttl != -1)
     assert isinstance(ttl, LeaseTimeToLiveResponse)
     assert ttl.id == grant.id and ttl.granted_ttl == 30 and 0 < ttl.ttl <= 30
     assert ttl.keys == []
-    listed = await lease.leases()
+    listed = await asettled(lease.leases, lambda r: grant.id in r.leases)
     assert isinstance(listed, LeaseLeasesResponse) and grant.id in listed.leases
     revoked = await lease.revoke(grant.id)
     assert isinstance(revoked, LeaseRevokeResponse) and revoked.header.revision > 0
-    assert grant.id not in (await lease.leases()).leases
+    assert grant.id not in (await asettled(lease.leases, lambda r: grant.id not in r.leases)).leases
     assert await alease_gone(lease, grant.id)
     with pytest.raises(LeaseNotFoundError):
         await lease.revoke(grant.id)

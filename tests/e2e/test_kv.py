@@ -248,7 +248,8 @@ def test_put_takes_a_grant_response_as_its_lease(client: Client, prefix: str) ->
             (f"{prefix}a".encode(), grant.id),
             (f"{prefix}b".encode(), grant.id),
         ]
-        assert client.txn().if_(Compare.lease(prefix + "a") == grant.id).commit().succeeded
+        held = Compare.lease(prefix + "a") == grant.id  # a get: linearizable, not serializable
+        assert client.txn().if_(held).then(Op.get(prefix + "a")).commit().succeeded
     finally:
         client.revoke(grant.id)
     assert client.get(prefix, prefix=True).count == 0, "the keys went with their lease"

@@ -27,7 +27,7 @@ from etcd3py.lease import GrpcLease, LeaseKeepAliveResponse
 from etcd3py.models import EventType
 from etcd3py.watch import Event
 from tests.backends import Backend
-from tests.leases import lease_gone
+from tests.leases import lease_gone, settled
 
 WAIT = 10.0  # seconds any single expected renewal may take
 KEEPALIVE_THREAD = "etcd3py-keepalive"
@@ -98,13 +98,13 @@ def test_grant_time_to_live_leases_revoke(client: Client) -> None:
     grant = client.grant(30)
     assert grant.id > 0 and grant.ttl == 30
     assert grant.header.revision > 0
-    ttl = client.time_to_live(grant.id)
+    ttl = settled(lambda: client.time_to_live(grant.id), lambda r: r.ttl != -1)
     assert ttl.id == grant.id and ttl.granted_ttl == 30 and 0 < ttl.ttl <= 30
     assert ttl.keys == []
-    assert grant.id in client.leases().leases
+    assert grant.id in settled(client.leases, lambda r: grant.id in r.leases).leases
     revoke = client.revoke(grant.id)
     assert revoke.header.revision > 0
-    assert grant.id not in client.leases().leases
+    assert grant.id not in settled(client.leases, lambda r: grant.id not in r.leases).leases
     assert lease_gone(client, grant.id)  # etcd's answer for a gone lease: ttl -1
 
 

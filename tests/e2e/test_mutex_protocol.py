@@ -137,7 +137,8 @@ def test_unlock_of_a_lock_lost_with_its_session_deletes_nothing_else(
     successor.lock(timeout=WAIT)
     mutex.unlock()  # the old key is gone; the guarded delete must not touch the successor
     assert successor.locked() and _keys(client, prefix + "lock") == 1
-    assert client.txn().if_(successor.is_owner()).commit().succeeded
+    owner = successor.is_owner()  # a get makes the txn linearizable (no op: serializable)
+    assert client.txn().if_(owner).then(Op.get(owner.key)).commit().succeeded
     successor.unlock()
 
 

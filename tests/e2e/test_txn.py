@@ -24,7 +24,9 @@ OPERATORS: dict[str, Callable[[CompareOperand, Any], Cmp]] = {
 
 
 def _holds(client: Client, cmp: Cmp) -> bool:
-    return client.txn().if_(cmp).commit().succeeded
+    # with no op, etcd serves a txn as a serializable read (from the member's own store,
+    # possibly behind on a cluster); a get makes it linearizable
+    return client.txn().if_(cmp).then(Op.get(cmp.key)).commit().succeeded
 
 
 @pytest.mark.parametrize("op", list(OPERATORS))
