@@ -10,6 +10,7 @@ endpoint only. A test also fails when it leaves a task of its own running (see
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -21,15 +22,21 @@ from tests.aio.tasks_left import tasks_left
 from tests.backends import Backend
 
 
-@pytest.fixture
-async def aio_transport(backend: Backend) -> AsyncIterator[AioTransport]:
-    """A started transport on the backend; closed after the test."""
-    transport = AioTransport(Config(endpoints=parse_endpoints(backend.endpoints)))
+@contextlib.asynccontextmanager
+async def _started(endpoints: list[str]) -> AsyncIterator[AioTransport]:
+    transport = AioTransport(Config(endpoints=parse_endpoints(endpoints)))
     await transport.start()
     try:
         yield transport
     finally:
         await transport.close()
+
+
+@pytest.fixture
+async def aio_transport(backend: Backend) -> AsyncIterator[AioTransport]:
+    """A started transport on the backend; closed after the test."""
+    async with _started(backend.endpoints) as transport:
+        yield transport
 
 
 @pytest.fixture
@@ -38,12 +45,8 @@ async def member_transport(backend: Backend) -> AsyncIterator[AioTransport]:
 
     With ``member_client``, two faces asked the same member: their answers (headers
     included) compare exactly on one member and on a cluster alike."""
-    transport = AioTransport(Config(endpoints=parse_endpoints(backend.endpoints[:1])))
-    await transport.start()
-    try:
+    async with _started(backend.endpoints[:1]) as transport:
         yield transport
-    finally:
-        await transport.close()
 
 
 @pytest.fixture
