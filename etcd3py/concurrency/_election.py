@@ -17,7 +17,7 @@ from typing_extensions import Self
 
 from etcd3py._ints import check_int
 from etcd3py._keys import KeyLike, to_bytes
-from etcd3py._responses import GetResponse, TxnResponse
+from etcd3py._responses import GetResponse
 from etcd3py.compare import Compare
 from etcd3py.concurrency._flow import (
     Checkpoint,
@@ -27,11 +27,10 @@ from etcd3py.concurrency._flow import (
     Flow,
     Next,
     Pump,
-    Settle,
     Unwatch,
     Watch,
 )
-from etcd3py.concurrency._key import by_create, get, wait_deletes
+from etcd3py.concurrency._key import by_create, get, guarded_delete, settled_write, wait_deletes
 from etcd3py.concurrency._scope import SessionScope, call_context, check_context, check_session
 from etcd3py.context import Context
 from etcd3py.errors import ElectionNoLeaderError, ElectionNotLeaderError, EtcdError
@@ -96,8 +95,7 @@ class ElectionCore:
             )
             # the put runs to its answer whatever the caller does meanwhile: a caller who
             # gives up while it is in flight must still know the key, to withdraw it
-            resp = yield Settle(op, float(session.ttl))
-            assert isinstance(resp, TxnResponse)
+            resp = yield from settled_write(op, float(session.ttl), call_ctx)
             self._leader_key, self._leader_rev = key, resp.header.revision
             try:
                 yield Checkpoint(call_ctx)  # an end that came during the put withdraws the key
@@ -112,8 +110,11 @@ class ElectionCore:
             except GeneratorExit:
                 raise  # the flow is being dropped: no step may run any more
             except BaseException:
-                with contextlib.suppress(Exception):  # the lease removes the key anyway
-                    yield from self._resign(float(session.ttl), None, settle=True)
+                if self._leader_key is not None:
+                    key, self._leader_key = self._leader_key, None
+                    withdraw = guarded_delete(key, self._leader_rev)
+                    with contextlib.suppress(Exception):  # the lease removes the key anyway
+                        yield from settled_write(withdraw, float(session.ttl), call_ctx)
                 raise
         self._hdr = resp.header
 
@@ -131,19 +132,11 @@ class ElectionCore:
             raise ElectionNotLeaderError()
         self._hdr = resp.header
 
-    def _resign(
-        self, timeout: float | None, ctx: Context | None, settle: bool = False
-    ) -> Flow[None]:
-        """Delete the candidate's key; with ``settle`` (a withdrawal, ``timeout`` set), to its
-        answer whatever the caller does meanwhile (a :class:`Settle`)."""
+    def _resign(self, timeout: float | None, ctx: Context | None) -> Flow[None]:
         if self._leader_key is None:
             return
         key, self._leader_key = self._leader_key, None
-        op = Op.txn([Compare.create_revision(key) == self._leader_rev], [Op.delete(key)])
-        if settle and timeout is not None:
-            resp = yield Settle(op, timeout)
-        else:
-            resp = yield Do(op, timeout, ctx)
+        resp = yield Do(guarded_delete(key, self._leader_rev), timeout, ctx)
         self._hdr = resp.header
 
     def _leader(self, timeout: float | None, ctx: Context | None) -> Flow[GetResponse]:

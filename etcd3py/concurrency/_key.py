@@ -2,19 +2,43 @@
 
 Owns :func:`wait_deletes`, which waits until no key under a prefix was created at or before a
 revision, by watching the youngest such key (the caller's predecessor) for its deletion, then
-looking again: never by polling; and the reads by create order the recipes share. Flows
+looking again: never by polling; the reads by create order the recipes share; and how a
+waiter writes and withdraws its own key (:func:`settled_write`, :func:`guarded_delete`). Flows
 (see :mod:`etcd3py.concurrency._flow`) over ``client.kv.do`` and ``client.watch`` only.
 """
 
 from __future__ import annotations
 
-from etcd3py._responses import GetResponse
-from etcd3py.concurrency._flow import Do, Flow, Next, Unwatch, Watch
+from etcd3py._responses import GetResponse, TxnResponse
+from etcd3py.compare import Compare
+from etcd3py.concurrency._flow import Do, Flow, Next, Settle, Unwatch, Watch
 from etcd3py.concurrency._scope import check_context
 from etcd3py.context import Context
 from etcd3py.errors import EtcdError
 from etcd3py.models import EventType, ResponseHeader, SortOrder, SortTarget
 from etcd3py.op import Op
+
+
+def guarded_delete(key: bytes, rev: int) -> Op:
+    """Return the delete of a waiter's ``key`` if it still has its create revision ``rev``
+    (so it never deletes a key written later by another)."""
+    return Op.txn([Compare.create_revision(key) == rev], [Op.delete(key)])
+
+
+def settled_write(op: Op, ttl: float, ctx: Context) -> Flow[TxnResponse]:
+    """Run a waiter's write (its key's put, or its withdrawal) as a :class:`Settle` step.
+
+    It runs to its answer whatever the caller does meanwhile, bounded by the session's
+    ``ttl``: the flow must know whether a key of it exists. If it fails after ``ctx`` ended,
+    the caller gets the context's error (its end came first), the write's as the cause.
+    """
+    try:
+        resp = yield Settle(op, ttl)
+    except Exception:
+        check_context(ctx)
+        raise
+    assert isinstance(resp, TxnResponse)
+    return resp
 
 
 def by_create(pfx: bytes, order: SortOrder, max_create_rev: int = 0) -> Op:

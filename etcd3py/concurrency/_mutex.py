@@ -14,8 +14,8 @@ from typing import Any
 from etcd3py._keys import KeyLike, to_bytes
 from etcd3py._responses import GetResponse, TxnResponse
 from etcd3py.compare import Cmp, Compare
-from etcd3py.concurrency._flow import Checkpoint, Do, Flow, Settle
-from etcd3py.concurrency._key import by_create, get, wait_deletes
+from etcd3py.concurrency._flow import Checkpoint, Do, Flow
+from etcd3py.concurrency._key import by_create, get, guarded_delete, settled_write, wait_deletes
 from etcd3py.concurrency._scope import SessionScope, call_context, check_context, check_session
 from etcd3py.context import Context
 from etcd3py.errors import (
@@ -90,9 +90,9 @@ class MutexCore:
             except GeneratorExit:
                 raise
             except BaseException:
-                yield from self._delete_quietly()
+                yield from self._withdraw()
                 raise
-            yield from self._delete_quietly(errors=True)  # not ours: the key goes
+            yield from self._withdraw(call_ctx)  # not the holder: the key goes, errors raised
         raise LockedError()
 
     def _lock(self, timeout: float | None, ctx: Context | None) -> Flow[None]:
@@ -111,7 +111,7 @@ class MutexCore:
             except GeneratorExit:
                 raise  # the flow is being dropped: no step may run any more
             except BaseException:
-                yield from self._delete_quietly()
+                yield from self._withdraw()
                 raise
         if not gresp.kvs:
             self._forget()
@@ -155,21 +155,19 @@ class MutexCore:
     ) -> Flow[None]:
         """Delete this waiter's key if it still has the revision it was written at."""
         assert self._my_key is not None
-        key, rev = self._my_key, self._my_rev
-        yield Do(Op.txn([Compare.create_revision(key) == rev], [Op.delete(key)]), timeout, ctx)
+        yield Do(guarded_delete(self._my_key, self._my_rev), timeout, ctx)
         self._forget()
 
-    def _delete_quietly(self, errors: bool = False) -> Flow[None]:
-        """Withdraw this waiter's key, whatever the caller does meanwhile (a :class:`Settle`
-        bounded by the TTL); if that fails, the session's end removes the key (the error is
-        raised only with ``errors``)."""
+    def _withdraw(self, ctx: Context | None = None) -> Flow[None]:
+        """Withdraw this waiter's key, to the answer whatever the caller does meanwhile
+        (bounded by the TTL). Without ``ctx`` (after a failure) errors are swallowed: the
+        session's end removes the key; with it they are raised (the context's first)."""
         assert self._my_key is not None
-        key, rev = self._my_key, self._my_rev
-        op = Op.txn([Compare.create_revision(key) == rev], [Op.delete(key)])
+        op = guarded_delete(self._my_key, self._my_rev)
         try:
-            yield Settle(op, float(self._session.ttl))
+            yield from settled_write(op, float(self._session.ttl), ctx or Context.background())
         except Exception:
-            if errors:
+            if ctx is not None:
                 raise
         finally:
             self._forget()
@@ -190,8 +188,7 @@ class MutexCore:
             # the key exists when this session already waits or holds: reuse it
             [Op.get(key), get_owner],
         )
-        resp = yield Settle(op, float(self._session.ttl))
-        assert isinstance(resp, TxnResponse)
+        resp = yield from settled_write(op, float(self._session.ttl), ctx)
         self._my_key, self._my_rev = key, resp.header.revision
         if not resp.succeeded:
             mine = resp.responses[0]

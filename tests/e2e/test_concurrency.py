@@ -44,6 +44,7 @@ from etcd3py.errors import (
 )
 from etcd3py.models import EventType
 from tests.conftest import Backend, distro_binary
+from tests.e2e.hold_proxy import HoldProxy
 from tests.leases import lease_gone
 
 WAIT = 20.0  # seconds any single wait of a test may take at most
@@ -367,6 +368,44 @@ def test_campaign_proclaim_resign_leader(
     second.resign()
     with pytest.raises(ElectionNoLeaderError):
         second.leader()
+
+
+@pytest.mark.sync_face_only  # the asyncio face's task cancel: tests/aio/test_concurrency.py
+def test_a_ctx_cancelled_while_the_key_is_put_waits_for_the_put(
+    client: Client, backend: Backend, prefix: str
+) -> None:
+    # the put's answer says whether there is a key to withdraw, so the call waits for it; here
+    # the put never reaches the server (the proxy holds it, then drops the connection): no key,
+    # and the call raises the context's error, the failed put as its cause
+    lock = prefix + "lock"
+    ctx = Context.background().with_cancel()
+    outcome: queue.Queue[BaseException | None] = queue.Queue()
+    with (
+        HoldProxy(backend.endpoints[0]) as proxy,
+        Client(endpoints=[proxy.endpoint]) as held,
+        Session(held, ttl=30) as session,
+    ):
+        mutex = Mutex(session, lock)
+
+        def lock_it() -> None:
+            try:
+                mutex.lock(ctx=ctx)
+                outcome.put(None)
+            except BaseException as exc:  # handed to the test
+                outcome.put(exc)
+
+        with proxy.hold():
+            locker = threading.Thread(target=lock_it)
+            locker.start()
+            assert proxy.held.wait(WAIT)  # the put left
+            ctx.cancel()
+            locker.join(0.3)
+            assert locker.is_alive()  # waits for the put's answer: still in flight
+        locker.join(WAIT)
+        assert isinstance(outcome.get(timeout=WAIT), CanceledError)
+        assert mutex.key == b"" and not mutex.locked()
+        held.get(lock, timeout=WAIT)  # a read, retried until a new connection serves
+    assert client.get(lock + "/", prefix=True, count_only=True).count == 0
 
 
 @pytest.mark.cluster_wide  # writes b"\x00", outside its prefix: alone on a shared cluster

@@ -291,3 +291,14 @@ async def test_a_task_cancelled_during_the_put_of_its_key_withdraws_it_then_ends
     assert withdraw.success[0].request_delete_range.key == b"/lock/%x" % LEASE
     assert withdraw.compare[0].create_revision == 10
     assert mutex.key == b"" and not mutex.locked()
+
+
+def test_a_put_that_fails_after_the_ctx_ended_raises_the_ctx_error() -> None:
+    mutex = MutexCore(_Session(), "/lock")
+    ctx = Context.background().with_cancel()
+    run = _Script(mutex._lock(None, ctx))
+    assert isinstance(run.step(), Settle)
+    ctx.cancel()  # the caller gave up first; then the put failed: its fate is unknown
+    with pytest.raises(CanceledError) as raised:
+        run.throw(OSError("connection reset"))
+    assert isinstance(raised.value.__context__, OSError) and mutex.key == b""

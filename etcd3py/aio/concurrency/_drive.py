@@ -29,17 +29,23 @@ async def _settle(step: Settle, client: Any) -> tuple[Any, BaseException | None]
     the answer and the cancel that came meanwhile, if any (raised if the write failed)."""
     call = asyncio.ensure_future(_do(step, client))
     cancel: BaseException | None = None
-    while True:
+    while not call.done():
         try:
-            return await asyncio.shield(call), cancel
+            await asyncio.shield(call)
         except asyncio.CancelledError as exc:
-            if call.done():
+            if call.cancelled():
                 raise
             cancel = exc  # wait for the answer all the same: it says what the server holds
         except Exception:
-            if cancel is not None:
-                raise cancel from None
-            raise
+            pass  # the write's own error: call.result() raises it below
+    if call.cancelled():  # not by us: the loop is going away
+        raise cancel or asyncio.CancelledError()
+    try:
+        return call.result(), cancel
+    except Exception:
+        if cancel is not None:
+            raise cancel from None
+        raise
 
 
 async def drive(pump: Pump[_R]) -> Emit | Done[_R]:
