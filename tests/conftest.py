@@ -21,8 +21,8 @@ lazily, when the first test needs it, and stops at session end.
 Markers: ``testserver_only`` and ``real_etcd_only`` restrict a test to those backends;
 ``cluster`` and ``faults`` need a server this session started itself (not ``external``),
 and ``cluster`` needs a real etcd binary. On ``external``, a ``cluster_wide`` test (one that
-compacts, raises an alarm, or changes the members or the leader) runs alone
-(:mod:`tests.shared_cluster`).
+compacts, raises an alarm, changes the members or the leader, or writes outside its prefix)
+runs alone (:mod:`tests.shared_cluster`).
 """
 
 from __future__ import annotations
